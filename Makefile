@@ -1,0 +1,26 @@
+# Two entry points, each self-contained on a fresh machine (Python 3.11, pip):
+#   make quickstart   set up .venv and run the main job on the embedded dataset
+#   make test         set up .venv and run the test suite
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+WORKDIR ?= runs/quickstart
+
+.PHONY: quickstart test lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	touch $@
+
+quickstart: $(VENV)/.installed
+	$(PY) -m experiments.main --config experiments/configs/quickstart.py --workdir $(WORKDIR)
+
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV)

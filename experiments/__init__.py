@@ -1,0 +1,1 @@
+"""Experiments: one config per experiment under ``configs/``, run by ``main.py``."""

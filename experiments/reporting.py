@@ -1,0 +1,57 @@
+"""Small helpers shared by experiment runners: tables, JSON, timing."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from segxai_jax.training import write_atomic
+
+
+def markdown_table(headers: Sequence[str], rows: Iterable[Sequence]) -> str:
+    """A GitHub markdown table; floats are printed with 4 significant digits."""
+
+    def cell(value):
+        if isinstance(value, float | np.floating):
+            return "n/a" if math.isnan(value) else f"{value:.4g}"
+        return str(value)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_json(path: str | Path, payload) -> None:
+    """Atomic JSON write (numpy scalars and arrays converted)."""
+
+    def default(value):
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+        return str(value)
+
+    write_atomic(path, json.dumps(payload, indent=2, default=default) + "\n")
+
+
+class Timer:
+    """Named wall-clock sections: ``with timer("train"): ...``; ``timer.seconds``."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + (
+                time.perf_counter() - start
+            )

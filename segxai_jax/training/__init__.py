@@ -1,0 +1,46 @@
+"""Training, evaluation and checkpoints of segmentation models."""
+
+from segxai_jax.training.checkpointing import (
+    CheckpointError,
+    CheckpointStore,
+    ensure_writable_dir,
+    write_atomic,
+)
+from segxai_jax.training.metrics import confusion_matrix, segmentation_scores
+from segxai_jax.training.trainer import (
+    TrainConfig,
+    TrainResult,
+    TrainState,
+    evaluate,
+    init_train_state,
+    load_trained_params,
+    make_eval_step,
+    make_optimizer,
+    make_train_step,
+    pixel_cross_entropy,
+    segmentation_loss,
+    soft_dice_loss,
+    train,
+)
+
+__all__ = [
+    "CheckpointError",
+    "CheckpointStore",
+    "TrainConfig",
+    "TrainResult",
+    "TrainState",
+    "confusion_matrix",
+    "ensure_writable_dir",
+    "evaluate",
+    "init_train_state",
+    "load_trained_params",
+    "make_eval_step",
+    "make_optimizer",
+    "make_train_step",
+    "pixel_cross_entropy",
+    "segmentation_loss",
+    "segmentation_scores",
+    "soft_dice_loss",
+    "train",
+    "write_atomic",
+]
