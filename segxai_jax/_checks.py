@@ -3,7 +3,8 @@
 Checks of shapes and ranks run always (shapes are static under ``jit``). Checks
 of values (finite, range, non-empty ROI) run only when the array is concrete,
 i.e. when the function is called outside ``jit``; users who ``jit`` an explainer
-call :func:`segxai_jax.validate_explainer_inputs` once beforehand.
+call :func:`validate_explainer_inputs` once beforehand (re-exported as
+``segxai_jax.validate_explainer_inputs``).
 """
 
 from __future__ import annotations
@@ -67,3 +68,38 @@ def check_class_id(target, num_classes: int, *, name: str = "target") -> None:
             raise ValueError(
                 f"{name}.class_id: expected values in [0, {num_classes}), got {c}"
             )
+
+
+def validate_explainer_inputs(x, target, *, num_classes: int | None = None) -> None:
+    """Checks concrete explainer inputs before a jitted call.
+
+    Args:
+      x: one image ``[H, W, C]`` or a batch ``[B, H, W, C]``.
+      target: a single target for one image, or a batch of targets (leading
+        axis ``B`` or ``T``) whose masks match the image's ``H, W``.
+      num_classes: K, to check class ids (skipped if ``None``).
+
+    Raises:
+      ValueError: naming the argument and what was expected.
+    """
+    x = np.asarray(x)
+    images = x if x.ndim == 4 else x[None]
+    if images.ndim != 4:
+        raise ValueError(f"x: expected [H, W, C] or [B, H, W, C], got shape {x.shape}")
+    for image in images:
+        check_image(image)
+    mask = np.asarray(target.mask)
+    masks = mask.reshape(-1, *mask.shape[-2:])
+    if mask.shape[-2:] != images.shape[1:3]:
+        raise ValueError(
+            f"target.mask: expected [..., {images.shape[1]}, {images.shape[2]}] "
+            f"(the image's H, W), got {mask.shape}"
+        )
+    if not np.all(np.isfinite(masks)):
+        raise ValueError("target.mask: expected finite values")
+    if np.any(masks.reshape(len(masks), -1).sum(-1) <= 0):
+        raise ValueError(
+            "target.mask: expected a non-empty ROI (at least one positive pixel)"
+        )
+    if num_classes is not None:
+        check_class_id(target, num_classes)

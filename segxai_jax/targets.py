@@ -83,6 +83,16 @@ def target_score(
     return total
 
 
+def check_score_options(score_reduction: str, score_space: str) -> None:
+    """Raises ``ValueError`` naming ``score_reduction``/``score_space`` if unknown."""
+    if score_reduction not in REDUCTIONS:
+        raise ValueError(
+            f"score_reduction: expected one of {REDUCTIONS}, got {score_reduction!r}"
+        )
+    if score_space not in SPACES:
+        raise ValueError(f"score_space: expected one of {SPACES}, got {score_space!r}")
+
+
 def validate_target(target: Target, *, num_classes: int, spatial_shape) -> None:
     """Checks a concrete target outside ``jit``; raises ``ValueError`` if invalid.
 

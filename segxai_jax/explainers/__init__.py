@@ -1,0 +1,78 @@
+"""Explainers for segmentation models.
+
+Every factory binds an apply function (``apply_fn(params, x) -> logits``) or a
+:class:`~segxai_jax.probes.Probe` plus keyword-only hyper-parameters and returns
+a pure ``explain(key, params, x, target) -> attribution``.
+"""
+
+from segxai_jax.explainers._sweep import STRATEGIES, map_chunked
+from segxai_jax.explainers.ablation import (
+    ablation_region,
+    ablation_weights,
+    seg_ablation_cam,
+)
+from segxai_jax.explainers.ablation_effects import (
+    AblationEffect,
+    ablation_effects,
+    class_dice,
+)
+from segxai_jax.explainers.batching import explain_batch, explain_targets
+from segxai_jax.explainers.cams import (
+    activation_gradients,
+    grad_cam_weights,
+    seg_grad_cam,
+)
+from segxai_jax.explainers.fills import (
+    FILL_KINDS,
+    Fill,
+    apply_fill,
+    gaussian_blur,
+    make_fill,
+)
+from segxai_jax.explainers.gradients import (
+    IG_RULES,
+    gradient_x_input,
+    integrated_gradients,
+    integration_points,
+    target_score_fn,
+    vanilla_gradient,
+)
+from segxai_jax.explainers.occlusion import (
+    occlusion,
+    occlusion_num_windows,
+    occlusion_windows,
+)
+from segxai_jax.explainers.smoothgrad import VARIANTS, sample_noise, smoothgrad
+
+__all__ = [
+    "FILL_KINDS",
+    "IG_RULES",
+    "STRATEGIES",
+    "VARIANTS",
+    "AblationEffect",
+    "Fill",
+    "ablation_effects",
+    "ablation_region",
+    "ablation_weights",
+    "activation_gradients",
+    "apply_fill",
+    "class_dice",
+    "explain_batch",
+    "explain_targets",
+    "gaussian_blur",
+    "grad_cam_weights",
+    "gradient_x_input",
+    "integrated_gradients",
+    "integration_points",
+    "make_fill",
+    "map_chunked",
+    "occlusion",
+    "occlusion_num_windows",
+    "occlusion_windows",
+    "sample_noise",
+    "seg_ablation_cam",
+    "seg_grad_cam",
+    "smoothgrad",
+    "target_score_fn",
+    "vanilla_gradient",
+]
