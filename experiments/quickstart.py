@@ -6,7 +6,10 @@ Run through ``experiments/main.py`` with ``configs/quickstart.py``. Stages:
 2. train a U-Net teacher with per-epoch Orbax checkpoints in ``teacher/``
    (a killed run resumes where it stopped);
 3. evaluate on the validation and test splits;
-4. write figures, ``results.json`` and ``report.md``.
+4. explain a few validation images with every method of
+   :mod:`experiments.methods` (target: the largest predicted digit, its
+   predicted region as ROI), timing each method;
+5. write figures, ``results.json`` and ``report.md``.
 """
 
 from __future__ import annotations
@@ -19,9 +22,13 @@ import jax
 import numpy as np
 
 from experiments import common
+from experiments.methods import build_methods
 from experiments.reporting import Timer, markdown_table, write_json
 from segxai_jax import viz
+from segxai_jax.explainers import explain_batch, explain_targets
+from segxai_jax.metrics import measure_cost
 from segxai_jax.models import UNet, UNetConfig, count_flops, count_params
+from segxai_jax.targets import class_targets, make_target
 from segxai_jax.training import (
     TrainConfig,
     ensure_writable_dir,
@@ -76,6 +83,10 @@ def run(config, workdir: str | Path) -> dict:
     with timer("figures"):
         figures = _figures(workdir, model, params, data, result.history, config)
 
+    with timer("explain"):
+        explanations = _explain(workdir, model, params, data, config)
+    figures.update(explanations.pop("figures"))
+
     results = {
         "dataset": {
             "name": spec.name,
@@ -99,6 +110,7 @@ def run(config, workdir: str | Path) -> dict:
             "resumed_from_epoch": result.resumed_from_epoch,
         },
         "scores": scores,
+        "explanations": explanations,
         "seconds": timer.seconds,
         "figures": figures,
         "environment": _environment(),
@@ -128,6 +140,86 @@ def _figures(workdir, model, params, data, history, config) -> dict:
             viz.training_curve(history, workdir / "training_curve.png")
         ).name,
     }
+
+
+def _largest_digit_targets(predicted, ground_truth):
+    """Per image: the digit class with the largest predicted area, its region.
+
+    Falls back to the ground truth when the model predicts no digit (e.g. an
+    untrained smoke-test model).
+    """
+    class_ids, masks = [], []
+    for pred, truth in zip(predicted, ground_truth, strict=True):
+        labels = pred if np.any(pred > 0) else truth
+        areas = np.bincount(labels.ravel(), minlength=11)[1:]
+        class_id = int(np.argmax(areas)) + 1
+        class_ids.append(class_id)
+        masks.append((labels == class_id).astype(np.float32))
+    return make_target(np.asarray(class_ids), np.stack(masks))
+
+
+def _explain(workdir, model, params, data, config) -> dict:
+    options = config.explain
+    spec = data["spec"]
+    images = data["validation"]["image"][: options.num_images]
+    predicted = np.asarray(model.apply({"params": params}, images).argmax(-1))
+    truth = data["validation"]["mask"][: options.num_images]
+    targets = _largest_digit_targets(predicted, truth)
+    methods = build_methods(model, image_size=spec.image_size, options=options)
+    key = jax.random.key(config.seed)
+    maps, table = {}, []
+    for name, method in methods.items():
+        batched = explain_batch(method.explain, num_classes=spec.num_classes)
+        cost, output = measure_cost(
+            batched,
+            key,
+            params,
+            images,
+            targets,
+            repeats=options.timing_repeats,
+            items_per_call=len(images),
+        )
+        maps[name] = np.asarray(output)
+        table.append(
+            {
+                "method": name,
+                "description": method.description,
+                "passes": str(method.passes),
+                "compile_seconds": cost.compile_seconds,
+                "seconds_per_image": cost.seconds_per_item,
+            }
+        )
+    labels = [spec.class_names[int(c)] for c in np.asarray(targets.class_id)]
+    figures = {
+        "explanations": Path(
+            viz.explanation_grid(
+                images,
+                maps,
+                workdir / "explanations.png",
+                row_labels=[f"class {name}" for name in labels],
+            )
+        ).name
+    }
+    # Every class present in the first image, in one call per method.
+    first = predicted[0] if np.any(predicted[0] > 0) else data["validation"]["mask"][0]
+    all_targets = class_targets(first, spec.num_classes)
+    per_class = {}
+    for name in ("gradient", "Seg-Grad-CAM"):
+        explain_all = jax.jit(explain_targets(methods[name].explain))
+        per_class[name] = np.asarray(explain_all(key, params, images[0], all_targets))
+    count = len(all_targets.class_id)
+    figures["all_targets"] = Path(
+        viz.explanation_grid(
+            np.repeat(images[:1], count, axis=0),
+            per_class,
+            workdir / "explanations_all_classes.png",
+            row_labels=[
+                f"class {spec.class_names[int(c)]}"
+                for c in np.asarray(all_targets.class_id)
+            ],
+        )
+    ).name
+    return {"targets": labels, "methods": table, "figures": figures}
 
 
 def _environment() -> dict:
@@ -189,6 +281,35 @@ def _report(results: dict, spec) -> str:
         ),
         "",
         f"![training curve]({results['figures']['training_curve']})",
+        "",
+        "## Explanations",
+        "",
+        "Validation images, each explained for its largest predicted digit "
+        "(ROI = the predicted region of that class, logits summed over it). "
+        "Time per image is the median steady-state time of a jitted batch "
+        f"of {len(results['explanations']['targets'])} images divided by the "
+        "batch size; compile time is the first-call overhead.",
+        "",
+        markdown_table(
+            ["method", "settings", "passes per target", "s / image", "compile s"],
+            [
+                (
+                    m["method"],
+                    m["description"],
+                    m["passes"],
+                    m["seconds_per_image"],
+                    m["compile_seconds"],
+                )
+                for m in results["explanations"]["methods"]
+            ],
+        ),
+        "",
+        f"![explanations]({results['figures']['explanations']})",
+        "",
+        "Every class present in the first image, one call per method "
+        "(targets vmapped):",
+        "",
+        f"![all classes]({results['figures']['all_targets']})",
         "",
         "## Wall time",
         "",

@@ -47,4 +47,18 @@ def get_config():
         }
     )
     config.report = config_dict.ConfigDict({"num_figure_images": 6})
+    config.explain = config_dict.ConfigDict(
+        {
+            "num_images": 4,
+            "smoothgrad_samples": 16,
+            "noise_level": 0.15,
+            "ig_steps": 16,
+            "cam_layer": "bottleneck",
+            "ablation_layer": "enc2",
+            "occlusion_patch": 8,
+            "occlusion_stride": 4,
+            "occlusion_fill": "grey",
+            "timing_repeats": 3,
+        }
+    )
     return config

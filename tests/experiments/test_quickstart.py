@@ -18,12 +18,21 @@ def quick_config(tmp_path_factory):
     config.train.epochs = 2
     config.train.batch_size = 16
     config.report.num_figure_images = 2
+    config.model.widths = (4, 8)
+    config.explain.num_images = 2
+    config.explain.smoothgrad_samples = 2
+    config.explain.ig_steps = 2
+    config.explain.ablation_layer = "enc0"
+    config.explain.occlusion_patch = 16
+    config.explain.occlusion_stride = 16
+    config.explain.timing_repeats = 1
     return config
 
 
 def test_quickstart_writes_report_results_and_figures(quick_config, tmp_path):
     results = experiments_main.run_experiment(quick_config, str(tmp_path))
-    for name in ("report.md", "results.json", "segmentation.png", "training_curve.png"):
+    names = ("report.md", "results.json", "segmentation.png", "training_curve.png")
+    for name in (*names, "explanations.png", "explanations_all_classes.png"):
         assert (tmp_path / name).stat().st_size > 0, name
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["scores"]["validation"]["miou"] == pytest.approx(
@@ -31,7 +40,12 @@ def test_quickstart_writes_report_results_and_figures(quick_config, tmp_path):
     )
     assert len(saved["train"]["history"]) == 2
     assert (tmp_path / "teacher" / "model.json").exists()
-    assert "| validation |" in (tmp_path / "report.md").read_text()
+    report = (tmp_path / "report.md").read_text()
+    assert "| validation |" in report
+    methods = [m["method"] for m in saved["explanations"]["methods"]]
+    assert len(methods) == 9 and "Seg-Ablation-CAM" in methods
+    for method in methods:
+        assert f"| {method} |" in report
 
     # Running again resumes from the finished checkpoints instead of retraining.
     again = experiments_main.run_experiment(quick_config, str(tmp_path))

@@ -1,0 +1,133 @@
+"""The explanation methods the experiments compare, built for one U-Net.
+
+Each :class:`Method` maps ``(key, params, x [H, W, 3], target)`` to a saliency
+map ``[H, W]`` (input-gradient methods reduce channels as noted), plus its
+analytic pass count. Raw maps are returned; figures min-max them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from segxai_jax import explainers
+from segxai_jax.metrics import PassCount, pass_counts
+from segxai_jax.models import UNet, unet_apply_fn
+from segxai_jax.postprocess import reduce_channels
+from segxai_jax.probes import make_probe
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    """One explanation method, ready to call.
+
+    Attributes:
+      name: display name.
+      explain: ``explain(key, params, x, target) -> [H, W]``.
+      passes: network evaluations per explanation.
+      description: hyper-parameters in words.
+    """
+
+    name: str
+    explain: Callable
+    passes: PassCount
+    description: str
+
+
+def _reduced(explain, method: str):
+    def reduced(key, params, x, target):
+        return reduce_channels(explain(key, params, x, target), method)
+
+    return reduced
+
+
+def build_methods(model: UNet, *, image_size: int, options) -> dict[str, Method]:
+    """All methods of the comparison for ``model`` on ``image_size`` images.
+
+    Args:
+      model: the U-Net (its probe points are used for the CAM methods).
+      image_size: H = W of the inputs.
+      options: ``smoothgrad_samples``, ``noise_level``, ``ig_steps``,
+        ``cam_layer``, ``ablation_layer``, ``occlusion_patch``,
+        ``occlusion_stride``, ``occlusion_fill``.
+    """
+    apply_fn = unet_apply_fn(model)
+    shape = (image_size, image_size, model.config.in_channels)
+    cam_probe = make_probe(model, options.cam_layer, input_shape=shape)
+    ablation_probe = make_probe(model, options.ablation_layer, input_shape=shape)
+    gradient = explainers.vanilla_gradient(apply_fn)
+    one_pass = pass_counts("vanilla_gradient")
+    n, steps = options.smoothgrad_samples, options.ig_steps
+    windows = explainers.occlusion_num_windows(
+        image_size, options.occlusion_patch, options.occlusion_stride
+    )
+    methods = [
+        Method(
+            "gradient",
+            _reduced(gradient, "abs_max"),
+            one_pass,
+            "abs(dS/dx), max over RGB",
+        ),
+        Method(
+            "gradient x input",
+            _reduced(explainers.gradient_x_input(apply_fn), "sum"),
+            one_pass,
+            "x * dS/dx, summed over RGB",
+        ),
+        Method(
+            "integrated gradients",
+            _reduced(explainers.integrated_gradients(apply_fn, num_steps=steps), "sum"),
+            pass_counts("integrated_gradients", num_steps=steps),
+            f"{steps} Gauss-Legendre steps from black, summed over RGB",
+        ),
+        Method(
+            "SmoothGrad",
+            _reduced(
+                explainers.smoothgrad(
+                    gradient, num_samples=n, noise_level=options.noise_level
+                ),
+                "abs_max",
+            ),
+            pass_counts("smoothgrad", num_samples=n, base=one_pass),
+            f"{n} samples, noise {options.noise_level:g}, max abs over RGB",
+        ),
+        Method(
+            "Seg-Grad-CAM",
+            explainers.seg_grad_cam(cam_probe),
+            pass_counts("seg_grad_cam"),
+            f"probe {options.cam_layer}",
+        ),
+        Method(
+            "HiRes-CAM",
+            explainers.seg_grad_cam(cam_probe, weighting="hires_cam"),
+            pass_counts("seg_grad_cam"),
+            f"probe {options.cam_layer}",
+        ),
+        Method(
+            "XGrad-CAM",
+            explainers.seg_grad_cam(cam_probe, weighting="xgrad_cam"),
+            pass_counts("seg_grad_cam"),
+            f"probe {options.cam_layer}",
+        ),
+        Method(
+            "Seg-Ablation-CAM",
+            explainers.seg_ablation_cam(ablation_probe),
+            pass_counts(
+                "seg_ablation_cam", num_channels=ablation_probe.activation_shape[-1]
+            ),
+            f"probe {options.ablation_layer}, every channel zeroed",
+        ),
+        Method(
+            "occlusion",
+            explainers.occlusion(
+                apply_fn,
+                patch_size=options.occlusion_patch,
+                stride=options.occlusion_stride,
+                fill=options.occlusion_fill,
+            ),
+            pass_counts("occlusion", num_windows=windows),
+            f"{options.occlusion_patch}px patch, stride {options.occlusion_stride}, "
+            f"{options.occlusion_fill} fill",
+        ),
+    ]
+    return {m.name: m for m in methods}
