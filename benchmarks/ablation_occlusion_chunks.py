@@ -34,15 +34,11 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
-FLAG_SETTINGS = {
-    "default": "",
-    "ynn_off": "--xla_cpu_experimental_ynn_fusion_type=",
-}
+from _flag_runs import run_settings
+
 METHODS = ("ablation", "occlusion")
 STRATEGIES = ("unroll", "lax_map")
 
@@ -219,33 +215,7 @@ def main(argv=None) -> None:
         with open(args.out, "w") as f:
             json.dump(rows, f, indent=1)
         return
-    rows = []
-    for setting in [s for s in args.flag_settings.split(",") if s]:
-        if setting not in FLAG_SETTINGS:
-            raise ValueError(
-                f"--flag-settings: expected names from {sorted(FLAG_SETTINGS)}, "
-                f"got {setting!r}"
-            )
-        env = dict(os.environ)
-        env["XLA_FLAGS"] = " ".join(
-            v for v in (env.get("XLA_FLAGS", ""), FLAG_SETTINGS[setting]) if v
-        )
-        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
-            part = tmp.name
-        forwarded = list(argv if argv is not None else sys.argv[1:])
-        if "--out" in forwarded:
-            index = forwarded.index("--out")
-            del forwarded[index : index + 2]
-        forwarded = [a for a in forwarded if not a.startswith("--out=")]
-        command = [sys.executable, os.path.abspath(__file__), *forwarded]
-        subprocess.run(
-            [*command, "--out", part, "--worker", setting], env=env, check=True
-        )
-        with open(part) as f:
-            rows.extend(json.load(f))
-        os.unlink(part)
-    with open(args.out, "w") as f:
-        json.dump(rows, f, indent=1)
+    rows = run_settings(__file__, argv, args.flag_settings, args.out)
     print(_markdown(rows))
 
 

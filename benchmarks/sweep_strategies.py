@@ -34,15 +34,11 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
-FLAG_SETTINGS = {
-    "default": "",
-    "ynn_off": "--xla_cpu_experimental_ynn_fusion_type=",
-}
+from _flag_runs import run_settings
+
 STRATEGY_NAMES = ("unroll", "lax_map", "fold", "python_loop")
 
 
@@ -263,33 +259,7 @@ def main(argv=None) -> None:
         with open(args.out, "w") as f:
             json.dump(rows, f, indent=1)
         return
-    rows = []
-    for setting in [s for s in args.flag_settings.split(",") if s]:
-        if setting not in FLAG_SETTINGS:
-            raise ValueError(
-                f"--flag-settings: expected names from {sorted(FLAG_SETTINGS)}, "
-                f"got {setting!r}"
-            )
-        env = dict(os.environ)
-        env["XLA_FLAGS"] = " ".join(
-            v for v in (env.get("XLA_FLAGS", ""), FLAG_SETTINGS[setting]) if v
-        )
-        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
-            part = tmp.name
-        forwarded = [a for a in (argv or sys.argv[1:])]
-        out_index = forwarded.index("--out") if "--out" in forwarded else None
-        if out_index is not None:
-            del forwarded[out_index : out_index + 2]
-        forwarded = [a for a in forwarded if not a.startswith("--out=")]
-        command = [sys.executable, __file__, *forwarded, "--out", part]
-        subprocess.run([*command, "--worker", setting], env=env, check=True)
-        with open(part) as f:
-            rows.extend(json.load(f))
-        os.unlink(part)
-        with open(args.out, "w") as f:  # partial results survive an interruption
-            json.dump(rows, f, indent=1)
-    with open(args.out, "w") as f:
-        json.dump(rows, f, indent=1)
+    rows = run_settings(__file__, argv, args.flag_settings, args.out)
     print(_markdown(rows))
 
 

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _testing import numpy_init
 
 from segxai_jax.explainers.fills import make_fill
 from segxai_jax.explainers.occlusion import (
@@ -19,24 +20,6 @@ from segxai_jax.targets import box_roi, make_target, target_score
 
 SIZE = 12
 KEY = jax.random.key(0)
-
-
-def numpy_init(model, input_shape, seed):
-    """Weights drawn with NumPy (compiling a Linen ``init`` costs seconds)."""
-    spec = jax.ShapeDtypeStruct((1, *input_shape), jnp.float32)
-    shapes = jax.eval_shape(lambda x: model.init(jax.random.key(0), x), spec)
-    rng = np.random.default_rng(seed)
-
-    def draw(path, leaf):
-        if len(leaf.shape) > 1:  # kernels: He normal
-            std = np.sqrt(2.0 / int(np.prod(leaf.shape[:-1])))
-            return jnp.asarray(rng.normal(0.0, std, leaf.shape), jnp.float32)
-        values = rng.normal(0.0, 0.1, leaf.shape)  # biases; scales around 1
-        if jax.tree_util.keystr(path).endswith("['scale']"):
-            values = 1.0 + values
-        return jnp.asarray(values, jnp.float32)
-
-    return jax.tree_util.tree_map_with_path(draw, shapes["params"])
 
 
 class TinyConvNet(nn.Module):
