@@ -105,7 +105,7 @@ class TextureDigitsConfig:
 
     name: str
     image_size: int = 64
-    num_train: int = 4000
+    num_train: int = 8000
     num_validation: int = 500
     num_test: int = 500
     min_digits: int = 1
@@ -491,8 +491,11 @@ class TextureDigits(tfds.core.GeneratorBasedBuilder):
 
     # Bump the version (and add a release note) whenever the generator output
     # changes, so that prepared copies are rebuilt instead of silently reused.
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release."}
+    VERSION = tfds.core.Version("1.1.0")
+    RELEASE_NOTES = {
+        "1.0.0": "Initial release.",
+        "1.1.0": "8,000 training images in default and context_bias (was 4,000).",
+    }
     BUILDER_CONFIGS = [
         TextureDigitsBuilderConfig(
             name=name,

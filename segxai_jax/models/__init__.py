@@ -3,6 +3,8 @@
 from segxai_jax.models.counting import ConvSpec, conv_specs, count_flops, count_params
 from segxai_jax.models.unet import (
     ACTIVATIONS,
+    INPUT_NORMS,
+    NORMS,
     UNet,
     UNetConfig,
     depth_to_space_2x2,
@@ -14,6 +16,8 @@ from segxai_jax.models.unet import (
 
 __all__ = [
     "ACTIVATIONS",
+    "INPUT_NORMS",
+    "NORMS",
     "ConvSpec",
     "UNet",
     "UNetConfig",

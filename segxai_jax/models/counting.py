@@ -55,6 +55,14 @@ def conv_specs(config: UNetConfig) -> Iterator[ConvSpec]:
             yield ConvSpec(f"{name}_conv{j}", channels, widths[s], k, 2**level)
             channels = widths[s]
     yield ConvSpec("head", channels, config.num_classes, 1, 1)
+    if config.bottleneck_head:
+        yield ConvSpec(
+            "bottleneck_head",
+            config.widths[-1],
+            config.num_classes,
+            1,
+            2**depth,
+        )
 
 
 def count_params(config: UNetConfig) -> int:

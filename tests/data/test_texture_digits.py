@@ -26,7 +26,7 @@ TINY = CONFIGS["tiny"]
 def test_named_configs():
     assert set(CONFIGS) == {"default", "context_bias", "tiny"}
     default = CONFIGS["default"]
-    assert (default.image_size, default.num_train) == (64, 4000)
+    assert (default.image_size, default.num_train) == (64, 8000)
     assert (default.num_validation, default.num_test) == (500, 500)
     assert (default.min_digits, default.max_digits) == (1, 3)
     assert default.context_bias == 0.0
@@ -35,7 +35,7 @@ def test_named_configs():
     assert (biased.min_digits, biased.max_digits) == (1, 1)
     assert biased.context_bias == 0.9
     assert (biased.num_train, biased.num_validation, biased.num_test) == (
-        4000,
+        8000,
         500,
         500,
     )

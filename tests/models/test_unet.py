@@ -65,9 +65,11 @@ def _traced_conv_flops(model, params, x):
     return total
 
 
-@pytest.mark.parametrize("kernel_size", [1, 3])
-def test_flop_count_matches_traced_convolutions(kernel_size):
-    config = UNetConfig(num_classes=3, widths=(4, 8, 16), kernel_size=kernel_size)
+@pytest.mark.parametrize(("kernel_size", "head"), [(1, False), (3, True)])
+def test_flop_count_matches_traced_convolutions(kernel_size, head):
+    config = UNetConfig(
+        num_classes=3, widths=(4, 8, 16), kernel_size=kernel_size, bottleneck_head=head
+    )
     model, params = init_unet(jax.random.key(0), config, image_size=16)
     x = jnp.zeros((1, 16, 24, 3))
     assert count_flops(config, height=16, width=24) == _traced_conv_flops(
@@ -136,7 +138,8 @@ def test_apply_fn_single_image_contract(tiny):
         ({"activation": "gelu"}, "activation"),
         ({"softplus_beta": 0.0}, "softplus_beta"),
         ({"norm": "batch"}, "norm"),
-        ({"widths": (4, 6)}, "widths"),
+        ({"input_norm": "batch"}, "input_norm"),
+        ({"widths": (4, 6), "norm": "group"}, "widths"),
     ],
 )
 def test_bad_config_names_the_field(kwargs, field):
@@ -150,3 +153,32 @@ def test_bad_input_shape_is_a_clear_error(tiny):
         model.apply({"params": params}, jnp.zeros((1, 18, 16, 3)))
     with pytest.raises(ValueError, match="expected images"):
         model.apply({"params": params}, jnp.zeros((16, 16, 3)))
+
+
+def test_bottleneck_head_adds_upsampled_coarse_scores():
+    config = UNetConfig(num_classes=3, widths=(4, 8), bottleneck_head=True)
+    model, params = init_unet(jax.random.key(3), config, image_size=8)
+    x = jax.random.uniform(jax.random.key(4), (1, 8, 8, 3))
+    with_head = model.apply({"params": params}, x)
+    zeroed = jax.tree_util.tree_map_with_path(
+        lambda path, v: v * 0 if "bottleneck_head" in jax.tree_util.keystr(path) else v,
+        params,
+    )
+    without = model.apply({"params": zeroed}, x)
+    difference = np.asarray(with_head - without)[0]  # constant on 2x2 blocks
+    np.testing.assert_allclose(
+        difference[0::2, 0::2], difference[1::2, 1::2], atol=1e-6
+    )
+    assert np.abs(difference).max() > 0
+
+
+def test_per_image_input_norm_is_invariant_to_brightness_offset():
+    config = UNetConfig(num_classes=3, widths=(4, 8), input_norm="per_image")
+    model, params = init_unet(jax.random.key(5), config, image_size=8)
+    x = jax.random.uniform(jax.random.key(6), (1, 8, 8, 3)) * 0.5
+    np.testing.assert_allclose(
+        model.apply({"params": params}, x),
+        model.apply({"params": params}, x + 0.3),
+        rtol=1e-4,
+        atol=1e-4,
+    )
