@@ -20,3 +20,4 @@ def test_readme_api_example_runs():
     cams = np.asarray(namespace["cams"])
     assert cams.shape == (len(namespace["targets"].class_id), 64, 64)
     assert np.all(np.isfinite(cams))
+    assert np.isfinite(namespace["auc_cam"]) and np.isfinite(namespace["auc_random"])

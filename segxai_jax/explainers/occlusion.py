@@ -13,7 +13,8 @@ added. With ``s <= k`` (enforced) every pixel is then covered at least once.
 The count is :func:`occlusion_num_windows`; the method costs that many forward
 passes plus one clean pass.
 
-Scores (the ROI ``M`` and the clean prediction are frozen):
+Scores (the ROI ``M`` and the clean prediction are frozen; shared with the
+deletion/insertion metrics through :mod:`segxai_jax.explainers.region_scores`):
 
 * ``"target"``: ``S_c(x; M)`` with the explainer's ``score_reduction`` and
   ``score_space`` (the seed paper's summed logits by default);
@@ -46,10 +47,12 @@ import numpy as np
 from segxai_jax import _checks
 from segxai_jax.explainers._sweep import STRATEGIES, check_chunk_size, map_chunked
 from segxai_jax.explainers.fills import Fill, apply_fill, as_fill
-from segxai_jax.targets import box_roi, check_score_options, target_score
+from segxai_jax.explainers.region_scores import (
+    check_region_score_options,
+    region_score_fn,
+)
+from segxai_jax.targets import box_roi
 
-SCORES = ("target", "mean_probability", "iou", "dice")
-OVERLAP_REGIONS = ("image", "roi")
 # Measured with benchmarks/ablation_occlusion_chunks.py (patch 8, stride 4:
 # 225 windows on a 16-128-wide U-Net at 64x64, 2-core CPU): every window is a
 # full forward pass, so chunks of 2-16 ran within ~10 % of each other and of a
@@ -134,42 +137,6 @@ def spread_window_scores(drops, image_size, patch_size, stride) -> jax.Array:
     return total / count
 
 
-def _overlap(clean, occluded, weights, kind):
-    """Weighted IoU or Dice of two boolean maps; 1 when both are empty."""
-    both = jnp.sum(weights * (clean & occluded))
-    if kind == "iou":
-        denominator = jnp.sum(weights * (clean | occluded))
-        numerator = both
-    else:
-        denominator = jnp.sum(weights * clean) + jnp.sum(weights * occluded)
-        numerator = 2.0 * both
-    return jnp.where(denominator > 0, numerator / jnp.maximum(denominator, 1e-12), 1.0)
-
-
-def _score_fn(score, clean, target, score_reduction, score_space, overlap_within):
-    """``(score_of(logits) -> [], clean score [])`` for a score name."""
-    if score in ("iou", "dice"):
-        clean_region = jnp.argmax(clean, -1) == target.class_id
-        if overlap_within == "roi":
-            weights = target.mask
-        else:
-            weights = jnp.ones(clean.shape[:2], clean.dtype)
-
-        def overlap_of(logits):
-            region = jnp.argmax(logits, -1) == target.class_id
-            return _overlap(clean_region, region, weights, score)
-
-        return overlap_of, jnp.ones((), clean.dtype)
-    reduction, space = score_reduction, score_space
-    if score == "mean_probability":
-        reduction, space = "mean", "probabilities"
-
-    def score_of(logits):
-        return target_score(logits, target, reduction=reduction, space=space)
-
-    return score_of, score_of(clean)
-
-
 def occlusion(
     apply_fn: Callable,
     *,
@@ -213,16 +180,10 @@ def occlusion(
     patch = _pair(patch_size, "patch_size")
     strides = _check_stride(stride, patch)
     fill_fn = as_fill(fill, fill_options)
-    if score not in SCORES:
-        raise ValueError(f"score: expected one of {SCORES}, got {score!r}")
-    if overlap_within not in OVERLAP_REGIONS:
-        raise ValueError(
-            f"overlap_within: expected one of {OVERLAP_REGIONS}, got {overlap_within!r}"
-        )
+    check_region_score_options(score, score_reduction, score_space, overlap_within)
     check_chunk_size(chunk_size)
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy: expected one of {STRATEGIES}, got {strategy!r}")
-    check_score_options(score_reduction, score_space)
 
     def explain(key, params, x, target):
         _checks.check_image(x)
@@ -232,8 +193,13 @@ def occlusion(
         clean = apply_fn(params, x)
         _checks.check_class_id(target, clean.shape[-1])
 
-        score_of, clean_score = _score_fn(
-            score, clean, target, score_reduction, score_space, overlap_within
+        score_of, clean_score = region_score_fn(
+            score,
+            clean,
+            target,
+            score_reduction=score_reduction,
+            score_space=score_space,
+            overlap_within=overlap_within,
         )
         substrate = None
         if not fill_fn.depends_on_mask:  # computed once, shared by all windows

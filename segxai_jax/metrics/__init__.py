@@ -1,5 +1,79 @@
-"""Quantitative evaluation of explanations and their compute cost."""
+"""Quantitative evaluation of explanations and their compute cost.
 
+Families (Quantus' taxonomy, Hedstrom et al., JMLR 2023), each a pure function
+of one map that composes with ``jax.vmap``:
+
+* faithfulness: deletion / insertion curves, AUC, random baseline;
+* localisation: pointing game, relevance mass and rank, top-k IoU with a mask;
+* complexity: sparseness (Gini), entropy;
+* randomisation: model-parameter randomisation (cascading / independent);
+* robustness: max- and avg-sensitivity;
+* similarity between two maps (also NAS fitness and attack losses);
+* cost: compile time, time per image, forward/backward passes.
+"""
+
+from segxai_jax.metrics.complexity import entropy, sparseness
 from segxai_jax.metrics.cost import ExplainerCost, PassCount, measure_cost, pass_counts
+from segxai_jax.metrics.faithfulness import (
+    auc,
+    batched_curves,
+    deletion_curve,
+    insertion_curve,
+    random_saliency,
+    relative_curve,
+)
+from segxai_jax.metrics.localisation import (
+    pointing_game,
+    relevance_mass,
+    relevance_rank,
+    top_k_iou_with_mask,
+)
+from segxai_jax.metrics.randomisation import (
+    parameter_randomisation,
+    randomise_params,
+    unet_layer_groups,
+)
+from segxai_jax.metrics.robustness import (
+    avg_sensitivity,
+    max_sensitivity,
+    sensitivities,
+)
+from segxai_jax.metrics.similarity import (
+    cosine,
+    inverse_euclidean,
+    pearson,
+    spearman,
+    ssim,
+    top_k_iou,
+)
 
-__all__ = ["ExplainerCost", "PassCount", "measure_cost", "pass_counts"]
+__all__ = [
+    "ExplainerCost",
+    "PassCount",
+    "auc",
+    "avg_sensitivity",
+    "batched_curves",
+    "cosine",
+    "deletion_curve",
+    "entropy",
+    "insertion_curve",
+    "inverse_euclidean",
+    "max_sensitivity",
+    "measure_cost",
+    "parameter_randomisation",
+    "pass_counts",
+    "pearson",
+    "pointing_game",
+    "random_saliency",
+    "randomise_params",
+    "relative_curve",
+    "relevance_mass",
+    "relevance_rank",
+    "sensitivities",
+    "sparseness",
+    "spearman",
+    "ssim",
+    "top_k_iou",
+    "top_k_iou_with_mask",
+    "unet_layer_groups",
+]

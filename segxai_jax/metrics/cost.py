@@ -117,7 +117,8 @@ def pass_counts(method: str, **hyper) -> PassCount:
         ``"integrated_gradients"`` (``num_steps``), ``"smoothgrad"``
         (``num_samples`` and ``base``: the base method's :class:`PassCount`),
         ``"seg_grad_cam"`` (any weighting), ``"seg_ablation_cam"``
-        (``num_channels``), ``"occlusion"`` (``num_windows``).
+        (``num_channels``), ``"occlusion"`` (``num_windows``); and the
+        metrics ``"deletion"`` / ``"insertion"`` (``num_steps``).
       **hyper: the hyper-parameters named above.
     """
     if method in ("vanilla_gradient", "gradient_x_input", "seg_grad_cam"):
@@ -139,4 +140,7 @@ def pass_counts(method: str, **hyper) -> PassCount:
     if method == "occlusion":
         w = int(hyper["num_windows"])
         return PassCount(1 + w, 0, formula="1 + windows forward")
+    if method in ("deletion", "insertion"):
+        n = int(hyper["num_steps"])
+        return PassCount(n + 1, 0, formula="num_steps + 1 forward")
     raise ValueError(f"method: unknown explainer {method!r}")

@@ -34,5 +34,6 @@ def test_pass_counts():
     ablation = pass_counts("seg_ablation_cam", num_channels=64)
     assert (ablation.forward, ablation.partial_forward) == (1, 64)
     assert str(pass_counts("occlusion", num_windows=9)) == "10 fwd + 0 bwd"
+    assert str(pass_counts("deletion", num_steps=16)) == "17 fwd + 0 bwd"
     with pytest.raises(ValueError, match="method"):
         pass_counts("lime")
