@@ -23,7 +23,13 @@ _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config fil
 _WORKDIR = flags.DEFINE_string("workdir", None, "Where outputs are written.")
 flags.mark_flags_as_required(["config", "workdir"])
 
-EXPERIMENTS = ("quickstart",)
+EXPERIMENTS = (
+    "quickstart",
+    "rank_methods",
+    "occlusion_study",
+    "ablation_regions",
+    "context_bias",
+)
 
 
 def run_experiment(config, workdir: str):

@@ -1,0 +1,370 @@
+"""The markdown report of :mod:`experiments.rank_methods` (from its results dict)."""
+
+from __future__ import annotations
+
+import math
+
+from experiments.reporting import markdown_table
+
+RANDOM = "random"
+
+LABELS = {
+    "deletion_auc_rel": "deletion AUC (rel.) ↓",
+    "insertion_auc_rel": "insertion AUC (rel.) ↑",
+    "deletion_auc": "deletion AUC (abs.) ↓",
+    "insertion_auc": "insertion AUC (abs.) ↑",
+    "pointing_game": "pointing game ↑",
+    "relevance_mass": "relevance mass ↑",
+    "relevance_rank": "relevance rank ↑",
+    "top_k_iou": "top-|M| IoU ↑",
+    "sparseness": "sparseness ↑",
+    "entropy": "entropy ↓",
+    "avg_sensitivity": "avg-sensitivity ↓",
+    "max_sensitivity": "max-sensitivity ↓",
+    "randomisation_top": "rand. sim. top layer ↓",
+    "randomisation_mean": "rand. sim. cascade mean ↓",
+}
+
+
+def _num(value, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if value != 0 and (abs(value) < 10 ** -(digits - 1) or abs(value) >= 1e4):
+        return f"{value:.{digits - 1}e}"
+    return f"{value:.{digits}f}"
+
+
+def _ci(summary: dict) -> str:
+    mean, half = summary["mean"], summary["half_width"]
+    if isinstance(half, float) and math.isnan(half):
+        return _num(mean)
+    return f"{_num(mean)} ± {_num(half)}"
+
+
+def _ordered(results: dict) -> list[str]:
+    methods = results["methods"]
+    return sorted(
+        methods,
+        key=lambda n: (
+            math.inf
+            if math.isnan(methods[n]["rank"]["mean_rank"])
+            else methods[n]["rank"]["mean_rank"]
+        ),
+    )
+
+
+def _combined(results: dict, order: list[str]) -> str:
+    methods = results["methods"]
+    rows = []
+    for name in order:
+        m = methods[name]
+        s = m["summary"]
+        rows.append(
+            (
+                f"**{name}**" if name == RANDOM else name,
+                m["cost"]["passes"],
+                _num(m["cost"]["seconds_per_image"]),
+                _ci(s["deletion_auc_rel"]),
+                _ci(s["insertion_auc_rel"]),
+                _ci(s["pointing_game"]),
+                _ci(s["relevance_mass"]),
+                _ci(s["sparseness"]),
+                _ci(s["avg_sensitivity"]),
+                f"{_num(s['randomisation_top']['mean'])} / "
+                f"{_num(s['randomisation_mean']['mean'])}",
+                _num(m["rank"]["mean_rank"], 2),
+            )
+        )
+    return markdown_table(
+        [
+            "method",
+            "passes / target",
+            "s / image",
+            LABELS["deletion_auc_rel"],
+            LABELS["insertion_auc_rel"],
+            LABELS["pointing_game"],
+            LABELS["relevance_mass"],
+            LABELS["sparseness"],
+            LABELS["avg_sensitivity"],
+            "rand. similarity ↓ (top / cascade)",
+            "mean rank",
+        ],
+        rows,
+    )
+
+
+def _detail(results: dict, order: list[str], metrics: list[str]) -> str:
+    methods = results["methods"]
+    rows = []
+    for name in order:
+        summaries = methods[name]["summary"]
+        cells = [name]
+        for metric in metrics:
+            s = summaries[metric]
+            cells.append(f"{_ci(s)} (n={s['n_images']})")
+        rows.append(cells)
+    return markdown_table(["method", *[LABELS[m] for m in metrics]], rows)
+
+
+def _rank_table(results: dict, order: list[str]) -> str:
+    ranked = [m["name"] for m in results["metrics"] if m["in_mean_rank"]]
+    rows = []
+    for name in order:
+        rank = results["methods"][name]["rank"]
+        rows.append(
+            [
+                name,
+                _num(rank["mean_rank"], 2),
+                *[_num(rank["ranks"].get(m, math.nan), 1) for m in ranked],
+            ]
+        )
+    return markdown_table(["method", "mean rank", *[LABELS[m] for m in ranked]], rows)
+
+
+def _cost_table(results: dict, order: list[str]) -> str:
+    rows = []
+    for name in order:
+        m = results["methods"][name]
+        c = m["cost"]
+        rows.append(
+            (
+                name,
+                m["description"],
+                c["forward_passes"],
+                c["backward_passes"],
+                c["suffix_forward_passes"],
+                _num(c["compile_seconds"]),
+                _num(c["seconds_per_image"]),
+                "yes" if m["seed_invariant_maps"] else "no",
+            )
+        )
+    return markdown_table(
+        [
+            "method",
+            "settings",
+            "forward",
+            "backward",
+            "suffix forward",
+            "compile s",
+            "s / image",
+            "same map for every seed",
+        ],
+        rows,
+    )
+
+
+def _findings(results: dict, order: list[str]) -> list[str]:
+    methods = results["methods"]
+    real = [n for n in order if n != RANDOM]
+    lines = []
+    if order:
+        best = order[0] if order[0] != RANDOM else (real[0] if real else RANDOM)
+        lines.append(
+            f"- Best mean rank over the quality metrics: **{best}** "
+            f"({_num(methods[best]['rank']['mean_rank'], 2)}); worst: "
+            f"**{real[-1] if real else order[-1]}**."
+        )
+    for metric in ("deletion_auc_rel", "insertion_auc_rel", "pointing_game"):
+        higher = next(
+            m["higher_is_better"] for m in results["metrics"] if m["name"] == metric
+        )
+        values = {
+            n: methods[n]["summary"][metric]["mean"]
+            for n in real
+            if not math.isnan(methods[n]["summary"][metric]["mean"])
+        }
+        if not values:
+            continue
+        pick = max if higher else min
+        best = pick(values, key=values.get)
+        baseline = methods.get(RANDOM, {}).get("summary", {}).get(metric, {})
+        line = (
+            f"- {LABELS[metric]}: best **{best}** ({_num(values[best])}); random "
+            f"baseline {_num(baseline.get('mean'))}."
+        )
+        close = results.get("versus_best", {}).get(metric, {})
+        if close.get("not_clearly_worse"):
+            line += (
+                " Not clearly worse than the best (paired 95 % interval of the "
+                "per-image difference contains 0): "
+                + ", ".join(close["not_clearly_worse"])
+                + "."
+            )
+        lines.append(line)
+    for metric, better in (
+        ("deletion_auc_rel", "below"),
+        ("insertion_auc_rel", "above"),
+    ):
+        not_better = []
+        for n in real:
+            diff = (methods[n].get("minus_random") or {}).get(metric)
+            if diff is None or math.isnan(diff["mean"]):
+                continue
+            bound = diff["ci_high"] if better == "below" else -diff["ci_low"]
+            if not bound < 0:  # NaN (one image) counts as not shown
+                not_better.append(f"{n} ({_ci(diff)})")
+        if not_better:
+            lines.append(
+                f"- {LABELS[metric]} not clearly {better} the random baseline "
+                "(paired 95 % interval of the per-image difference includes 0 "
+                f"or is on the wrong side): {', '.join(not_better)}."
+            )
+    if results["pareto_front"]:
+        lines.append(
+            f"- Pareto front of cost (s / image) vs {LABELS[results['pareto_metric']]}"
+            " (random baseline excluded): "
+            + " → ".join(results["pareto_front"])
+            + ". Methods with equal pass counts (the three Grad-CAMs, gradient, "
+            "gradient x input) differ in time only by noise, so the front's "
+            "cheap end is a choice among them, not a measured win."
+        )
+    return lines
+
+
+def report_markdown(results: dict) -> str:
+    """The full ``report.md``."""
+    config = results["config"]
+    teacher = results["teacher"]
+    images = results["images"]
+    order = _ordered(results)
+    split_scores = teacher["scores"][images["split"]]
+    epochs = f"{teacher['epochs_done']} of {teacher['epochs_planned']} epochs"
+    figures = results["figures"]
+    lines = [
+        "# Rank methods: explainers for segmentation by cost and quality",
+        "",
+        f"Teacher: `{teacher['teacher_dir']}` "
+        f"({'trained by this run' if teacher['trained_here'] else 'loaded'}, "
+        f"{epochs}), widths {teacher['model']['widths']}; "
+        f"{images['split']} mIoU {_num(split_scores['miou'])}, pixel accuracy "
+        f"{_num(split_scores['pixel_accuracy'])}.",
+        "",
+        f"{len(images['indices'])} {images['split']} images of "
+        f"`{config['data']['name']}/{config['data']['config']}`, each explained for "
+        "its largest predicted digit (ROI = its predicted region, summed logits); "
+        f"{config['num_seeds']} seeds. Target classes: "
+        f"{[int(c) for c in images['target_class_ids']]}.",
+        "",
+        "## Findings",
+        "",
+        *_findings(results, order),
+        "",
+        "## Combined table (sorted by mean rank)",
+        "",
+        "Mean ± half-width of the 95 % Student-t interval over images (seeds "
+        "averaged within each image first). Passes per target: full forward, "
+        "full backward and probe-suffix forward passes. Randomisation: Spearman "
+        "similarity to the original map after randomising the top layer group / "
+        "mean over the cascade (lower = the map depends more on the weights).",
+        "",
+        _combined(results, order),
+        "",
+        "## Ranking",
+        "",
+        "Rank per metric (1 = best, ties averaged) among all rows, the random "
+        "baseline included; mean over the metrics in the columns.",
+        "",
+        _rank_table(results, order),
+        "",
+        f"![cost vs deletion]({figures['cost_vs_deletion']})",
+        "",
+        "## Faithfulness",
+        "",
+        f"Deletion to a `{config['faithfulness']['deletion_fill']}` substrate and "
+        f"insertion from a `{config['faithfulness']['insertion_fill']}` substrate, "
+        f"{config['faithfulness']['num_steps']} steps, score "
+        f"`{config['faithfulness']['score']}` (ROI frozen). Relative = divided "
+        "by the clean image's score (the deletion curve's first point, the "
+        "insertion curve's last); images with a clean score <= 0 have none.",
+        "",
+        _detail(
+            results,
+            order,
+            ["deletion_auc_rel", "insertion_auc_rel", "deletion_auc", "insertion_auc"],
+        ),
+        "",
+        f"![deletion curves]({figures['deletion_curves']})",
+        f"![insertion curves]({figures['insertion_curves']})",
+        "",
+        "## Localisation and complexity",
+        "",
+        "Against the ground-truth mask of the target class (images where the "
+        "predicted class is absent from the ground truth are left out). "
+        f"Pointing-game tolerance {config['localisation']['pointing_tolerance']} px; "
+        "ties count against the map.",
+        "",
+        _detail(
+            results,
+            order,
+            [
+                "pointing_game",
+                "relevance_mass",
+                "relevance_rank",
+                "top_k_iou",
+                "sparseness",
+                "entropy",
+            ],
+        ),
+        "",
+        "## Robustness and randomisation",
+        "",
+        f"Sensitivity: {config['robustness']['num_samples']} uniform perturbations "
+        f"of L-inf radius {config['robustness']['radius']} (clipped to [0, 1]), "
+        "relative L2 change of the map; the explainer key is the same for all "
+        "perturbations, so an input-independent map (the random baseline) has "
+        "sensitivity 0 — robustness alone does not make a map good. "
+        "Randomisation: cascading re-draw of the layer groups "
+        f"{results['randomisation_layer_groups']} (output first), Spearman "
+        "similarity of raw maps; the random baseline ignores the weights, so it "
+        "stays at 1 (fails the sanity check, as it should).",
+        "",
+        _detail(
+            results,
+            order,
+            [
+                "avg_sensitivity",
+                "max_sensitivity",
+                "randomisation_top",
+                "randomisation_mean",
+            ],
+        ),
+        "",
+        "## Cost",
+        "",
+        "Jitted batch of all images per call; compile s = lowering + "
+        "compilation (a persistent-cache hit on reruns: "
+        f"`{results['environment']['compilation_cache_dir']}`), s / image = "
+        "median steady-state call / batch size "
+        f"({config['explain']['timing_repeats']} calls). Maps that are "
+        "bit-identical for every seed are scored once.",
+        "",
+        _cost_table(results, order),
+        "",
+        f"![explanations]({figures['explanations']})",
+        "",
+        "## Method notes",
+        "",
+        f"- Post-processing before every metric: `{config['map_postprocess']}` "
+        "(raw maps; see the `experiments/rank_methods.py` docstring for why the "
+        "signed maps are not ReLU'd or abs'd).",
+        "- Confidence intervals: Student-t over images of the per-image mean over "
+        "seeds (images are the sampling unit; see "
+        "`experiments/method_ranking.py`).",
+        "- The mean rank weighs every ranked metric equally; four of the nine "
+        "are localisation metrics (correlated), so it leans towards maps that "
+        "localise the digit. Read it with the per-metric ranks.",
+        "- Sparseness is counted as a quality (concise maps); entropy, absolute "
+        "AUCs, max-sensitivity and the top-layer randomisation similarity are "
+        "reported but not ranked (they duplicate a ranked metric).",
+        "",
+        "## Wall time",
+        "",
+        markdown_table(
+            ["stage", "seconds"], [(k, v) for k, v in results["seconds"].items()]
+        ),
+        "",
+        f"Total: {sum(results['seconds'].values()):.1f} s. Environment: "
+        f"{results['environment']}",
+        "",
+    ]
+    return "\n".join(lines)
