@@ -15,7 +15,6 @@ Run through ``experiments/main.py`` with ``configs/quickstart.py``. Stages:
 from __future__ import annotations
 
 import dataclasses
-import platform
 from pathlib import Path
 
 import jax
@@ -27,13 +26,12 @@ from experiments.reporting import Timer, markdown_table, write_json
 from segxai_jax import viz
 from segxai_jax.explainers import explain_batch, explain_targets
 from segxai_jax.metrics import measure_cost
-from segxai_jax.models import UNet, UNetConfig, count_flops, count_params
-from segxai_jax.targets import class_targets, make_target
+from segxai_jax.models import count_flops, count_params
+from segxai_jax.targets import class_targets
 from segxai_jax.training import (
     TrainConfig,
     ensure_writable_dir,
     evaluate,
-    train,
     write_atomic,
 )
 
@@ -47,25 +45,10 @@ def run(config, workdir: str | Path) -> dict:
         data = common.load_data(config.data)
     spec = data["spec"]
 
-    model_config = UNetConfig(num_classes=spec.num_classes, **config.model.to_dict())
-    model = UNet(model_config)
-    train_config = TrainConfig(seed=config.seed, **config.train.to_dict())
-    teacher_dir = ensure_writable_dir(workdir / "teacher", name="teacher directory")
-    common.save_model_config(teacher_dir, model_config)
-
     with timer("train"):
-        result = train(
-            model,
-            data["train"],
-            data["validation"],
-            config=train_config,
-            num_classes=spec.num_classes,
-            workdir=teacher_dir,
-            run_fingerprint={
-                "model": dataclasses.asdict(model_config),
-                "data": config.data.to_dict(),
-            },
-        )
+        model, result = common.train_teacher(config, workdir, data)
+    model_config = model.config
+    train_config = TrainConfig(seed=config.seed, **config.train.to_dict())
     params = result.state.params
 
     with timer("evaluate"):
@@ -113,7 +96,7 @@ def run(config, workdir: str | Path) -> dict:
         "explanations": explanations,
         "seconds": timer.seconds,
         "figures": figures,
-        "environment": _environment(),
+        "environment": common.environment(),
     }
     write_json(workdir / "results.json", results)
     write_atomic(workdir / "report.md", _report(results, spec))
@@ -142,29 +125,13 @@ def _figures(workdir, model, params, data, history, config) -> dict:
     }
 
 
-def _largest_digit_targets(predicted, ground_truth):
-    """Per image: the digit class with the largest predicted area, its region.
-
-    Falls back to the ground truth when the model predicts no digit (e.g. an
-    untrained smoke-test model).
-    """
-    class_ids, masks = [], []
-    for pred, truth in zip(predicted, ground_truth, strict=True):
-        labels = pred if np.any(pred > 0) else truth
-        areas = np.bincount(labels.ravel(), minlength=11)[1:]
-        class_id = int(np.argmax(areas)) + 1
-        class_ids.append(class_id)
-        masks.append((labels == class_id).astype(np.float32))
-    return make_target(np.asarray(class_ids), np.stack(masks))
-
-
 def _explain(workdir, model, params, data, config) -> dict:
     options = config.explain
     spec = data["spec"]
     images = data["validation"]["image"][: options.num_images]
     predicted = np.asarray(model.apply({"params": params}, images).argmax(-1))
     truth = data["validation"]["mask"][: options.num_images]
-    targets = _largest_digit_targets(predicted, truth)
+    targets = common.largest_digit_targets(predicted, truth, spec.num_classes)
     methods = build_methods(model, image_size=spec.image_size, options=options)
     key = jax.random.key(config.seed)
     maps, table = {}, []
@@ -220,16 +187,6 @@ def _explain(workdir, model, params, data, config) -> dict:
         )
     ).name
     return {"targets": labels, "methods": table, "figures": figures}
-
-
-def _environment() -> dict:
-    return {
-        "python": platform.python_version(),
-        "jax": jax.__version__,
-        "backend": jax.default_backend(),
-        "devices": [str(d) for d in jax.devices()],
-        "cpu_count": __import__("os").cpu_count(),
-    }
 
 
 def _report(results: dict, spec) -> str:
@@ -288,7 +245,8 @@ def _report(results: dict, spec) -> str:
         "(ROI = the predicted region of that class, logits summed over it). "
         "Time per image is the median steady-state time of a jitted batch "
         f"of {len(results['explanations']['targets'])} images divided by the "
-        "batch size; compile time is the first-call overhead.",
+        "batch size; compile time is the first-call overhead (loading from "
+        "the persistent compilation cache when a previous run filled it).",
         "",
         markdown_table(
             ["method", "settings", "passes per target", "s / image", "compile s"],

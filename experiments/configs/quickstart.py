@@ -33,15 +33,17 @@ def get_config():
             "kernel_size": 3,
             "activation": "relu",
             "norm": "none",
+            "input_norm": "per_image",
+            "bottleneck_head": True,
         }
     )
     config.train = config_dict.ConfigDict(
         {
-            "epochs": 12,
+            "epochs": 6,
             "batch_size": 32,
             "learning_rate": 1e-2,
             "warmup_steps": 100,
-            "weight_decay": 1e-4,
+            "weight_decay": 0.05,
             "loss": "cross_entropy+dice",
             "eval_batch_size": 100,
         }

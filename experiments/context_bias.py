@@ -1,0 +1,219 @@
+"""Does a context-biased teacher attend to the biased context?
+
+Grid saliency (Hoyer et al., NeurIPS 2019) showed that segmentation models
+trained on data where the context correlates with a class rely on that
+context, and that explanations reveal it. TextureDigits' ``context_bias``
+config builds such data: the background texture family equals the digit in
+90 % of the images (one digit per image). This experiment trains a teacher on
+it (the quickstart's architecture and recipe, its own work directory) and
+compares it with teachers trained without the bias: the quickstart teacher
+(default data: 1-3 digits, uniform families) and, optionally, a control
+trained exactly like the biased teacher on in-memory data with
+``context_bias = 0``.
+
+Test pairs (:mod:`experiments.context_swap`): each of the first
+``num_images`` test digits is re-rendered on a texture of its own family
+("matched") and of a random other family ("mismatched"); digit, size,
+position and mask are identical within a pair. Per teacher and condition:
+
+* segmentation: Dice of the true digit class against the ground truth; the
+  share of digit pixels given the true class, and (mismatched) the share given
+  the class that the background family stands for ("shortcut"); digit
+  pixels falsely predicted on the background;
+* Seg-Grad-CAM at ``cam_layer`` (target: the true class, ROI: its
+  ground-truth mask): the share of the positive CAM mass outside the digit
+  mask, and outside the mask dilated by ``context_radius`` pixels (far
+  context); a uniform map would put ``1 - area share`` outside;
+* context removal: everything farther than ``context_radius`` from the digit
+  is replaced by ``context_fill``; the relative drop of ``S_c`` (summed logits
+  of the true class over its mask) and the change of the digit Dice.
+
+The natural test images are also split by whether their family matches the
+digit (about 91 % do) and scored the same way.
+
+References:
+  Hoyer, Munoz, Katiyar, Khoreva, Fischer. Grid saliency for context
+  explanations of semantic segmentation. NeurIPS 2019.
+  Vinogradova, Dibrov, Myers. Towards interpretable semantic segmentation via
+  gradient-weighted class activation mapping. AAAI 2020.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+from tqdm.auto import tqdm
+
+from experiments import common, reproduction
+from experiments.context_bias_data import (
+    CONDITIONS,
+    fingerprint,
+    load_biased_data,
+    make_generator,
+    render_pairs,
+    unbiased_data,
+)
+from experiments.context_bias_findings import evaluate_findings
+from experiments.context_bias_metrics import measure_teacher, natural_images
+from experiments.context_bias_report import make_figures, report_markdown
+from experiments.reporting import Timer, write_json
+from experiments.reproduction import mean_ci
+from segxai_jax.training import ensure_writable_dir, write_atomic
+
+# Fills that need no options (the context is replaced by one of these).
+CONTEXT_FILLS = ("black", "white", "grey", "image_mean", "blur", "noise")
+
+
+def _options(config) -> dict:
+    check = reproduction
+    if config.context_fill not in CONTEXT_FILLS:
+        raise ValueError(
+            f"config.context_fill: expected one of {CONTEXT_FILLS}, got "
+            f"{config.context_fill!r}"
+        )
+    if config.data.generate:
+        check.check_fraction(
+            config.data.context_bias, "data.context_bias", upper_inclusive=True
+        )
+    return {
+        "num_images": check.check_int(config.num_images, "num_images"),
+        "num_natural": check.check_int(config.num_natural, "num_natural"),
+        "context_radius": check.check_int(
+            config.context_radius, "context_radius", minimum=0
+        ),
+        "context_fill": config.context_fill,
+        "cam_layer": reproduction.check_choices(
+            (config.cam_layer,),
+            "cam_layer",
+            reproduction.teacher_probe_names(config.teacher, ""),
+        )[0],
+        "train_subset": check.check_int(config.train_subset, "train_subset", minimum=0),
+        "control": bool(config.control),
+        "num_figure_images": check.check_int(
+            config.num_figure_images, "num_figure_images"
+        ),
+    }
+
+
+def _teachers(config, opts, workdir, generator, timer) -> tuple[dict, dict]:
+    """``({name: (model, params, info)}, data)``: biased, reference, control.
+
+    ``data`` holds the biased data's splits that were loaded (always ``test``).
+    """
+    subset = opts["train_subset"]
+    teachers = {}
+    with timer("data"):
+        splits = ["test"]
+        if reproduction.teacher_needs_training(config.teacher, workdir):
+            splits = ["train", "validation", "test"]
+        data = load_biased_data(config.data, generator, splits, subset)
+    spec = data["spec"]
+    with timer("train_biased"):
+        teachers["biased"] = reproduction.resolve_teacher(
+            config.teacher,
+            fingerprint(config.data, generator, subset),
+            data,
+            workdir,
+            seed=config.seed,
+        )
+    data.pop("train", None)  # no longer needed; the control may need the memory
+    with timer("reference"):
+        reference_dir = workdir / "reference"
+        reference_data = {"spec": spec}
+        if reproduction.teacher_needs_training(config.reference_teacher, reference_dir):
+            reference_data = common.load_data(config.reference_data)
+        teachers["reference"] = reproduction.resolve_teacher(
+            config.reference_teacher,
+            config.reference_data,
+            reference_data,
+            reference_dir,
+            seed=config.seed,
+        )
+    if opts["control"]:
+        with timer("train_control"):
+            control_data, control = unbiased_data(
+                generator, subset, ("train", "validation")
+            )
+            recipe = config.teacher.copy_and_resolve_references()
+            recipe.workdir = ""
+            teachers["control"] = reproduction.resolve_teacher(
+                recipe,
+                fingerprint(config.data, control, subset),
+                control_data,
+                workdir / "control",
+                seed=config.seed,
+            )
+    for model, params, info in teachers.values():
+        info["biased_test_scores"] = reproduction.teacher_scores(
+            model, params, data["test"], spec.num_classes
+        )
+    return teachers, data
+
+
+def run(config, workdir: str | Path) -> dict:
+    """Runs the context-bias study; returns what is written to ``results.json``."""
+    workdir = ensure_writable_dir(workdir, name="workdir")
+    opts = _options(config)
+    timer = Timer()
+    generator = make_generator(config.data)
+    teachers, data = _teachers(config, opts, workdir, generator, timer)
+    for name, (model, _, _) in teachers.items():
+        if opts["cam_layer"] not in model.config.probe_names:
+            raise ValueError(
+                f"config.cam_layer: expected one of {model.config.probe_names} "
+                f"(the {name} teacher's probe points), got {opts['cam_layer']!r}"
+            )
+    with timer("render_pairs"):
+        pairs = render_pairs(generator, opts["num_images"], config.seed)
+    label = pairs["label"]
+    key = jax.random.key(config.seed)
+    measures, predictions, cams = {}, {}, {}
+    with timer("measure"):
+        for name, (model, params, _) in tqdm(
+            teachers.items(), desc="teachers", unit="teacher"
+        ):
+            for condition in CONDITIONS:
+                p = pairs[condition]
+                (
+                    measures[(name, condition)],
+                    predictions[(name, condition)],
+                    cams[(name, condition)],
+                ) = measure_teacher(
+                    model, params, p["image"], p["mask"], label, p["family"], opts, key
+                )
+        natural = natural_images(teachers, data["test"], opts)
+    summary = {
+        name: {
+            condition: {
+                m: {**mean_ci(v), "per_image": v}
+                for m, v in measures[(name, condition)].items()
+            }
+            for condition in CONDITIONS
+        }
+        for name in teachers
+    }
+    findings = evaluate_findings(measures, list(teachers))
+    with timer("figures"):
+        figures = make_figures(
+            workdir, pairs, cams, predictions, summary, teachers, opts
+        )
+    results = {
+        "generator": repr(generator),
+        "teachers": {name: info for name, (_, _, info) in teachers.items()},
+        "pairs": {
+            "count": int(len(label)),
+            "labels": label.tolist(),
+            "mismatched_families": pairs["mismatched"]["family"].tolist(),
+        },
+        "options": opts,
+        "summary": summary,
+        "natural": natural,
+        "findings": [f.__dict__ for f in findings],
+        "figures": figures,
+        "seconds": timer.seconds,
+        "environment": common.environment(),
+    }
+    write_json(workdir / "results.json", results)
+    write_atomic(workdir / "report.md", report_markdown(results, opts))
+    return results

@@ -1,0 +1,222 @@
+"""Occlusion fills and patch sizes: reproducing Gipiskis & Kurasova (CISTI 2023).
+
+The paper slides occlusion patches of several colours and sizes over the
+inputs of segmentation models and reports (as summarised in the seed paper,
+sec. 5, and in ``ALGORITHMS.md``):
+
+1. the results depend on the occlusion colour (fill) and size;
+2. a black patch can be segmented as part of the object;
+3. Gaussian-based fills distort the output less;
+4. segmentation scores change little under occlusion (less than the scores of
+   perturbation explanations in classification), so maps need min-max
+   rescaling to be readable.
+
+This experiment measures each claim on TextureDigits test images with a
+trained U-Net teacher. Target: the digit class with the largest predicted
+area, its predicted region ``M`` frozen as ROI, score ``S_c(x; M)`` = summed
+logits (the seed paper's target). For every fill and patch size ``k`` (stride
+``k // 2``) ONE sweep over the windows records, per window:
+
+* the drop of ``S_c`` (the occlusion map is the per-pixel mean over covering
+  windows, exactly :func:`segxai_jax.explainers.occlusion`; checked against it
+  on one image per patch size, see ``library_check`` in ``results.json``);
+* the mean class probability over ``M``; the Dice of class ``c`` against the
+  clean prediction;
+* classification-style scores of the same network (there is no separate
+  classifier): the probability of class ``c`` from a softmax over the ten
+  digit classes of the logits pooled over the image, by global average (a
+  GAP classification head) or by max; probabilities are compared by their
+  absolute spread (a relative one explodes when another digit dominates);
+* how many of the occluded pixels that the clean prediction called background
+  are now predicted as some digit ("fill segmented as a digit");
+* the share of pixels OUTSIDE the patch whose predicted label changed
+  (distortion beyond the occluded area).
+
+Deletion AUC (RISE) of every map is measured with the same settings for all
+fills (choice: mean probability of class ``c`` over ``M`` as the score, 16
+steps, and two substrates, ``"black"`` and ``"blur"``, so that no fill is
+favoured by being its own deletion substrate in both; a random map is the
+baseline). Map similarity between fills: Spearman rank correlation and SSIM
+(min-max normalised maps), averaged over images.
+
+Not tested: the paper's link between fill effects and the object's colours
+and foreground/background ratio.
+
+References:
+  Gipiskis, Kurasova. Occlusion-based approach for interpretable semantic
+  segmentation. CISTI 2023.
+  Petsiuk, Das, Saenko. RISE. BMVC 2018 (deletion curves).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from experiments import common, reproduction
+from experiments.occlusion_study_findings import evaluate_findings
+from experiments.occlusion_study_metrics import deletion_aucs, map_similarity, summarise
+from experiments.occlusion_study_report import make_figures, report_markdown
+from experiments.occlusion_study_sweeps import check_library, run_sweeps
+from experiments.reporting import Timer, write_json
+from segxai_jax.explainers import FILL_KINDS
+from segxai_jax.models import unet_apply_fn
+from segxai_jax.training import ensure_writable_dir, write_atomic
+
+# Every kind whose substrate does not depend on the patch (one sweep per
+# patch size compiles once and takes the substrate as an argument).
+SUPPORTED_FILLS = tuple(k for k in FILL_KINDS if k != "patch_mean")
+
+
+def _options(config) -> dict:
+    check = reproduction
+    patches = tuple(config.patch_sizes)
+    if not patches:
+        raise ValueError("config.patch_sizes: expected at least one patch size")
+    for p in patches:
+        check.check_int(p, "patch_sizes", minimum=2)
+    if config.reference_patch not in patches:
+        raise ValueError(
+            f"config.reference_patch: expected one of config.patch_sizes {patches}, "
+            f"got {config.reference_patch!r}"
+        )
+    fills = check.check_choices(config.fills, "fills", SUPPORTED_FILLS)
+    if len(fills) < 2:
+        raise ValueError(f"config.fills: expected at least two fills, got {fills}")
+    return {
+        "num_images": check.check_int(config.num_images, "num_images"),
+        "patches": patches,
+        "fills": fills,
+        "deletion_fills": check.check_choices(
+            config.deletion.fills, "deletion.fills", SUPPORTED_FILLS
+        ),
+        "deletion_steps": check.check_int(
+            config.deletion.num_steps, "deletion.num_steps"
+        ),
+        "chunk_size": check.check_int(config.chunk_size, "chunk_size"),
+        "num_figure_images": check.check_int(
+            config.num_figure_images, "num_figure_images"
+        ),
+        "fake_digit_threshold": check.check_fraction(
+            config.fake_digit_threshold, "fake_digit_threshold"
+        ),
+        "reference_patch": int(config.reference_patch),
+    }
+
+
+def run(config, workdir: str | Path) -> dict:
+    """Runs the occlusion study; returns what is written to ``results.json``."""
+    workdir = ensure_writable_dir(workdir, name="workdir")
+    options = _options(config)
+    timer = Timer()
+    with timer("data"):
+        splits = ("test", "validation")
+        if reproduction.teacher_needs_training(config.teacher, workdir):
+            splits = ("train", "validation", "test")
+        data = common.load_data(config.data, splits=splits)
+    spec = data["spec"]
+    if max(options["patches"]) > spec.image_size:
+        raise ValueError(
+            f"config.patch_sizes: expected at most the image size {spec.image_size}, "
+            f"got {options['patches']}"
+        )
+    with timer("teacher"):
+        model, params, teacher = reproduction.resolve_teacher(
+            config.teacher, config.data, data, workdir, seed=config.seed
+        )
+    teacher["test_scores"] = reproduction.teacher_scores(
+        model, params, data["test"], spec.num_classes
+    )
+    apply_fn = unet_apply_fn(model)
+    count = min(options["num_images"], len(data["test"]["image"]))
+    images = jnp.asarray(data["test"]["image"][:count])
+    batch_apply = jax.jit(jax.vmap(apply_fn, (None, 0)))
+    clean_logits = batch_apply(params, images)
+
+    def predict(xs):
+        return np.asarray(batch_apply(params, xs).argmax(-1))
+
+    predicted = np.asarray(clean_logits.argmax(-1))
+    targets = common.largest_digit_targets(
+        predicted, data["test"]["mask"][:count], spec.num_classes
+    )
+    # Choice: the "dataset mean" fill is the validation split's channel mean.
+    dataset_mean = np.asarray(data["validation"]["image"].mean(axis=(0, 1, 2)))
+    key = jax.random.key(config.seed)
+    key_noise, key_random, key_deletion = jax.random.split(key, 3)
+
+    with timer("occlusion"):
+        sweeps = run_sweeps(
+            apply_fn,
+            params,
+            images,
+            clean_logits,
+            targets,
+            dataset_mean,
+            key_noise,
+            options,
+        )
+    with timer("library_check"):
+        library_check = check_library(
+            apply_fn, params, images[0], targets, sweeps, options
+        )
+    with timer("deletion"):
+        deletion = deletion_aucs(
+            apply_fn,
+            params,
+            images,
+            targets,
+            sweeps,
+            key_random,
+            key_deletion,
+            spec.num_classes,
+            options,
+            dataset_mean,
+        )
+    with timer("similarity"):
+        similarity = map_similarity(sweeps, options)
+    summaries = summarise(sweeps, options)
+    findings = evaluate_findings(summaries, deletion, similarity, options)
+    with timer("figures"):
+        figures = make_figures(
+            workdir,
+            images,
+            sweeps,
+            similarity,
+            summaries,
+            options,
+            spec,
+            dataset_mean,
+            key_noise,
+            predict,
+        )
+    results = {
+        "teacher": teacher,
+        "images": {
+            "split": "test",
+            "count": count,
+            "target_classes": np.asarray(targets.class_id).tolist(),
+        },
+        "options": dict(options),
+        "dataset_mean": dataset_mean.tolist(),
+        "forward_passes": {
+            str(p): len(options["fills"])
+            * count
+            * sweeps[(options["fills"][0], p)]["windows"]
+            for p in options["patches"]
+        },
+        "library_check": library_check,
+        "summaries": summaries,
+        "deletion": deletion,
+        "similarity": similarity,
+        "findings": [f.__dict__ for f in findings],
+        "figures": figures,
+        "seconds": timer.seconds,
+        "environment": common.environment(),
+    }
+    write_json(workdir / "results.json", results)
+    write_atomic(workdir / "report.md", report_markdown(results, options, spec))
+    return results

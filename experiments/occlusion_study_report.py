@@ -1,0 +1,329 @@
+"""Figures and the markdown report of :mod:`experiments.occlusion_study`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from experiments import reproduction
+from experiments.occlusion_study_sweeps import fill_substrate
+from experiments.reporting import markdown_table
+from experiments.reproduction import Finding, fmt_ci
+from segxai_jax import viz
+from segxai_jax.explainers import apply_fill, occlusion_windows
+from segxai_jax.targets import box_roi
+
+
+def make_figures(
+    workdir,
+    images,
+    sweeps,
+    similarity,
+    summaries,
+    opts,
+    spec,
+    dataset_mean,
+    key_noise,
+    predict,
+) -> dict:
+    fills, patches, ref = opts["fills"], opts["patches"], opts["reference_patch"]
+    shown = min(opts["num_figure_images"], len(images))
+    rows = [(i, p) for i in range(shown) for p in patches]
+    maps = {f: np.stack([sweeps[(f, p)]["maps"][i] for i, p in rows]) for f in fills}
+    row_images = np.stack([np.asarray(images[i]) for i, _ in rows])
+    figures = {
+        "maps": viz.explanation_grid(
+            row_images,
+            maps,
+            workdir / "occlusion_maps.png",
+            row_labels=[f"image {i}, k={p}" for i, p in rows],
+        )
+    }
+    clean = np.stack(
+        [np.abs(sweeps[(f, ref)]["clean"]["score"][:shown]) for f in fills]
+    )
+    relative = {
+        f: sweeps[(f, ref)]["maps"][:shown] / np.maximum(clean[k][:, None, None], 1e-12)
+        for k, f in enumerate(fills)
+    }
+    figures["fixed_scale"] = viz.fixed_scale_grid(
+        np.asarray(images[:shown]),
+        relative,
+        workdir / "occlusion_fixed_scale.png",
+        vmin=0.0,
+        vmax=1.0,
+        colorbar_label="drop of S_c / |S_c| (fixed scale)",
+        row_labels=[f"image {i}, k={ref}" for i in range(shown)],
+    )
+    sim = similarity["between_fills"][str(ref)]
+    figures["similarity"] = viz.matrix_heatmaps(
+        {f"Spearman, k={ref}": sim["spearman"], f"SSIM, k={ref}": sim["ssim"]},
+        fills,
+        workdir / "fill_similarity.png",
+    )
+
+    def bars(metric):
+        return {
+            f"k={p}": tuple(
+                np.asarray([summaries[str(p)][f][metric][k] for f in fills])
+                for k in ("mean", "ci_low", "ci_high")
+            )
+            for p in patches
+        }
+
+    figures["distortion"] = viz.grouped_bars(
+        {
+            "occluded background predicted as digit": bars("fake_digit_fraction"),
+            "labels changed outside the patch": bars("changed_outside"),
+        },
+        fills,
+        workdir / "fill_distortion.png",
+        ylabel="fraction (mean, 95 % CI)",
+    )
+    figures["examples"] = _example_figure(
+        workdir, images, sweeps, opts, spec, dataset_mean, key_noise, predict
+    )
+    return {k: Path(v).name for k, v in figures.items()}
+
+
+def _example_figure(workdir, images, sweeps, opts, spec, dataset_mean, key, predict):
+    """Every fill on the same window: the one where black fakes most digit pixels."""
+    ref, fills = opts["reference_patch"], opts["fills"]
+    probe_fill = "black" if "black" in fills else fills[0]
+    fake = sweeps[(probe_fill, ref)]["window"]["fake_pixels"]  # [N, n_w]
+    image, window = np.unravel_index(np.argmax(fake), fake.shape)
+    tops, lefts = occlusion_windows(images.shape[1:3], ref, max(ref // 2, 1))
+    top, left = tops[window // len(lefts)], lefts[window % len(lefts)]
+    x = images[image]
+    mask = box_roi(x.shape[:2], top, left, ref, ref)
+    key = jax.random.fold_in(key, int(image))
+    inputs = np.stack(
+        [np.asarray(x)]
+        + [
+            np.asarray(apply_fill(x, fill_substrate(f, x, dataset_mean, key), mask))
+            for f in fills
+        ]
+    )
+    return viz.image_label_columns(
+        inputs,
+        predict(jnp.asarray(inputs)),
+        workdir / "fill_examples.png",
+        spec.num_classes,
+        titles=["clean", *fills],
+    )
+
+
+def report_markdown(results, opts, spec) -> str:
+    fills, patches, ref = opts["fills"], opts["patches"], opts["reference_patch"]
+    teacher = results["teacher"]
+    summaries, deletion = results["summaries"], results["deletion"]
+    findings = [Finding(**f) for f in results["findings"]]
+    count = results["images"]["count"]
+    lines = [
+        "# Occlusion study: fills and patch sizes",
+        "",
+        "Reproduces the findings of Gipiskis & Kurasova, *Occlusion-based approach "
+        "for interpretable semantic segmentation* (CISTI 2023), as summarised in "
+        "the seed paper (sec. 5).",
+        "",
+        f"Teacher: `{teacher['dir']}` (test mIoU "
+        f"{teacher['test_scores']['miou']:.3f}, mean Dice "
+        f"{teacher['test_scores']['mean_dice']:.3f}). {count} test images of "
+        f"`{spec.name}`; target = the largest predicted digit, its predicted region "
+        "frozen as ROI M; occlusion score = drop of S_c = summed logits over M. "
+        f"Patch sizes {list(patches)} with stride k/2; fills {list(fills)} "
+        "(dataset mean = validation-split channel mean; noise = N(0.5, 0.2^2), "
+        "one draw per image). Forward passes: "
+        + ", ".join(f"k={k}: {v}" for k, v in results["forward_passes"].items())
+        + ".",
+        "",
+        "## Findings",
+        "",
+        reproduction.findings_markdown(findings),
+        "",
+        "## Deletion AUC of the occlusion maps (lower = more faithful)",
+        "",
+        f"Score: {deletion['score']}; {opts['deletion_steps']} steps; the same "
+        "settings for every fill; mean [95 % CI] over images.",
+        "",
+    ]
+    substrates = list(deletion["substrates"])
+    rows = []
+    for p in patches:
+        for f in fills:
+            rows.append(
+                (
+                    f,
+                    p,
+                    *(
+                        fmt_ci(deletion["substrates"][s][f"{f} k={p}"])
+                        for s in substrates
+                    ),
+                )
+            )
+    rows.append(
+        (
+            "random",
+            "-",
+            *(fmt_ci(deletion["substrates"][s]["random"]) for s in substrates),
+        )
+    )
+    best = {
+        (s, p): min(
+            fills,
+            key=lambda f, s=s, p=p: deletion["substrates"][s][f"{f} k={p}"]["mean"],
+        )
+        for s in substrates
+        for p in patches
+    }
+    lowest = "; ".join(f"{s} deletion, k={p}: {f}" for (s, p), f in best.items())
+    own = [f == s for (s, _), f in best.items() if s in fills]
+    lines += [
+        markdown_table(
+            ["fill", "patch", *(f"AUC, {s} deletion" for s in substrates)], rows
+        ),
+        "",
+        f"Lowest AUC (most faithful maps) per setting: {lowest}. In "
+        f"{sum(own)} of the {len(own)} settings whose deletion substrate is one "
+        "of the tested fills, the maps made with that same fill score best: the "
+        "deletion substrate favours its own fill, so fills are compared under "
+        "two substrates.",
+        "",
+        "## Distortion: what the fill does to the prediction",
+        "",
+        "fake digit = share of occluded pixels that the clean prediction called "
+        "background and the occluded image's prediction calls a digit (pooled "
+        "over windows and images; per-image mean [CI]); windows = share of "
+        "windows on background where more than "
+        f"{opts['fake_digit_threshold']:.0%} of those pixels turn into a digit; "
+        "changed outside = share of pixels outside the patch whose label changes; "
+        "1 - Dice = change of the target class region.",
+        "",
+    ]
+    rows = []
+    for p in patches:
+        for f in fills:
+            s = summaries[str(p)][f]
+            rows.append(
+                (
+                    f,
+                    p,
+                    s["fake_digit_fraction_pooled"],
+                    fmt_ci(s["fake_digit_fraction"]),
+                    fmt_ci(s["fake_digit_windows"]),
+                    fmt_ci(s["changed_outside"]),
+                    fmt_ci(s["dice_drop_mean"]),
+                )
+            )
+    lines += [
+        markdown_table(
+            [
+                "fill",
+                "patch",
+                "fake digit (pooled)",
+                "fake digit (per image)",
+                "windows",
+                "changed outside",
+                "1 - Dice (mean)",
+            ],
+            rows,
+        ),
+        "",
+        f"![distortion]({results['figures']['distortion']})",
+        "",
+        f"![examples]({results['figures']['examples']})",
+        "",
+        "Same window, every fill (the window where black fakes the most digit "
+        "pixels); top: input, bottom: prediction.",
+        "",
+        "## How much do the scores move?",
+        "",
+        "Per image, over the windows: the spread (std) and the largest drop of "
+        "each score; S_c (summed logits over M) relative to its clean value, "
+        "probabilities as they are. Segmentation: S_c and the mean probability "
+        "of class c over M. Classification-style proxies: the probability of "
+        "class c after global average (GAP) or max pooling of the logits over "
+        "the image, softmax over the digit classes.",
+        "",
+    ]
+    rows = []
+    for p in patches:
+        for f in fills:
+            s = summaries[str(p)][f]
+            rows.append(
+                (
+                    f,
+                    p,
+                    fmt_ci(s["seg_score_rel_std"]),
+                    fmt_ci(s["seg_score_max_rel_drop"]),
+                    fmt_ci(s["seg_probability_std"]),
+                    fmt_ci(s["gap_probability_std"]),
+                    fmt_ci(s["max_probability_std"]),
+                    fmt_ci(s["max_probability_max_drop"]),
+                )
+            )
+    lines += [
+        markdown_table(
+            [
+                "fill",
+                "patch",
+                "S_c std / S_c",
+                "S_c max drop / S_c",
+                "prob(M) std",
+                "GAP prob std",
+                "max-pool prob std",
+                "max-pool prob max drop",
+            ],
+            rows,
+        ),
+        "",
+        f"![fixed scale]({results['figures']['fixed_scale']})",
+        "",
+        "Maps on a fixed scale (drop of S_c / |S_c| in [0, 1]) versus each map's "
+        "own min-max range below.",
+        "",
+        f"![occlusion maps]({results['figures']['maps']})",
+        "",
+        "## Map similarity between fills",
+        "",
+        f"Mean over images at k={ref} (Spearman rank correlation; SSIM of min-max "
+        "normalised maps):",
+        "",
+    ]
+    sim = results["similarity"]["between_fills"][str(ref)]
+    rho, structural = np.asarray(sim["spearman"]), np.asarray(sim["ssim"])
+    lines += [
+        markdown_table(
+            ["Spearman", *fills],
+            [(f, *map(float, rho[i])) for i, f in enumerate(fills)],
+        ),
+        "",
+        markdown_table(
+            ["SSIM", *fills],
+            [(f, *map(float, structural[i])) for i, f in enumerate(fills)],
+        ),
+        "",
+        f"![similarity]({results['figures']['similarity']})",
+        "",
+        "Spearman between patch sizes, same fill:",
+        "",
+    ]
+    pairs = list(next(iter(results["similarity"]["between_patches"].values())))
+    lines += [
+        markdown_table(
+            ["fill", *pairs],
+            [(f, *results["similarity"]["between_patches"][f].values()) for f in fills],
+        ),
+        "",
+        "Check against the library: max relative difference of these maps to "
+        f"`segxai_jax.explainers.occlusion` on image 0: {results['library_check']}.",
+        "",
+        "## Wall time",
+        "",
+        markdown_table(["stage", "seconds"], list(results["seconds"].items())),
+        "",
+    ]
+    return "\n".join(lines)

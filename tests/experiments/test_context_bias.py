@@ -1,0 +1,62 @@
+"""Smoke test of the context-bias study on tiny in-memory data."""
+
+import json
+
+import numpy as np
+import pytest
+
+from experiments import main as experiments_main
+from experiments.configs import context_bias_quick
+from experiments.context_swap import render_on_family
+
+
+@pytest.fixture(scope="module")
+def quick_config(tmp_path_factory):
+    config = context_bias_quick.get_config()
+    tfds_dir = str(tmp_path_factory.mktemp("tfds"))
+    config.data.data_dir = tfds_dir
+    config.reference_data.data_dir = tfds_dir
+    config.num_images = 4
+    return config
+
+
+def test_writes_outputs_with_finite_measures(quick_config, tmp_path):
+    results = experiments_main.run_experiment(quick_config, str(tmp_path))
+    for name in ("report.md", "results.json", *results["figures"].values()):
+        assert (tmp_path / name).stat().st_size > 0, name
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert set(saved["teachers"]) == {"biased", "reference", "control"}
+    assert [f["reproduced"] in ("yes", "partly", "no") for f in saved["findings"]] == [
+        True
+    ] * 3
+    for teacher in saved["summary"].values():
+        for condition in ("matched", "mismatched"):
+            for metric in ("dice", "correct_class", "context_removal_drop"):
+                assert np.all(np.isfinite(teacher[condition][metric]["per_image"]))
+    mismatched = np.asarray(saved["pairs"]["mismatched_families"])
+    assert np.all(mismatched != np.asarray(saved["pairs"]["labels"]))
+    assert "## Findings" in (tmp_path / "report.md").read_text()
+
+
+def test_pairs_differ_only_in_the_background():
+    image_a, mask_a, labels = render_on_family("tiny", "test", 0, 2, seed=3)
+    image_b, mask_b, _ = render_on_family("tiny", "test", 0, 7, seed=3)
+    np.testing.assert_array_equal(mask_a, mask_b)
+    assert np.abs(image_a - image_b)[mask_a == 0].mean() > 0.01
+    again, _, _ = render_on_family("tiny", "test", 0, 2, seed=3)
+    np.testing.assert_array_equal(image_a, again)  # same seed, same image
+    assert image_a.dtype == np.float32 and 0 <= image_a.min() <= image_a.max() <= 1
+    assert len(labels) >= 1
+    with pytest.raises(ValueError, match="family"):
+        render_on_family("tiny", "test", 0, 10)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("context_fill", "purple"), ("num_images", 0), ("context_radius", -1)],
+)
+def test_bad_config_values_name_the_field(quick_config, tmp_path, field, value):
+    config = quick_config.copy_and_resolve_references()
+    config[field] = value
+    with pytest.raises(ValueError, match=f"config.{field}"):
+        experiments_main.run_experiment(config, str(tmp_path))
