@@ -46,10 +46,10 @@ from experiments import common, reproduction
 from experiments.ablation_regions_findings import evaluate_finding
 from experiments.ablation_regions_metrics import measure, summarise
 from experiments.ablation_regions_report import make_figures, report_markdown
-from experiments.reporting import Timer, write_json
+from experiments.reporting import Timer
 from segxai_jax.explainers.ablation import MODES
 from segxai_jax.models import unet_apply_fn
-from segxai_jax.training import ensure_writable_dir, write_atomic
+from segxai_jax.training import ensure_writable_dir
 
 
 def _options(config, probe_names) -> dict:
@@ -129,11 +129,12 @@ def run(config, workdir: str | Path) -> dict:
             )
         },
         "summary": summary,
-        "findings": [f.__dict__ for f in findings],
-        "figures": figures,
-        "seconds": timer.seconds,
-        "environment": common.environment(),
     }
-    write_json(workdir / "results.json", results)
-    write_atomic(workdir / "report.md", report_markdown(results, opts))
-    return results
+    return reproduction.write_results(
+        workdir,
+        results,
+        findings=findings,
+        figures=figures,
+        seconds=timer.seconds,
+        report=lambda completed: report_markdown(completed, opts),
+    )

@@ -9,7 +9,7 @@ import numpy as np
 
 from experiments import reproduction
 from experiments.ablation_regions_metrics import METRICS, REGIONS
-from experiments.reporting import markdown_table
+from experiments.reporting import markdown_table, wall_time_section
 from experiments.reproduction import Finding, fmt_ci
 from segxai_jax import viz
 from segxai_jax.explainers import seg_ablation_cam
@@ -193,9 +193,6 @@ def report_markdown(results, opts) -> str:
         "",
         f"![cams]({results['figures']['cams']})",
         "",
-        "## Wall time",
-        "",
-        markdown_table(["stage", "seconds"], list(results["seconds"].items())),
-        "",
+        *wall_time_section(results["seconds"]),
     ]
     return "\n".join(lines)

@@ -57,9 +57,9 @@ from experiments.context_bias_data import (
 from experiments.context_bias_findings import evaluate_findings
 from experiments.context_bias_metrics import measure_teacher, natural_images
 from experiments.context_bias_report import make_figures, report_markdown
-from experiments.reporting import Timer, write_json
+from experiments.reporting import Timer
 from experiments.reproduction import mean_ci
-from segxai_jax.training import ensure_writable_dir, write_atomic
+from segxai_jax.training import ensure_writable_dir
 
 # Fills that need no options (the context is replaced by one of these).
 CONTEXT_FILLS = ("black", "white", "grey", "image_mean", "blur", "noise")
@@ -209,11 +209,12 @@ def run(config, workdir: str | Path) -> dict:
         "options": opts,
         "summary": summary,
         "natural": natural,
-        "findings": [f.__dict__ for f in findings],
-        "figures": figures,
-        "seconds": timer.seconds,
-        "environment": common.environment(),
     }
-    write_json(workdir / "results.json", results)
-    write_atomic(workdir / "report.md", report_markdown(results, opts))
-    return results
+    return reproduction.write_results(
+        workdir,
+        results,
+        findings=findings,
+        figures=figures,
+        seconds=timer.seconds,
+        report=lambda completed: report_markdown(completed, opts),
+    )

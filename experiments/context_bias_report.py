@@ -8,7 +8,7 @@ import numpy as np
 
 from experiments import reproduction
 from experiments.context_bias_data import CONDITIONS
-from experiments.reporting import markdown_table
+from experiments.reporting import markdown_table, wall_time_section
 from experiments.reproduction import Finding, fmt_ci
 from segxai_jax import viz
 from segxai_jax.data import TEXTURE_FAMILY_NAMES
@@ -171,9 +171,6 @@ def report_markdown(results, opts) -> str:
             ["teacher", "family", "images", "digit Dice", "true class share"], rows
         ),
         "",
-        "## Wall time",
-        "",
-        markdown_table(["stage", "seconds"], list(results["seconds"].items())),
-        "",
+        *wall_time_section(results["seconds"]),
     ]
     return "\n".join(lines)

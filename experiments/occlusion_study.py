@@ -61,10 +61,10 @@ from experiments.occlusion_study_findings import evaluate_findings
 from experiments.occlusion_study_metrics import deletion_aucs, map_similarity, summarise
 from experiments.occlusion_study_report import make_figures, report_markdown
 from experiments.occlusion_study_sweeps import check_library, run_sweeps
-from experiments.reporting import Timer, write_json
+from experiments.reporting import Timer
 from segxai_jax.explainers import FILL_KINDS
 from segxai_jax.models import unet_apply_fn
-from segxai_jax.training import ensure_writable_dir, write_atomic
+from segxai_jax.training import ensure_writable_dir
 
 # Every kind whose substrate does not depend on the patch (one sweep per
 # patch size compiles once and takes the substrate as an argument).
@@ -212,11 +212,12 @@ def run(config, workdir: str | Path) -> dict:
         "summaries": summaries,
         "deletion": deletion,
         "similarity": similarity,
-        "findings": [f.__dict__ for f in findings],
-        "figures": figures,
-        "seconds": timer.seconds,
-        "environment": common.environment(),
     }
-    write_json(workdir / "results.json", results)
-    write_atomic(workdir / "report.md", report_markdown(results, options, spec))
-    return results
+    return reproduction.write_results(
+        workdir,
+        results,
+        findings=findings,
+        figures=figures,
+        seconds=timer.seconds,
+        report=lambda completed: report_markdown(completed, options, spec),
+    )

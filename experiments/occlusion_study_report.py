@@ -10,7 +10,7 @@ import numpy as np
 
 from experiments import reproduction
 from experiments.occlusion_study_sweeps import fill_substrate
-from experiments.reporting import markdown_table
+from experiments.reporting import markdown_table, wall_time_section
 from experiments.reproduction import Finding, fmt_ci
 from segxai_jax import viz
 from segxai_jax.explainers import apply_fill, occlusion_windows
@@ -203,33 +203,18 @@ def report_markdown(results, opts, spec) -> str:
         "1 - Dice = change of the target class region.",
         "",
     ]
-    rows = []
-    for p in patches:
-        for f in fills:
-            s = summaries[str(p)][f]
-            rows.append(
-                (
-                    f,
-                    p,
-                    s["fake_digit_fraction_pooled"],
-                    fmt_ci(s["fake_digit_fraction"]),
-                    fmt_ci(s["fake_digit_windows"]),
-                    fmt_ci(s["changed_outside"]),
-                    fmt_ci(s["dice_drop_mean"]),
-                )
-            )
     lines += [
-        markdown_table(
-            [
-                "fill",
-                "patch",
-                "fake digit (pooled)",
-                "fake digit (per image)",
-                "windows",
-                "changed outside",
-                "1 - Dice (mean)",
-            ],
-            rows,
+        _settings_table(
+            summaries,
+            patches,
+            fills,
+            {
+                "fake digit (pooled)": "fake_digit_fraction_pooled",
+                "fake digit (per image)": "fake_digit_fraction",
+                "windows": "fake_digit_windows",
+                "changed outside": "changed_outside",
+                "1 - Dice (mean)": "dice_drop_mean",
+            },
         ),
         "",
         f"![distortion]({results['figures']['distortion']})",
@@ -249,35 +234,19 @@ def report_markdown(results, opts, spec) -> str:
         "the image, softmax over the digit classes.",
         "",
     ]
-    rows = []
-    for p in patches:
-        for f in fills:
-            s = summaries[str(p)][f]
-            rows.append(
-                (
-                    f,
-                    p,
-                    fmt_ci(s["seg_score_rel_std"]),
-                    fmt_ci(s["seg_score_max_rel_drop"]),
-                    fmt_ci(s["seg_probability_std"]),
-                    fmt_ci(s["gap_probability_std"]),
-                    fmt_ci(s["max_probability_std"]),
-                    fmt_ci(s["max_probability_max_drop"]),
-                )
-            )
     lines += [
-        markdown_table(
-            [
-                "fill",
-                "patch",
-                "S_c std / S_c",
-                "S_c max drop / S_c",
-                "prob(M) std",
-                "GAP prob std",
-                "max-pool prob std",
-                "max-pool prob max drop",
-            ],
-            rows,
+        _settings_table(
+            summaries,
+            patches,
+            fills,
+            {
+                "S_c std / S_c": "seg_score_rel_std",
+                "S_c max drop / S_c": "seg_score_max_rel_drop",
+                "prob(M) std": "seg_probability_std",
+                "GAP prob std": "gap_probability_std",
+                "max-pool prob std": "max_probability_std",
+                "max-pool prob max drop": "max_probability_max_drop",
+            },
         ),
         "",
         f"![fixed scale]({results['figures']['fixed_scale']})",
@@ -321,9 +290,32 @@ def report_markdown(results, opts, spec) -> str:
         "Check against the library: max relative difference of these maps to "
         f"`segxai_jax.explainers.occlusion` on image 0: {results['library_check']}.",
         "",
-        "## Wall time",
-        "",
-        markdown_table(["stage", "seconds"], list(results["seconds"].items())),
-        "",
+        *wall_time_section(results["seconds"]),
     ]
     return "\n".join(lines)
+
+
+def _settings_table(summaries, patches, fills, columns: dict[str, str]) -> str:
+    """A markdown table with one row per (patch, fill) setting.
+
+    Args:
+      summaries: ``summaries[str(patch)][fill]`` -> entry name -> value, as
+        written by :func:`experiments.occlusion_study_metrics.summarise`.
+      patches: patch sizes, the outer loop of the rows.
+      fills: fill names, the inner loop of the rows.
+      columns: column header -> entry name; entries that are confidence
+        summaries (dicts) are printed with :func:`fmt_ci`, others as they are.
+
+    Returns:
+      The table, with the columns ``fill``, ``patch`` and then ``columns``.
+    """
+
+    def cell(value):
+        return fmt_ci(value) if isinstance(value, dict) else value
+
+    rows = [
+        (f, p, *(cell(summaries[str(p)][f][key]) for key in columns.values()))
+        for p in patches
+        for f in fills
+    ]
+    return markdown_table(["fill", "patch", *columns], rows)

@@ -22,7 +22,7 @@ import numpy as np
 
 from experiments import common
 from experiments.methods import build_methods
-from experiments.reporting import Timer, markdown_table, write_json
+from experiments.reporting import Timer, markdown_table, wall_time_section, write_json
 from segxai_jax import viz
 from segxai_jax.explainers import explain_batch, explain_targets
 from segxai_jax.metrics import measure_cost
@@ -269,10 +269,7 @@ def _report(results: dict, spec) -> str:
         "",
         f"![all classes]({results['figures']['all_targets']})",
         "",
-        "## Wall time",
-        "",
-        markdown_table(["stage", "seconds"], list(seconds.items())),
-        "",
+        *wall_time_section(seconds),
         f"Environment: {results['environment']}",
         "",
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from experiments.reporting import markdown_table
+from experiments.reporting import markdown_table, wall_time_section
 
 RANDOM = "random"
 
@@ -357,12 +357,7 @@ def report_markdown(results: dict) -> str:
         "AUCs, max-sensitivity and the top-layer randomisation similarity are "
         "reported but not ranked (they duplicate a ranked metric).",
         "",
-        "## Wall time",
-        "",
-        markdown_table(
-            ["stage", "seconds"], [(k, v) for k, v in results["seconds"].items()]
-        ),
-        "",
+        *wall_time_section(results["seconds"]),
         f"Total: {sum(results['seconds'].values()):.1f} s. Environment: "
         f"{results['environment']}",
         "",

@@ -27,6 +27,23 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence]) -> str:
     return "\n".join(lines)
 
 
+def wall_time_section(seconds: dict[str, float]) -> list[str]:
+    """The "Wall time" section of a markdown report, as lines.
+
+    Args:
+      seconds: stage name -> seconds (e.g. ``Timer.seconds``).
+
+    Returns:
+      A heading, a blank line, a table of the stages and a closing blank line.
+    """
+    return [
+        "## Wall time",
+        "",
+        markdown_table(["stage", "seconds"], list(seconds.items())),
+        "",
+    ]
+
+
 def write_json(path: str | Path, payload) -> None:
     """Atomic JSON write (numpy scalars and arrays converted)."""
 

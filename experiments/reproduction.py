@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +20,9 @@ from ml_collections import config_dict
 from scipy import stats
 
 from experiments import common
+from experiments.reporting import write_json
 from segxai_jax.models import UNetConfig
-from segxai_jax.training import evaluate
+from segxai_jax.training import evaluate, write_atomic
 
 VERDICTS = ("yes", "partly", "no")
 
@@ -229,6 +230,44 @@ def findings_markdown(findings: Sequence[Finding]) -> str:
         lines.append(f"   - reproduced: **{f.reproduced}**")
         lines.append(f"   - evidence: {f.evidence}")
     return "\n".join(lines)
+
+
+def write_results(
+    workdir: Path,
+    results: dict,
+    *,
+    findings: Sequence[Finding],
+    figures: dict,
+    seconds: dict[str, float],
+    report: Callable[[dict], str],
+) -> dict:
+    """Completes an experiment's results and writes them with its report.
+
+    Appends, in this order, ``findings`` (as dicts), ``figures``, ``seconds``
+    and the environment to ``results``, then writes ``results.json`` and
+    ``report.md`` (``report(results)``) into ``workdir``.
+
+    Args:
+      workdir: the experiment's output folder.
+      results: the experiment's own entries (teacher, options, summaries...).
+      findings: the verdicts of the run.
+      figures: figure name -> file name.
+      seconds: stage name -> wall time (e.g. ``Timer.seconds``).
+      report: renders the markdown report from the completed results.
+
+    Returns:
+      The completed results.
+    """
+    results = {
+        **results,
+        "findings": [f.__dict__ for f in findings],
+        "figures": figures,
+        "seconds": seconds,
+        "environment": common.environment(),
+    }
+    write_json(workdir / "results.json", results)
+    write_atomic(workdir / "report.md", report(results))
+    return results
 
 
 def repeated_measures_p(groups) -> float:

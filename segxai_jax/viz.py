@@ -64,6 +64,87 @@ def _save(fig: Figure, path, dpi: int) -> str:
     return path
 
 
+def _check_images(images) -> np.ndarray:
+    """Converts a batch of grid images, checking it is ``[N, H, W, 3]``.
+
+    Args:
+      images: ``[N, H, W, 3]`` in ``[0, 1]``.
+
+    Returns:
+      ``images`` as a NumPy array.
+
+    Raises:
+      ValueError: ``images`` is not 4-dimensional.
+    """
+    images = np.asarray(images)
+    if images.ndim != 4:
+        raise ValueError(f"images: expected [N, H, W, 3], got shape {images.shape}")
+    return images
+
+
+def _check_grid_maps(
+    maps_by_method: Mapping[str, object], count: int
+) -> dict[str, np.ndarray]:
+    """Converts the maps of a grid, checking each is ``[count, h, w]``.
+
+    Args:
+      maps_by_method: column title -> maps ``[count, h, w]``.
+      count: number of images (rows) of the grid.
+
+    Returns:
+      The maps as NumPy arrays, in the order of ``maps_by_method``.
+
+    Raises:
+      ValueError: a map stack has another rank or number of rows.
+    """
+    maps = {name: np.asarray(m) for name, m in maps_by_method.items()}
+    for name, m in maps.items():
+        if m.ndim != 3 or m.shape[0] != count:
+            raise ValueError(
+                f"maps_by_method[{name!r}]: expected [{count}, h, w], got {m.shape}"
+            )
+    return maps
+
+
+def _check_row_labels(row_labels: Sequence[str] | None, count: int) -> None:
+    """Checks that ``row_labels`` (when given) has one label per image.
+
+    Args:
+      row_labels: optional label per row.
+      count: number of images (rows) of the grid.
+
+    Raises:
+      ValueError: ``row_labels`` has another length than ``count``.
+    """
+    if row_labels is not None and len(row_labels) != count:
+        raise ValueError(
+            f"row_labels: expected {count} labels (one per image), "
+            f"got {len(row_labels)}"
+        )
+
+
+def _input_panel(ax, image, label: str | None = None) -> None:
+    """Draws a grid's input panel: the image, with ``label`` written on its left.
+
+    Args:
+      ax: a matplotlib ``Axes``.
+      image: ``[H, W, 3]`` in ``[0, 1]`` (clipped).
+      label: optional row label, written vertically left of the panel.
+    """
+    ax.imshow(_image(image))
+    ax.set_axis_off()
+    if label is not None:
+        ax.text(
+            -0.05,
+            0.5,
+            label,
+            rotation=90,
+            va="center",
+            ha="right",
+            transform=ax.transAxes,
+        )
+
+
 def overlay(image, saliency, ax, *, alpha=0.5, cmap="jet", vmin=None, vmax=None):
     """Draws ``saliency`` over ``image`` on ``ax``.
 
@@ -123,40 +204,19 @@ def explanation_grid(
     Returns:
       ``path`` as a string.
     """
-    images = np.asarray(images)
-    if images.ndim != 4:
-        raise ValueError(f"images: expected [N, H, W, 3], got shape {images.shape}")
+    images = _check_images(images)
     count = images.shape[0]
-    maps = {name: np.asarray(m) for name, m in maps_by_method.items()}
-    for name, m in maps.items():
-        if m.ndim != 3 or m.shape[0] != count:
-            raise ValueError(
-                f"maps_by_method[{name!r}]: expected [{count}, h, w], got {m.shape}"
-            )
+    maps = _check_grid_maps(maps_by_method, count)
     titles = ["input", *maps] if titles is None else list(titles)
     if len(titles) != len(maps) + 1:
         raise ValueError(f"titles: expected {len(maps) + 1} titles, got {len(titles)}")
-    if row_labels is not None and len(row_labels) != count:
-        raise ValueError(
-            f"row_labels: expected {count} labels (one per image), "
-            f"got {len(row_labels)}"
-        )
+    _check_row_labels(row_labels, count)
     columns = len(maps) + 1
     fig = _new_figure((cell_inches * columns, cell_inches * count))
     axes = fig.subplots(count, columns, squeeze=False)
     for row in range(count):
-        axes[row, 0].imshow(_image(images[row]))
-        axes[row, 0].set_axis_off()
-        if row_labels is not None:
-            axes[row, 0].text(
-                -0.05,
-                0.5,
-                str(row_labels[row]),
-                rotation=90,
-                va="center",
-                ha="right",
-                transform=axes[row, 0].transAxes,
-            )
+        label = None if row_labels is None else str(row_labels[row])
+        _input_panel(axes[row, 0], images[row], label)
         for col, m in enumerate(maps.values(), start=1):
             overlay(images[row], m[row], axes[row, col], alpha=alpha, cmap=cmap)
     for col, title in enumerate(titles):
@@ -464,40 +524,19 @@ def fixed_scale_grid(
     Returns:
       ``path`` as a string.
     """
-    images = np.asarray(images)
-    if images.ndim != 4:
-        raise ValueError(f"images: expected [N, H, W, 3], got shape {images.shape}")
+    images = _check_images(images)
     if not vmax > vmin:
         raise ValueError(f"vmax: expected > vmin ({vmin}), got {vmax}")
     count = images.shape[0]
-    maps = {name: np.asarray(m) for name, m in maps_by_method.items()}
-    for name, m in maps.items():
-        if m.ndim != 3 or m.shape[0] != count:
-            raise ValueError(
-                f"maps_by_method[{name!r}]: expected [{count}, h, w], got {m.shape}"
-            )
-    if row_labels is not None and len(row_labels) != count:
-        raise ValueError(
-            f"row_labels: expected {count} labels (one per image), got "
-            f"{len(row_labels)}"
-        )
+    maps = _check_grid_maps(maps_by_method, count)
+    _check_row_labels(row_labels, count)
     columns = len(maps) + 1
     fig = _new_figure((cell_inches * columns + 0.8, cell_inches * count))
     axes = fig.subplots(count, columns, squeeze=False)
     layer = None
     for row in range(count):
-        axes[row, 0].imshow(_image(images[row]))
-        axes[row, 0].set_axis_off()
-        if row_labels is not None:
-            axes[row, 0].text(
-                -0.05,
-                0.5,
-                str(row_labels[row]),
-                rotation=90,
-                va="center",
-                ha="right",
-                transform=axes[row, 0].transAxes,
-            )
+        label = None if row_labels is None else str(row_labels[row])
+        _input_panel(axes[row, 0], images[row], label)
         for col, m in enumerate(maps.values(), start=1):
             layer = overlay(
                 images[row],
