@@ -16,8 +16,10 @@ $(VENV)/.installed: pyproject.toml
 quickstart: $(VENV)/.installed
 	$(PY) -m experiments.main --config experiments/configs/quickstart.py --workdir $(WORKDIR)
 
+# Two to four test processes: on a cold compilation cache most of the time is
+# single-threaded XLA compilation (4.7 -> 3.5 min on 2 cores; warm 2.1 -> 1.3).
 test: $(VENV)/.installed
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --maxprocesses=4
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
