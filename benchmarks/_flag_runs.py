@@ -58,3 +58,30 @@ def run_settings(script: str, argv, settings: str, out: str) -> list[dict]:
         with open(out, "w") as f:
             json.dump(rows, f, indent=1)
     return rows
+
+
+def main_with_flag_runs(script: str, argv, parse_args, worker, markdown) -> None:
+    """The shared ``main`` of a per-flag benchmark script.
+
+    As a worker (``--worker FLAGS``) it measures in this process and writes its
+    rows, tagged with the flags, to ``--out``; otherwise it starts one worker per
+    flag setting (:func:`run_settings`) and prints the merged table.
+
+    Args:
+      script: the benchmark's ``__file__``.
+      argv: command-line arguments (``None`` = ``sys.argv[1:]``).
+      parse_args: ``parse_args(argv) -> namespace`` with ``worker``, ``out``
+        and ``flag_settings``.
+      worker: ``worker(args) -> list[dict]`` rows of measurements.
+      markdown: ``markdown(rows) -> str`` table.
+    """
+    args = parse_args(argv)
+    if args.worker is not None:
+        rows = worker(args)
+        for row in rows:
+            row["flags"] = args.worker
+        with open(args.out, "w") as f:
+            json.dump(rows, f, indent=1)
+        return
+    rows = run_settings(script, argv, args.flag_settings, args.out)
+    print(markdown(rows))

@@ -31,13 +31,12 @@ Expect about 15-25 minutes for the full sweep on a 2-core CPU (the occlusion
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
 import time
 
-from _flag_runs import run_settings
+from _flag_runs import main_with_flag_runs
 
 METHODS = ("ablation", "occlusion")
 STRATEGIES = ("unroll", "lax_map")
@@ -207,16 +206,7 @@ def _markdown(rows) -> str:
 
 
 def main(argv=None) -> None:
-    args = _parse_args(argv)
-    if args.worker is not None:
-        rows = _worker(args)
-        for row in rows:
-            row["flags"] = args.worker
-        with open(args.out, "w") as f:
-            json.dump(rows, f, indent=1)
-        return
-    rows = run_settings(__file__, argv, args.flag_settings, args.out)
-    print(_markdown(rows))
+    main_with_flag_runs(__file__, argv, _parse_args, _worker, _markdown)
 
 
 if __name__ == "__main__":

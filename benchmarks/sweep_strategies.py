@@ -31,13 +31,12 @@ compare the "CPU (s)" column with the wall time to see how many cores a run got.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
 import time
 
-from _flag_runs import run_settings
+from _flag_runs import main_with_flag_runs
 
 STRATEGY_NAMES = ("unroll", "lax_map", "fold", "python_loop")
 
@@ -251,16 +250,7 @@ def _markdown(rows) -> str:
 
 
 def main(argv=None) -> None:
-    args = _parse_args(argv)
-    if args.worker is not None:
-        rows = _worker(args)
-        for row in rows:
-            row["flags"] = args.worker
-        with open(args.out, "w") as f:
-            json.dump(rows, f, indent=1)
-        return
-    rows = run_settings(__file__, argv, args.flag_settings, args.out)
-    print(_markdown(rows))
+    main_with_flag_runs(__file__, argv, _parse_args, _worker, _markdown)
 
 
 if __name__ == "__main__":
