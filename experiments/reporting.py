@@ -44,17 +44,27 @@ def wall_time_section(seconds: dict[str, float]) -> list[str]:
     ]
 
 
+def to_strict_json(value):
+    """``value`` with NumPy types as Python ones and NaN / inf as ``None``.
+
+    Strict JSON has no NaN: an undefined metric is written as ``null`` so that
+    any JSON parser reads ``results.json``.
+    """
+    if isinstance(value, np.ndarray | np.generic):
+        value = value.tolist()
+    if isinstance(value, dict):
+        return {str(k): to_strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_strict_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def write_json(path: str | Path, payload) -> None:
-    """Atomic JSON write (numpy scalars and arrays converted)."""
-
-    def default(value):
-        if isinstance(value, np.generic):
-            return value.item()
-        if isinstance(value, np.ndarray):
-            return value.tolist()
-        return str(value)
-
-    write_atomic(path, json.dumps(payload, indent=2, default=default) + "\n")
+    """Atomic strict-JSON write (see :func:`to_strict_json`)."""
+    text = json.dumps(to_strict_json(payload), indent=2, default=str, allow_nan=False)
+    write_atomic(path, text + "\n")
 
 
 class Timer:
