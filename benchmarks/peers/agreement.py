@@ -1,0 +1,172 @@
+"""Do our explainers and the peers' give the same maps on the same model?
+
+Same weights (Flax model and its PyTorch twin), same images, same targets: the
+paper's target score, logits of class ``c`` summed over an ROI mask ``M``.
+Prints per-image Pearson correlations (mean and minimum over the batch) of
+
+* vanilla gradient: ``segxai_jax.explainers.gradients.vanilla_gradient`` vs
+  Captum ``Saliency`` (``abs=False`` for the raw gradient; ``abs=True`` +
+  channel max vs our ``channel_reduction="abs_max"``);
+* Seg-Grad-CAM at the bottleneck: ``seg_grad_cam`` (ReLU, then bilinear resize,
+  then min-max per image) vs pytorch-grad-cam ``GradCAM`` with
+  ``SemanticSegmentationTarget`` (ReLU, min-max, ``cv2.resize``).
+
+Targets: per image an ROI box (a quarter of the image side, random position)
+and the class the model predicts most often inside it.
+
+Run (needs the ``peers`` extra)::
+
+    python benchmarks/peers/agreement.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch  # noqa: E402
+from parity import QUICKSTART, build_pair  # noqa: E402
+from torch_unet import nhwc_to_nchw  # noqa: E402
+
+from segxai_jax.explainers.cams import seg_grad_cam  # noqa: E402
+from segxai_jax.explainers.gradients import vanilla_gradient  # noqa: E402
+from segxai_jax.models.unet import UNetConfig, unet_apply_fn  # noqa: E402
+from segxai_jax.probes import make_probe  # noqa: E402
+from segxai_jax.targets import make_target  # noqa: E402
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two arrays (flattened); NaN if either is constant."""
+    a = np.asarray(a, np.float64).ravel()
+    b = np.asarray(b, np.float64).ravel()
+    a, b = a - a.mean(), b - b.mean()
+    denom = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / denom) if denom > 0 else float("nan")
+
+
+def per_image(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.array([pearson(x, y) for x, y in zip(a, b, strict=True)])
+
+
+def min_max(m: np.ndarray) -> np.ndarray:
+    """Per-image min-max scaling of ``[B, H, W]`` maps (as pytorch-grad-cam)."""
+    lo = m.min(axis=(1, 2), keepdims=True)
+    m = m - lo
+    return m / (1e-7 + m.max(axis=(1, 2), keepdims=True))
+
+
+def make_targets(logits: np.ndarray, seed: int):
+    """Box ROI + most-predicted class inside it, per image: ``(classes, masks)``."""
+    b, h, w, k = logits.shape
+    rng = np.random.default_rng(seed)
+    side = max(h // 4, 1)
+    pred = logits.argmax(-1)
+    classes, masks = [], []
+    for i in range(b):
+        top = int(rng.integers(0, h - side + 1))
+        left = int(rng.integers(0, w - side + 1))
+        mask = np.zeros((h, w), np.float32)
+        mask[top : top + side, left : left + side] = 1.0
+        inside = pred[i][mask > 0]
+        classes.append(int(np.bincount(inside, minlength=k).argmax()))
+        masks.append(mask)
+    return np.array(classes, np.int32), np.stack(masks)
+
+
+def ours(model, params, x, classes, masks):
+    """Our maps: raw gradient, abs-max gradient, Seg-Grad-CAM (bottleneck)."""
+    apply_fn = unet_apply_fn(model)
+    targets = make_target(jnp.asarray(classes), jnp.asarray(masks))
+    batched = jax.vmap  # one explainer call per (image, target)
+
+    def run(explain):
+        fn = jax.jit(batched(lambda xi, ti: explain(None, params, xi, ti)))
+        return np.asarray(fn(jnp.asarray(x), targets))
+
+    probe = make_probe(model, "bottleneck", input_shape=x.shape[1:])
+    return {
+        "grad_raw": run(vanilla_gradient(apply_fn)),  # [B, H, W, C]
+        "grad_abs_max": run(vanilla_gradient(apply_fn, channel_reduction="abs_max")),
+        "cam": min_max(run(seg_grad_cam(probe))),  # [B, H, W]
+    }
+
+
+def theirs(twin, x, classes, masks):
+    """Captum Saliency (raw, abs + channel max) and pytorch-grad-cam GradCAM."""
+    from captum.attr import Saliency
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import SemanticSegmentationTarget
+
+    xt = nhwc_to_nchw(x)
+    cls_t = torch.from_numpy(classes.astype(np.int64))
+    mask_t = torch.from_numpy(masks)
+
+    def score(inp):  # [B] = sum over the ROI of the class-c logits
+        logits = twin(inp)
+        chosen = logits[torch.arange(inp.shape[0]), cls_t]  # [B, H, W]
+        return (chosen * mask_t).sum(dim=(1, 2))
+
+    saliency = Saliency(score)
+    raw = saliency.attribute(xt.clone().requires_grad_(), abs=False).detach().numpy()
+    absolute = (
+        saliency.attribute(xt.clone().requires_grad_(), abs=True).detach().numpy()
+    )
+    targets = [
+        SemanticSegmentationTarget(int(c), m)
+        for c, m in zip(classes, masks, strict=True)
+    ]
+    with GradCAM(model=twin, target_layers=[twin.stages["bottleneck"]]) as cam:
+        cams = cam(input_tensor=xt.clone(), targets=targets)
+    return {
+        "grad_raw": raw.transpose(0, 2, 3, 1),
+        "grad_abs_max": absolute.max(axis=1),
+        "cam": np.asarray(cams),
+    }
+
+
+def agreement(config: UNetConfig, *, batch: int, size: int, seed: int = 0):
+    """``{name: per-image Pearson correlations}`` for the three comparisons."""
+    model, params, twin = build_pair(config, size, seed)
+    x = np.random.default_rng(seed + 1).random(
+        (batch, size, size, config.in_channels), dtype=np.float32
+    )
+    logits = np.asarray(jax.jit(lambda v: model.apply({"params": params}, v))(x))
+    classes, masks = make_targets(logits, seed + 2)
+    a = ours(model, params, x, classes, masks)
+    b = theirs(twin, x, classes, masks)
+    return {name: per_image(a[name], b[name]) for name in a}
+
+
+LABELS = {
+    "grad_raw": "vanilla gradient, raw [H,W,C]   vs Captum Saliency(raw)",
+    "grad_abs_max": "vanilla gradient, abs_max [H,W] vs Captum Saliency(abs).max(C)",
+    "cam": "Seg-Grad-CAM bottleneck, min-max vs pytorch-grad-cam GradCAM",
+}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    config = UNetConfig(**QUICKSTART)
+    result = agreement(config, batch=args.batch, size=args.size, seed=args.seed)
+    print(f"quickstart U-Net, random weights, batch {args.batch} x {args.size}^2")
+    for name, r in result.items():
+        print(
+            f"{LABELS[name]}: Pearson mean {np.nanmean(r):.8f} "
+            f"min {np.nanmin(r):.8f} (max 1 - r: {np.nanmax(1 - r):.2e}; "
+            f"NaN: {int(np.isnan(r).sum())})"
+        )
+
+
+if __name__ == "__main__":
+    main()
