@@ -1,0 +1,89 @@
+"""Smoke test of the peer timing script (``benchmarks/peers/timing.py --quick``).
+
+Needs the ``peers`` extra (torch, Captum, pytorch-grad-cam); each test skips
+cleanly without it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+
+PEERS_DIR = os.path.abspath(
+    os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "benchmarks", "peers")
+)
+
+
+@pytest.fixture(autouse=True)
+def peers():
+    """Skips without the peer libraries; puts benchmarks/peers on the path."""
+    pytest.importorskip("torch")
+    pytest.importorskip("captum")
+    pytest.importorskip("pytorch_grad_cam")
+    if PEERS_DIR not in sys.path:
+        sys.path.insert(0, PEERS_DIR)
+
+
+def test_quick_timing_runs(tmp_path, capsys):
+    import timing
+
+    out = tmp_path / "peers.json"
+    assert timing.main(["--quick", "--no-configure", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    rows = {row["method"]: row for row in result["rows"]}
+    assert set(rows) == set(timing.METHODS)
+    for row in rows.values():
+        assert row["ours_ms"] > 0 and row["peer_best_ms"] > 0
+        assert row["peer_best_config"] in row["peer_ms"]
+        assert row["ratio"] == pytest.approx(row["ours_ms"] / row["peer_best_ms"])
+        assert len(row["raw_seconds"]["ours"]) == result["setup"]["repeats"] == 2
+    assert len(rows["smoothgrad"]["peer_ms"]) == 4  # nt_samples_batch_size variants
+    assert rows["gradient"]["pearson_mean"] > 0.999
+    for name in ("seg_grad_cam", "hires_cam", "xgrad_cam"):
+        assert rows[name]["pearson_mean"] > 0.99, rows[name]["pearson_mean"]
+    assert (tmp_path / "peers.md").read_text().startswith("| method |")
+    assert "| vanilla gradient |" in capsys.readouterr().out
+
+
+def test_missing_peers_message(monkeypatch, capsys):
+    import timing
+
+    monkeypatch.setattr(timing, "missing_peers", lambda: "captum")
+    assert timing.main(["--quick"]) != 0
+    assert 'pip install -e ".[test,peers]"' in capsys.readouterr().err
+
+
+def test_noise_tunnel_keeps_targets_paired():
+    """With zero noise, NoiseTunnel(Saliency) on the timing's score = Saliency.
+
+    Shows that Captum expands the per-image class ids and masks (additional
+    forward args) in the same order as the noisy inputs.
+    """
+    import timing
+    import torch
+    from captum.attr import NoiseTunnel, Saliency
+
+    from segxai_jax.models.unet import UNetConfig
+
+    config = UNetConfig(
+        num_classes=3, widths=(4, 8, 8), input_norm="per_image", bottleneck_head=True
+    )
+    setup = timing.Setup(config, batch=3, size=16)
+    score, x = setup.score_fn("nchw"), setup.inputs["nchw"]
+    args = (setup.cls_t, setup.mask_t)
+    x = x.clone().requires_grad_()
+    plain = Saliency(score).attribute(x, abs=False, additional_forward_args=args)
+    for batch_size in (None, 2):
+        tunnel = NoiseTunnel(Saliency(score)).attribute(
+            x,
+            nt_type="smoothgrad",
+            nt_samples=4,
+            nt_samples_batch_size=batch_size,
+            stdevs=0.0,
+            abs=False,
+            additional_forward_args=args,
+        )
+        assert torch.allclose(tunnel, plain, atol=1e-5)
