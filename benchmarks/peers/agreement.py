@@ -32,6 +32,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
+from map_stats import make_targets, min_max, pearson, per_image  # noqa: E402, F401
 from parity import QUICKSTART, build_pair  # noqa: E402
 from torch_unet import nhwc_to_nchw  # noqa: E402
 
@@ -40,44 +41,6 @@ from segxai_jax.explainers.gradients import vanilla_gradient  # noqa: E402
 from segxai_jax.models.unet import UNetConfig, unet_apply_fn  # noqa: E402
 from segxai_jax.probes import make_probe  # noqa: E402
 from segxai_jax.targets import make_target  # noqa: E402
-
-
-def pearson(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation of two arrays (flattened); NaN if either is constant."""
-    a = np.asarray(a, np.float64).ravel()
-    b = np.asarray(b, np.float64).ravel()
-    a, b = a - a.mean(), b - b.mean()
-    denom = np.sqrt((a * a).sum() * (b * b).sum())
-    return float((a * b).sum() / denom) if denom > 0 else float("nan")
-
-
-def per_image(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.array([pearson(x, y) for x, y in zip(a, b, strict=True)])
-
-
-def min_max(m: np.ndarray) -> np.ndarray:
-    """Per-image min-max scaling of ``[B, H, W]`` maps (as pytorch-grad-cam)."""
-    lo = m.min(axis=(1, 2), keepdims=True)
-    m = m - lo
-    return m / (1e-7 + m.max(axis=(1, 2), keepdims=True))
-
-
-def make_targets(logits: np.ndarray, seed: int):
-    """Box ROI + most-predicted class inside it, per image: ``(classes, masks)``."""
-    b, h, w, k = logits.shape
-    rng = np.random.default_rng(seed)
-    side = max(h // 4, 1)
-    pred = logits.argmax(-1)
-    classes, masks = [], []
-    for i in range(b):
-        top = int(rng.integers(0, h - side + 1))
-        left = int(rng.integers(0, w - side + 1))
-        mask = np.zeros((h, w), np.float32)
-        mask[top : top + side, left : left + side] = 1.0
-        inside = pred[i][mask > 0]
-        classes.append(int(np.bincount(inside, minlength=k).argmax()))
-        masks.append(mask)
-    return np.array(classes, np.int32), np.stack(masks)
 
 
 def ours(model, params, x, classes, masks):

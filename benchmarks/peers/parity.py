@@ -22,8 +22,6 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from torch_unet import TorchUNet, load_flax_params, logit_parity  # noqa: E402
-
 from segxai_jax.models.unet import UNet, UNetConfig  # noqa: E402
 
 QUICKSTART = dict(
@@ -56,6 +54,8 @@ def random_flax_params(model, input_shape, seed: int):
 
 def build_pair(config: UNetConfig, image_size: int, seed: int = 0, **torch_kwargs):
     """``(flax_model, params, torch_model)`` with the same random weights."""
+    from torch_unet import TorchUNet, load_flax_params  # torch only when needed
+
     model = UNet(config)
     params = random_flax_params(
         model, (image_size, image_size, config.in_channels), seed
@@ -66,6 +66,8 @@ def build_pair(config: UNetConfig, image_size: int, seed: int = 0, **torch_kwarg
 
 def parity_stats(config: UNetConfig, *, batch: int, size: int, seed: int = 0):
     """``(max abs logit difference, max abs logit)`` on a uniform [0, 1) batch."""
+    from torch_unet import logit_parity
+
     model, params, twin = build_pair(config, size, seed)
     x = np.random.default_rng(seed + 1).random(
         (batch, size, size, config.in_channels), dtype=np.float32

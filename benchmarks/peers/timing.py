@@ -35,18 +35,25 @@ Run (needs the ``peers`` extra)::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-import warnings
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+
+import timing_workers  # noqa: E402
+from map_stats import min_max, per_image  # noqa: E402
+
+THREADS = 2  # torch threads; XLA's CPU client uses every core of this 2-core machine
 
 INSTALL_HINT = 'pip install -e ".[test,peers]"'
 METHODS = (
@@ -97,216 +104,50 @@ def _median_ms(times: list[float]) -> float:
     return 1000.0 * statistics.median(times)
 
 
-def _time(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+class Worker:
+    """One side (``"ours"`` or ``"peer"``) in its own process (``timing_workers``)."""
 
-
-class Setup:
-    """Model pair, inputs and targets shared by every comparison."""
-
-    def __init__(self, config, *, batch: int, size: int, seed: int = 0):
-        import jax
-        import jax.numpy as jnp
-        import torch
-        from agreement import make_targets
-        from parity import build_pair
-
-        from segxai_jax.models.unet import unet_apply_fn
-        from segxai_jax.targets import make_target
-
-        self.config, self.batch, self.size = config, batch, size
-        self.model, self.params, twin = build_pair(config, size, seed)
-        self.apply_fn = unet_apply_fn(self.model)
-        self.x = np.random.default_rng(seed + 1).random(
-            (batch, size, size, config.in_channels), dtype=np.float32
+    def __init__(self, side: str, args: list[str]):
+        script = os.path.join(HERE, "timing_workers.py")
+        self.side = side
+        self.proc = subprocess.Popen(
+            [sys.executable, script, side, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "TQDM_DISABLE": "1"},
         )
-        logits = np.asarray(
-            jax.jit(lambda v: self.model.apply({"params": self.params}, v))(self.x)
-        )
-        self.classes, self.masks = make_targets(logits, seed + 2)
-        self.xj = jnp.asarray(self.x)
-        self.targets = make_target(jnp.asarray(self.classes), jnp.asarray(self.masks))
-        self.key = jax.random.key(seed + 3)
-        # Torch side: one twin per layout (the weights are the same tensors' copies).
-        nchw = torch.from_numpy(np.ascontiguousarray(self.x.transpose(0, 3, 1, 2)))
-        self.twins = {
-            "channels_last": _copy(twin).to(memory_format=torch.channels_last),
-            "nchw": twin,
-        }
-        self.inputs = {
-            "channels_last": nchw.contiguous(memory_format=torch.channels_last),
-            "nchw": nchw,
-        }
-        self.cls_t = torch.from_numpy(self.classes.astype(np.int64))
-        self.mask_t = torch.from_numpy(self.masks)
-        self.sigma = float(self.x.max() - self.x.min())
+        self._read()  # {"ready": true}: the side is built
 
-    def score_fn(self, layout: str):
-        """Captum forward: ``[N] = sum over the ROI of the class logits``.
+    def _read(self) -> dict:
+        for line in self.proc.stdout:
+            if line.startswith("@@"):
+                return json.loads(line[2:])
+        code = self.proc.wait()
+        raise RuntimeError(f"the {self.side} timing worker exited with status {code}")
 
-        Class ids and masks come as additional forward args, so Captum expands
-        them with the inputs (noise samples, integration steps, windows).
-        """
-        import torch
+    def request(self, **msg) -> dict:
+        self.proc.stdin.write(json.dumps(msg) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
 
-        twin = self.twins[layout]
-
-        def score(inp, cls, mask):
-            logits = twin(inp)
-            chosen = logits[torch.arange(inp.shape[0]), cls]
-            return (chosen * mask).sum(dim=(1, 2))
-
-        return score
-
-    def cam_targets(self):
-        from pytorch_grad_cam.utils.model_targets import SemanticSegmentationTarget
-
-        return [
-            SemanticSegmentationTarget(int(c), m)
-            for c, m in zip(self.classes, self.masks, strict=True)
-        ]
-
-
-def _copy(module):
-    import copy
-
-    return copy.deepcopy(module)
-
-
-def ours_fn(setup: Setup, method: str, *, samples: int, steps: int):
-    """A zero-argument callable computing our batched maps (blocked)."""
-    import jax
-
-    from segxai_jax import explainers
-    from segxai_jax.probes import make_probe
-
-    shape = (setup.size, setup.size, setup.config.in_channels)
-    if method in ("seg_grad_cam", "hires_cam", "xgrad_cam", "seg_ablation_cam"):
-        probe = make_probe(setup.model, "bottleneck", input_shape=shape)
-    gradient = explainers.vanilla_gradient(setup.apply_fn)
-    if method == "gradient":
-        explain = gradient
-    elif method in ("seg_grad_cam", "hires_cam", "xgrad_cam"):
-        weighting = "grad_cam" if method == "seg_grad_cam" else method
-        explain = explainers.seg_grad_cam(probe, weighting=weighting)
-    elif method == "smoothgrad":
-        explain = explainers.smoothgrad(gradient, num_samples=samples, noise_level=0.15)
-    elif method == "integrated_gradients":
-        explain = explainers.integrated_gradients(setup.apply_fn, num_steps=steps)
-    elif method == "occlusion":
-        explain = explainers.occlusion(
-            setup.apply_fn, patch_size=8, stride=4, fill="grey"
-        )
-    elif method == "seg_ablation_cam":
-        explain = explainers.seg_ablation_cam(probe)
-    else:
-        raise ValueError(method)
-    batched = jax.jit(explainers.explain_batch(explain))
-
-    def run():
-        return jax.block_until_ready(
-            batched(setup.key, setup.params, setup.xj, setup.targets)
-        )
-
-    return run
-
-
-def peer_fns(setup: Setup, method: str, *, samples: int, steps: int, quick: bool):
-    """``{config name: zero-argument callable}`` for the peer of ``method``."""
-    import torch
-    from captum.attr import IntegratedGradients, NoiseTunnel, Occlusion, Saliency
-    from pytorch_grad_cam import AblationCAM, GradCAM, HiResCAM, XGradCAM
-
-    fns = {}
-    one_pass = ("gradient", "seg_grad_cam", "hires_cam", "xgrad_cam")
-    layouts = ("channels_last", "nchw") if method in one_pass else ("channels_last",)
-    args = (setup.cls_t, setup.mask_t)  # expanded by Captum with the inputs
-    c = setup.config.in_channels
-    for layout in layouts:
-        x = setup.inputs[layout]
-        score = setup.score_fn(layout)
-        twin = setup.twins[layout]
-        if method == "gradient":
-            sal = Saliency(score)
-            fns[layout] = lambda sal=sal, x=x: sal.attribute(
-                x, abs=False, additional_forward_args=args
-            )
-        elif method in ("seg_grad_cam", "hires_cam", "xgrad_cam", "seg_ablation_cam"):
-            cls = {
-                "seg_grad_cam": GradCAM,
-                "hires_cam": HiResCAM,
-                "xgrad_cam": XGradCAM,
-                "seg_ablation_cam": AblationCAM,
-            }[method]
-            cam = cls(model=twin, target_layers=[twin.stages["bottleneck"]])
-            targets = setup.cam_targets()
-
-            def run_cam(cam=cam, x=x, targets=targets):
-                return cam(input_tensor=x, targets=targets)
-
-            if method == "seg_ablation_cam":
-                for bs in (32,) if quick else (16, 32, 64):
-                    fns[f"{layout}, batch_size={bs}"] = (
-                        lambda cam=cam, bs=bs, run_cam=run_cam: (
-                            setattr(cam, "batch_size", bs),
-                            run_cam(),
-                        )
-                    )
-            else:
-                fns[layout] = run_cam
-        elif method == "smoothgrad":
-            nt = NoiseTunnel(Saliency(score))
-            for bs in (None, 4, 8, 16):
-                fns[f"{layout}, nt_samples_batch_size={bs or 'all'}"] = (
-                    lambda nt=nt, x=x, bs=bs: nt.attribute(
-                        x,
-                        nt_type="smoothgrad",
-                        nt_samples=samples,
-                        nt_samples_batch_size=bs,
-                        stdevs=0.15 * setup.sigma,
-                        abs=False,
-                        additional_forward_args=args,
-                    )
-                )
-        elif method == "integrated_gradients":
-            ig = IntegratedGradients(score)
-            n = setup.batch * steps
-            for ibs in (None, n // 4, n // 2) if not quick else (None,):
-                fns[f"{layout}, internal_batch_size={ibs or 'all'}"] = (
-                    lambda ig=ig, x=x, ibs=ibs: ig.attribute(
-                        x,
-                        n_steps=steps,
-                        method="gausslegendre",
-                        internal_batch_size=ibs,
-                        additional_forward_args=args,
-                    )
-                )
-        elif method == "occlusion":
-            occ = Occlusion(score)
-            for ppe in (4,) if quick else (1, 4, 8):
-
-                def run_occ(occ=occ, x=x, ppe=ppe):
-                    with torch.no_grad():
-                        return occ.attribute(
-                            x,
-                            sliding_window_shapes=(c, 8, 8),
-                            strides=(c, 4, 4),
-                            baselines=0.5,
-                            perturbations_per_eval=ppe,
-                            additional_forward_args=args,
-                        )
-
-                fns[f"{layout}, perturbations_per_eval={ppe}"] = run_occ
-    return fns
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
+                self.proc.stdin.flush()
+                self.proc.wait(timeout=60)
+            except (BrokenPipeError, subprocess.TimeoutExpired):
+                self.proc.kill()
 
 
 def cam_agreement(ours_maps, peer_maps) -> float:
     """Mean per-image Pearson of min-maxed maps (NaN-skipping)."""
-    from agreement import min_max, per_image
+    return _mean_pearson(min_max(np.asarray(ours_maps)), np.asarray(peer_maps))
 
-    r = per_image(min_max(np.asarray(ours_maps)), np.asarray(peer_maps))
+
+def _mean_pearson(a, b) -> float:
+    r = per_image(a, b)
     return float(np.nanmean(r)) if np.any(~np.isnan(r)) else float("nan")
 
 
@@ -316,49 +157,87 @@ def agreement_of(method: str, ours_out, peer_out) -> float | None:
     SmoothGrad is not compared (the two sides draw different noise). CAM maps
     are compared after min-max scaling (pytorch-grad-cam returns them scaled).
     """
-    from agreement import per_image
-
     if method == "smoothgrad":
         return None
-    if isinstance(peer_out, tuple):  # the AblationCAM wrapper's (None, cams)
-        peer_out = peer_out[-1]
     if method.endswith("cam"):
         return cam_agreement(ours_out, peer_out)
-    theirs = peer_out.detach().numpy().transpose(0, 2, 3, 1)  # NHWC
-    if method == "occlusion":  # Captum repeats the map over the channels
-        theirs = theirs[..., 0]
-    r = per_image(np.asarray(ours_out), theirs)
-    return float(np.nanmean(r)) if np.any(~np.isnan(r)) else float("nan")
+    return _mean_pearson(np.asarray(ours_out), np.asarray(peer_out))
 
 
-def time_method(setup, method, *, repeats, samples, steps, quick):
-    """One comparison: timings of ours and each peer config, plus agreement."""
-    ours = ours_fn(setup, method, samples=samples, steps=steps)
-    compile_s = _time(ours)  # first call: trace + compile + run
-    ours_out = ours()  # warm-up
-    peers = peer_fns(setup, method, samples=samples, steps=steps, quick=quick)
-    peer_out = {name: fn() for name, fn in peers.items()}  # warm-up each
-    times = {"ours": [], **{name: [] for name in peers}}
+def compare(ours: Worker, peer: Worker, method: str, options: dict, repeats: int):
+    """One comparison: interleaved timings of ours and every peer config."""
+    mine = ours.request(cmd="prepare", method=method, options=options)
+    theirs = peer.request(cmd="prepare", method=method, options=options)
+    configs = theirs["configs"]
+    times = {"ours": [], **{name: [] for name in configs}}
     for _ in range(repeats):
-        times["ours"].append(_time(ours))
-        for name, fn in peers.items():
-            times[name].append(_time(fn))
+        times["ours"].append(ours.request(cmd="time", config="ours")["s"])
+        for name in configs:
+            times[name].append(peer.request(cmd="time", config=name)["s"])
     ms = {name: _median_ms(t) for name, t in times.items()}
-    best = min(peers, key=lambda n: ms[n])
-    agree = agreement_of(method, ours_out, next(iter(peer_out.values())))
+    best = min(configs, key=lambda n: ms[n])
+    agree = agreement_of(method, np.load(mine["output"]), np.load(theirs["output"]))
     return {
         "method": method,
+        "options": options,
         "ours_label": LABELS[method][0],
         "peer_label": LABELS[method][1],
         "ours_ms": ms["ours"],
-        "ours_compile_s": compile_s,
+        "ours_compile_s": mine["first_call_s"]["ours"],
+        "peer_first_call_s": theirs["first_call_s"],
         "peer_best_config": best,
         "peer_best_ms": ms[best],
         "ratio": ms["ours"] / ms[best],
-        "peer_ms": {n: ms[n] for n in peers},
+        "peer_ms": {n: ms[n] for n in configs},
         "pearson_mean": agree,
         "raw_seconds": times,
     }
+
+
+def start_workers(config, *, batch, size, seed, quick, configure, workdir):
+    """The two worker processes for one model/data setting."""
+    fields = json.dumps(dataclasses.asdict(config))
+    spec = os.path.join(workdir, f"spec_b{batch}_s{size}.npz")
+    common = ["--spec", spec, "--config", fields, "--batch", str(batch)]
+    common += ["--size", str(size), "--seed", str(seed)]
+    common += ["--quick"] if quick else []
+    ours = Worker("ours", common + (["--configure"] if configure else []))
+    try:
+        peer = Worker("peer", common + ["--threads", str(THREADS)])
+    except BaseException:
+        ours.close()
+        raise
+    return ours, peer
+
+
+def run_case(config, case: dict, methods, *, repeats, seed, quick, configure, workdir):
+    """Every method of one setting (batch, image size, method options)."""
+    ours, peer = start_workers(
+        config,
+        batch=case["batch"],
+        size=case["size"],
+        seed=seed,
+        quick=quick,
+        configure=configure,
+        workdir=workdir,
+    )
+    rows = []
+    try:
+        for method in methods:
+            row = compare(ours, peer, method, case.get("options", {}), repeats)
+            row.update(batch=case["batch"], image_size=case["size"])
+            rows.append(row)
+            print(
+                f"[b{case['batch']} s{case['size']} {case.get('options', {})}] "
+                f"{method}: ours {row['ours_ms']:.1f} ms, peer "
+                f"{row['peer_best_ms']:.1f} ms [{row['peer_best_config']}], "
+                f"ratio {row['ratio']:.2f}, compile {row['ours_compile_s']:.1f} s",
+                flush=True,
+            )
+    finally:
+        ours.close()
+        peer.close()
+    return rows
 
 
 def table(rows) -> str:
@@ -377,45 +256,92 @@ def table(rows) -> str:
     return "\n".join(lines)
 
 
-def run_benchmark(*, quick: bool, methods, repeats: int | None, seed: int = 0):
+QUICK_CONFIG = dict(
+    num_classes=3, widths=(4, 8, 8), input_norm="per_image", bottleneck_head=True
+)
+QUICK_OPTIONS = {"samples": 4, "steps": 4}
+
+# One factor varied at a time from the default (batch 8, 64x64, 16 samples or
+# steps, bottleneck layer, 8 px windows at stride 4); the methods that the
+# factor scales. Sizes are chosen so that the whole grid runs in ~15 minutes.
+SCALING = {
+    "batch": [
+        ({"batch": b, "size": 64}, ("gradient", "seg_grad_cam", "smoothgrad"))
+        for b in (1, 8, 32)
+    ],
+    "image size": [
+        ({"batch": 8, "size": s}, ("gradient", "seg_grad_cam")) for s in (64, 128, 256)
+    ],
+    "samples / steps": [
+        (
+            {"batch": 8, "size": 64, "options": {"samples": n, "steps": n}},
+            ("smoothgrad", "integrated_gradients"),
+        )
+        for n in (8, 32, 128)
+    ],
+    "channels ablated (layer)": [
+        (
+            {"batch": 8, "size": 64, "options": {"layer": layer}},
+            ("seg_ablation_cam",),
+        )
+        for layer in ("enc0", "enc1", "enc2", "bottleneck")
+    ],
+    "windows (16 px patch, stride)": [
+        (
+            {"batch": 8, "size": 64, "options": {"patch": 16, "stride": st}},
+            ("occlusion",),
+        )
+        for st in (16, 8, 4)
+    ],
+}
+
+
+def run_benchmark(
+    *,
+    quick: bool,
+    methods,
+    repeats: int | None,
+    seed: int = 0,
+    configure: bool = True,
+    scaling: bool = False,
+):
     """All comparisons; returns the JSON-able result."""
     import jax
-    import torch
 
     from segxai_jax.models.unet import UNetConfig
 
-    torch.set_num_threads(2)
     if quick:
-        config = UNetConfig(
-            num_classes=3,
-            widths=(4, 8, 8),
-            input_norm="per_image",
-            bottleneck_head=True,
-        )
-        batch, size, samples, steps = 2, 32, 4, 4
+        config = UNetConfig(**QUICK_CONFIG)
+        quick_case = {"batch": 2, "size": 32, "options": QUICK_OPTIONS}
+        cases = {"default": [(quick_case, methods)]}
         repeats = repeats or 2
     else:
         from parity import QUICKSTART
 
         config = UNetConfig(**QUICKSTART)
-        batch, size, samples, steps = 8, 64, 16, 16
+        cases = {"default": [({"batch": 8, "size": 64}, methods)]}
+        if scaling:
+            cases = SCALING
         repeats = repeats or 7
-    setup = Setup(config, batch=batch, size=size, seed=seed)
     start = time.perf_counter()
-    rows = []
-    for method in methods:
-        row = time_method(
-            setup, method, repeats=repeats, samples=samples, steps=steps, quick=quick
-        )
-        rows.append(row)
-        print(
-            f"{method}: ours {row['ours_ms']:.1f} ms, peer "
-            f"{row['peer_best_ms']:.1f} ms [{row['peer_best_config']}], "
-            f"compile {row['ours_compile_s']:.1f} s",
-            flush=True,
-        )
-    import captum
-
+    rows, scaling_rows = [], {}
+    with tempfile.TemporaryDirectory() as workdir:
+        for factor, settings in cases.items():
+            for case, case_methods in settings:
+                found = run_case(
+                    config,
+                    case,
+                    case_methods,
+                    repeats=repeats,
+                    seed=seed,
+                    quick=quick,
+                    configure=configure,
+                    workdir=workdir,
+                )
+                if factor == "default":
+                    rows.extend(found)
+                else:
+                    scaling_rows.setdefault(factor, []).extend(found)
     return {
         "setup": {
             "quick": quick,
@@ -423,33 +349,73 @@ def run_benchmark(*, quick: bool, methods, repeats: int | None, seed: int = 0):
             "num_classes": config.num_classes,
             "input_norm": config.input_norm,
             "bottleneck_head": config.bottleneck_head,
-            "batch": batch,
-            "image_size": size,
-            "smoothgrad_samples": samples,
-            "ig_steps": steps,
+            "default_options": dict(timing_workers.DEFAULT_OPTIONS),
             "repeats": repeats,
-            "torch_threads": torch.get_num_threads(),
+            "threads": THREADS,
+            "cpu_count": os.cpu_count(),
             "xla_flags": os.environ.get("XLA_FLAGS", ""),
+            "configured": configure,
+            "processes": "one per side, interleaved single calls",
         },
         "versions": {
             "python": platform.python_version(),
             "jax": jax.__version__,
-            "torch": torch.__version__,
-            "captum": captum.__version__,
+            "torch": _dist_version("torch"),
+            "captum": _dist_version("captum"),
             "grad_cam": _dist_version("grad-cam"),
+            "platform": platform.platform(),
+            "processor": _cpu_model(),
         },
         "total_seconds": time.perf_counter() - start,
         "rows": rows,
+        "scaling": scaling_rows,
     }
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def scaling_table(scaling_rows: dict) -> str:
+    """Markdown: one line per (factor value, method), ratio ours/peer."""
+    lines = [
+        "| factor | setting | method | ours ms | peer ms [fastest config] "
+        "| ratio | our first call s |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for factor, rows in scaling_rows.items():
+        for r in rows:
+            setting = f"batch {r['batch']}, {r['image_size']}px"
+            if r["options"]:
+                setting += ", " + ", ".join(f"{k}={v}" for k, v in r["options"].items())
+            lines.append(
+                f"| {factor} | {setting} | {r['ours_label']} | {r['ours_ms']:.1f} "
+                f"| {r['peer_best_ms']:.1f} [{r['peer_best_config']}] "
+                f"| {r['ratio']:.2f} | {r['ours_compile_s']:.1f} |"
+            )
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
     parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="the scaling grid (batch, image size, samples, channels, windows)",
+    )
+    parser.add_argument(
         "--out",
-        default=os.path.join(HERE, os.pardir, "results", "peers.json"),
-        help="JSON output; the markdown table goes next to it (.md)",
+        default=None,
+        help="JSON output (default benchmarks/results/peers.json, or "
+        "peers_scaling.json with --scaling); the markdown goes next to it (.md)",
     )
     parser.add_argument(
         "--methods", default=",".join(METHODS), help=f"subset of {','.join(METHODS)}"
@@ -459,11 +425,10 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--no-configure",
         action="store_true",
-        help="skip segxai_jax.runtime.configure() (compilation cache, CPU flags)",
+        help="skip segxai_jax.runtime.configure() (compilation cache, CPU flags) "
+        "in our worker",
     )
     args = parser.parse_args(argv)
-    os.environ.setdefault("TQDM_DISABLE", "1")  # AblationCAM's progress bars
-    warnings.filterwarnings("ignore", message="Input Tensor 0 did not already")
     missing = missing_peers()
     if missing is not None:
         print(
@@ -476,16 +441,20 @@ def main(argv=None) -> int:
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
         parser.error(f"unknown methods {unknown}; choose from {METHODS}")
-    if not args.no_configure:
-        from segxai_jax import runtime
-
-        runtime.configure()
+    if args.scaling and args.quick:
+        parser.error("--scaling and --quick are exclusive")
     result = run_benchmark(
-        quick=args.quick, methods=methods, repeats=args.repeats, seed=args.seed
+        quick=args.quick,
+        methods=methods,
+        repeats=args.repeats,
+        seed=args.seed,
+        configure=not args.no_configure,
+        scaling=args.scaling,
     )
-    text = table(result["rows"])
+    text = scaling_table(result["scaling"]) if args.scaling else table(result["rows"])
     print(text)
-    out = os.path.abspath(args.out)
+    name = "peers_scaling.json" if args.scaling else "peers.json"
+    out = os.path.abspath(args.out or os.path.join(HERE, os.pardir, "results", name))
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
         json.dump(result, f, indent=2)

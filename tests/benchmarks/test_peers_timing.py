@@ -10,6 +10,7 @@ import json
 import os
 import sys
 
+import numpy as np
 import pytest
 
 PEERS_DIR = os.path.abspath(
@@ -45,6 +46,7 @@ def test_quick_timing_runs(tmp_path, capsys):
     for name in ("seg_grad_cam", "hires_cam", "xgrad_cam"):
         assert rows[name]["pearson_mean"] > 0.99, rows[name]["pearson_mean"]
     assert (tmp_path / "peers.md").read_text().startswith("| method |")
+    assert result["setup"]["processes"].startswith("one per side")
     assert "| vanilla gradient |" in capsys.readouterr().out
 
 
@@ -56,7 +58,7 @@ def test_missing_peers_message(monkeypatch, capsys):
     assert 'pip install -e ".[test,peers]"' in capsys.readouterr().err
 
 
-def test_noise_tunnel_keeps_targets_paired():
+def test_noise_tunnel_keeps_targets_paired(tmp_path):
     """With zero noise, NoiseTunnel(Saliency) on the timing's score = Saliency.
 
     Shows that Captum expands the per-image class ids and masks (additional
@@ -65,13 +67,11 @@ def test_noise_tunnel_keeps_targets_paired():
     import timing
     import torch
     from captum.attr import NoiseTunnel, Saliency
+    from timing_workers import OursSide, PeerSide
 
-    from segxai_jax.models.unet import UNetConfig
-
-    config = UNetConfig(
-        num_classes=3, widths=(4, 8, 8), input_norm="per_image", bottleneck_head=True
-    )
-    setup = timing.Setup(config, batch=3, size=16)
+    spec = str(tmp_path / "spec.npz")
+    OursSide(spec, timing.QUICK_CONFIG, batch=3, size=16, seed=0)  # writes spec
+    setup = PeerSide(spec, timing.QUICK_CONFIG, threads=1)
     score, x = setup.score_fn("nchw"), setup.inputs["nchw"]
     args = (setup.cls_t, setup.mask_t)
     x = x.clone().requires_grad_()
@@ -87,3 +87,25 @@ def test_noise_tunnel_keeps_targets_paired():
             additional_forward_args=args,
         )
         assert torch.allclose(tunnel, plain, atol=1e-5)
+
+
+def test_workers_see_the_same_inputs(tmp_path):
+    """The PyTorch side loads exactly the weights, images and targets of ours."""
+    import timing
+    from timing_workers import OursSide, PeerSide
+
+    spec = str(tmp_path / "spec.npz")
+    ours = OursSide(spec, timing.QUICK_CONFIG, batch=2, size=16, seed=1)
+    peer = PeerSide(spec, timing.QUICK_CONFIG, threads=1)
+    np.testing.assert_array_equal(peer.x, np.asarray(ours.x))
+    np.testing.assert_array_equal(peer.masks, np.asarray(ours.targets.mask))
+    np.testing.assert_array_equal(peer.classes, np.asarray(ours.targets.class_id))
+
+
+def test_failed_worker_is_reported(tmp_path):
+    import timing
+
+    with pytest.raises(RuntimeError, match="ours timing worker exited"):
+        timing.Worker(
+            "ours", ["--spec", str(tmp_path / "s.npz"), "--config", '{"nope": 1}']
+        )

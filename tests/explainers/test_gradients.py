@@ -150,7 +150,7 @@ def test_integrated_gradients_completeness_error_falls_with_steps(unet):
 @pytest.mark.parametrize("strategy", ["unroll", "lax_map"])
 def test_integrated_gradients_chunked_equals_unchunked(unet, strategy):
     apply_fn, params, x, target = unet
-    full = jax.jit(integrated_gradients(apply_fn, num_steps=7))
+    full = jax.jit(integrated_gradients(apply_fn, num_steps=7, chunk_size=None))
     chunked = jax.jit(
         integrated_gradients(apply_fn, num_steps=7, chunk_size=3, strategy=strategy)
     )

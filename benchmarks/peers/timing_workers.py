@@ -1,0 +1,381 @@
+"""The two sides of the timing benchmark, each served from its own process.
+
+Why separate processes: in one process the two frameworks' thread pools get in
+each other's way. Measured on a 2-core CPU (jaxlib 0.10.2, torch 2.14.1): after
+``torch.set_num_threads(2)`` our batched input gradient went from 19.1 to
+23.2 ms with no torch work running at all, and ``OMP_WAIT_POLICY=PASSIVE``
+(which removes that) made Captum's ``Saliency`` 1.5x slower (20 -> 30 ms).
+So each side runs in a process of its own with its framework's default
+threading, and the driver (``timing.py``) interleaves single timed calls:
+while one side runs, the other blocks on a pipe.
+
+Protocol (one JSON object per line; replies are prefixed with ``@@`` so that
+library output on stdout is ignored):
+
+* ``{"cmd": "prepare", "method": m, "options": {...}}`` builds the callables
+  of ``m``, calls each once (our first call = trace + compile + run, reported
+  as first-call latency), calls each again as warm-up, saves the first
+  configuration's maps to an ``.npy`` file; reply ``{"configs": [...],
+  "first_call_s": {...}, "output": path}``.
+* ``{"cmd": "time", "config": name}``: one timed call; reply ``{"s": t}``.
+* ``{"cmd": "quit"}``.
+
+The JAX side also writes the shared inputs (weights drawn with NumPy, images,
+targets) to ``spec.npz``, which the PyTorch side loads: both explain the same
+model on the same data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+CAM_METHODS = ("seg_grad_cam", "hires_cam", "xgrad_cam", "seg_ablation_cam")
+DEFAULT_OPTIONS = {
+    "samples": 16,  # SmoothGrad noise samples
+    "steps": 16,  # integrated-gradients steps
+    "noise_level": 0.15,
+    "patch": 8,  # occlusion window side
+    "stride": 4,  # occlusion stride
+    "layer": "bottleneck",  # CAM probe / ablated layer
+}
+
+
+def config_from_dict(fields: dict):
+    from segxai_jax.models.unet import UNetConfig
+
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+    return UNetConfig(**fields)
+
+
+def _flatten(params) -> dict[str, np.ndarray]:
+    return {
+        f"params/{layer}/{name}": np.asarray(value)
+        for layer, leaves in params.items()
+        for name, value in leaves.items()
+    }
+
+
+def _unflatten(arrays) -> dict:
+    params: dict = {}
+    for key in arrays.files:
+        if key.startswith("params/"):
+            _, layer, name = key.split("/")
+            params.setdefault(layer, {})[name] = arrays[key]
+    return params
+
+
+def _time(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+class OursSide:
+    """Our explainers (jitted, batched) on the spec's model and data."""
+
+    def __init__(self, spec_path: str, config_fields: dict, *, batch, size, seed):
+        import jax
+        import jax.numpy as jnp
+        from map_stats import make_targets
+        from parity import random_flax_params
+
+        from segxai_jax.models.unet import UNet, unet_apply_fn
+        from segxai_jax.targets import make_target
+
+        self.config = config_from_dict(config_fields)
+        self.size = size
+        self.model = UNet(self.config)
+        shape = (size, size, self.config.in_channels)
+        self.params = random_flax_params(self.model, shape, seed)
+        self.apply_fn = unet_apply_fn(self.model)
+        x = np.random.default_rng(seed + 1).random((batch, *shape), dtype=np.float32)
+        logits = np.asarray(
+            jax.jit(lambda p, v: self.model.apply({"params": p}, v))(self.params, x)
+        )
+        classes, masks = make_targets(logits, seed + 2)
+        np.savez(spec_path, x=x, classes=classes, masks=masks, **_flatten(self.params))
+        self.x = jnp.asarray(x)
+        self.targets = make_target(jnp.asarray(classes), jnp.asarray(masks))
+        self.key = jax.random.key(seed + 3)
+
+    def build(self, method: str, options: dict) -> dict:
+        """``{"ours": zero-argument callable}`` (blocks until the maps are ready)."""
+        import jax
+
+        from segxai_jax import explainers
+        from segxai_jax.probes import make_probe
+
+        o = {**DEFAULT_OPTIONS, **options}
+        if method in CAM_METHODS:
+            shape = (self.size, self.size, self.config.in_channels)
+            probe = make_probe(self.model, o["layer"], input_shape=shape)
+        gradient = explainers.vanilla_gradient(self.apply_fn)
+        if method == "gradient":
+            explain = gradient
+        elif method in ("seg_grad_cam", "hires_cam", "xgrad_cam"):
+            weighting = "grad_cam" if method == "seg_grad_cam" else method
+            explain = explainers.seg_grad_cam(probe, weighting=weighting)
+        elif method == "smoothgrad":
+            explain = explainers.smoothgrad(
+                gradient, num_samples=o["samples"], noise_level=o["noise_level"]
+            )
+        elif method == "integrated_gradients":
+            explain = explainers.integrated_gradients(
+                self.apply_fn, num_steps=o["steps"]
+            )
+        elif method == "occlusion":
+            explain = explainers.occlusion(
+                self.apply_fn, patch_size=o["patch"], stride=o["stride"], fill="grey"
+            )
+        elif method == "seg_ablation_cam":
+            explain = explainers.seg_ablation_cam(probe)
+        else:
+            raise ValueError(f"method: unknown {method!r}")
+        batched = jax.jit(explainers.explain_batch(explain))
+
+        def run():
+            return jax.block_until_ready(
+                batched(self.key, self.params, self.x, self.targets)
+            )
+
+        return {"ours": run}
+
+
+class PeerSide:
+    """Captum / pytorch-grad-cam on the PyTorch twin with the spec's weights."""
+
+    def __init__(self, spec_path: str, config_fields: dict, *, threads: int):
+        import torch
+        from torch_unet import TorchUNet, load_flax_params
+
+        torch.set_num_threads(threads)
+        self.config = config_from_dict(config_fields)
+        arrays = np.load(spec_path)
+        self.x = arrays["x"]
+        self.classes, self.masks = arrays["classes"], arrays["masks"]
+        twin = load_flax_params(TorchUNet(self.config), _unflatten(arrays)).eval()
+        nchw = torch.from_numpy(np.ascontiguousarray(self.x.transpose(0, 3, 1, 2)))
+        import copy
+
+        self.twins = {
+            "channels_last": copy.deepcopy(twin).to(memory_format=torch.channels_last),
+            "nchw": twin,
+        }
+        self.inputs = {
+            "channels_last": nchw.contiguous(memory_format=torch.channels_last),
+            "nchw": nchw,
+        }
+        self.cls_t = torch.from_numpy(self.classes.astype(np.int64))
+        self.mask_t = torch.from_numpy(self.masks)
+        self.sigma = float(self.x.max() - self.x.min())
+
+    def score_fn(self, layout: str):
+        """Captum forward: ``[N] = sum over the ROI of the class logits``.
+
+        Class ids and masks come as additional forward args, so Captum expands
+        them with the inputs (noise samples, integration steps, windows).
+        """
+        import torch
+
+        twin = self.twins[layout]
+
+        def score(inp, cls, mask):
+            logits = twin(inp)
+            chosen = logits[torch.arange(inp.shape[0]), cls]
+            return (chosen * mask).sum(dim=(1, 2))
+
+        return score
+
+    def cam_targets(self):
+        from pytorch_grad_cam.utils.model_targets import SemanticSegmentationTarget
+
+        return [
+            SemanticSegmentationTarget(int(c), m)
+            for c, m in zip(self.classes, self.masks, strict=True)
+        ]
+
+    def build(self, method: str, options: dict, *, quick: bool = False) -> dict:
+        """``{config name: zero-argument callable}``, every peer configuration."""
+        import torch
+        from captum.attr import IntegratedGradients, NoiseTunnel, Occlusion, Saliency
+        from pytorch_grad_cam import AblationCAM, GradCAM, HiResCAM, XGradCAM
+
+        o = {**DEFAULT_OPTIONS, **options}
+        fns = {}
+        one_pass = ("gradient", "seg_grad_cam", "hires_cam", "xgrad_cam")
+        layouts = ("channels_last",) + (("nchw",) if method in one_pass else ())
+        args = (self.cls_t, self.mask_t)  # expanded by Captum with the inputs
+        c, batch = self.config.in_channels, self.x.shape[0]
+        for layout in layouts:
+            x = self.inputs[layout]
+            score = self.score_fn(layout)
+            twin = self.twins[layout]
+            if method == "gradient":
+                sal = Saliency(score)
+                fns[layout] = lambda sal=sal, x=x: sal.attribute(
+                    x, abs=False, additional_forward_args=args
+                )
+            elif method in CAM_METHODS:
+                cls = {
+                    "seg_grad_cam": GradCAM,
+                    "hires_cam": HiResCAM,
+                    "xgrad_cam": XGradCAM,
+                    "seg_ablation_cam": AblationCAM,
+                }[method]
+                cam = cls(model=twin, target_layers=[twin.stages[o["layer"]]])
+                targets = self.cam_targets()
+
+                def run_cam(cam=cam, x=x, targets=targets):
+                    return cam(input_tensor=x, targets=targets)
+
+                if method == "seg_ablation_cam":
+                    for bs in (32,) if quick else (16, 32, 64):
+                        fns[f"{layout}, batch_size={bs}"] = (
+                            lambda cam=cam, bs=bs, run_cam=run_cam: (
+                                setattr(cam, "batch_size", bs),
+                                run_cam(),
+                            )[-1]
+                        )
+                else:
+                    fns[layout] = run_cam
+            elif method == "smoothgrad":
+                nt = NoiseTunnel(Saliency(score))
+                for bs in (None, 4, 8, 16):
+                    fns[f"{layout}, nt_samples_batch_size={bs or 'all'}"] = (
+                        lambda nt=nt, x=x, bs=bs: nt.attribute(
+                            x,
+                            nt_type="smoothgrad",
+                            nt_samples=o["samples"],
+                            nt_samples_batch_size=bs,
+                            stdevs=o["noise_level"] * self.sigma,
+                            abs=False,
+                            additional_forward_args=args,
+                        )
+                    )
+            elif method == "integrated_gradients":
+                ig = IntegratedGradients(score)
+                n = batch * o["steps"]
+                for ibs in (None,) if quick else (None, n // 4, n // 2):
+                    fns[f"{layout}, internal_batch_size={ibs or 'all'}"] = (
+                        lambda ig=ig, x=x, ibs=ibs: ig.attribute(
+                            x,
+                            n_steps=o["steps"],
+                            method="gausslegendre",
+                            internal_batch_size=ibs,
+                            additional_forward_args=args,
+                        )
+                    )
+            elif method == "occlusion":
+                occ = Occlusion(score)
+                window = (c, o["patch"], o["patch"])
+                strides = (c, o["stride"], o["stride"])
+                for ppe in (4,) if quick else (1, 4, 8, 16):
+
+                    def run_occ(occ=occ, x=x, ppe=ppe, window=window, strides=strides):
+                        with torch.no_grad():
+                            return occ.attribute(
+                                x,
+                                sliding_window_shapes=window,
+                                strides=strides,
+                                baselines=0.5,
+                                perturbations_per_eval=ppe,
+                                additional_forward_args=args,
+                            )
+
+                    fns[f"{layout}, perturbations_per_eval={ppe}"] = run_occ
+            else:
+                raise ValueError(f"method: unknown {method!r}")
+        return fns
+
+
+def to_numpy_nhwc(method: str, out) -> np.ndarray:
+    """A peer's output as a NumPy array in our layout (maps ``[B, H, W(, C)]``)."""
+    if isinstance(out, np.ndarray):  # pytorch-grad-cam: [B, H, W] already
+        return out
+    theirs = out.detach().numpy().transpose(0, 2, 3, 1)  # NCHW -> NHWC
+    if method == "occlusion":  # Captum repeats the map over the channels
+        theirs = theirs[..., 0]
+    return theirs
+
+
+def serve(side, out_dir: str, *, quick: bool) -> None:
+    """Answers the driver's commands on stdin until ``quit``."""
+
+    def reply(obj) -> None:
+        sys.stdout.write("@@" + json.dumps(obj) + "\n")
+        sys.stdout.flush()
+
+    reply({"ready": True})
+    fns: dict = {}
+    for line in sys.stdin:
+        msg = json.loads(line)
+        if msg["cmd"] == "quit":
+            break
+        if msg["cmd"] == "prepare":
+            method = msg["method"]
+            if isinstance(side, PeerSide):
+                fns = side.build(method, msg.get("options", {}), quick=quick)
+            else:
+                fns = side.build(method, msg.get("options", {}))
+            first = {name: _time(fn) for name, fn in fns.items()}
+            outputs = {name: fn() for name, fn in fns.items()}  # warm-up
+            name0 = next(iter(fns))
+            out = outputs[name0]
+            array = (
+                np.asarray(out)
+                if isinstance(side, OursSide)
+                else to_numpy_nhwc(method, out)
+            )
+            path = os.path.join(out_dir, f"{type(side).__name__}_{method}.npy")
+            np.save(path, array)
+            reply({"configs": list(fns), "first_call_s": first, "output": path})
+        elif msg["cmd"] == "time":
+            reply({"s": _time(fns[msg["config"]])})
+        else:
+            raise ValueError(f"unknown command {msg!r}")
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="timing worker (see timing.py)")
+    parser.add_argument("side", choices=("ours", "peer"))
+    parser.add_argument("--spec", required=True)
+    parser.add_argument("--config", required=True, help="UNetConfig fields (JSON)")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--configure", action="store_true")
+    args = parser.parse_args(argv)
+    fields = json.loads(args.config)
+    if args.side == "ours":
+        if args.configure:
+            from segxai_jax import runtime
+
+            runtime.configure()
+        side = OursSide(
+            args.spec, fields, batch=args.batch, size=args.size, seed=args.seed
+        )
+    else:
+        import warnings
+
+        os.environ.setdefault("TQDM_DISABLE", "1")  # AblationCAM's progress bars
+        warnings.filterwarnings("ignore", message="Input Tensor 0 did not already")
+        side = PeerSide(args.spec, fields, threads=args.threads)
+    serve(side, os.path.dirname(os.path.abspath(args.spec)), quick=args.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
