@@ -1,0 +1,62 @@
+"""Adversarial manipulation of explanations (Dombrowski et al. 2019).
+
+:func:`explanation_attack` moves the explanation of a batch of images towards
+target maps (:mod:`~segxai_jax.attacks.target_maps`) while keeping the
+segmentation and the input nearly unchanged;
+:mod:`~segxai_jax.attacks.evaluation` measures the result with the deployed
+(ReLU) model and re-measures it with a defence.
+"""
+
+from segxai_jax.attacks.evaluation import (
+    evaluate_attack,
+    explain_images,
+    explanation_metrics,
+    input_metrics,
+    map_similarity,
+    output_metrics,
+)
+from segxai_jax.attacks.explanation_attack import (
+    AttackConfig,
+    AttackInfo,
+    AttackState,
+    ExplanationAttack,
+    check_swappable,
+    explanation_attack,
+    normalize_heatmap,
+    project,
+    softplus_beta_schedule,
+    unet_apply_at,
+)
+from segxai_jax.attacks.target_maps import (
+    CORNERS,
+    check_target_maps,
+    other_image_maps,
+    shift_map,
+    shifted_maps,
+    square_pattern,
+)
+
+__all__ = [
+    "CORNERS",
+    "AttackConfig",
+    "AttackInfo",
+    "AttackState",
+    "ExplanationAttack",
+    "check_swappable",
+    "check_target_maps",
+    "evaluate_attack",
+    "explain_images",
+    "explanation_attack",
+    "explanation_metrics",
+    "input_metrics",
+    "map_similarity",
+    "normalize_heatmap",
+    "other_image_maps",
+    "output_metrics",
+    "project",
+    "shift_map",
+    "shifted_maps",
+    "softplus_beta_schedule",
+    "square_pattern",
+    "unet_apply_at",
+]

@@ -1,0 +1,502 @@
+"""Adversarial manipulation of explanations: the three-term attack.
+
+Dombrowski et al. (2019) showed that an imperceptible change of the input can
+move a gradient explanation to an arbitrary target map while the output stays
+the same; Gipiškis et al. (2023) carried the attack over to segmentation. For a
+batch of images ``x`` the attack minimises, per image, over ``x'``::
+
+    gamma_explanation * ||h(x') - h_t||^2          (explanation to the target)
+  + gamma_output      * ||f(x') - f(x)||^2          (output unchanged)
+  + gamma_input       * ||x' - x||^2                (input change small)
+
+with an optax optimiser (Adam by default), clamping ``x'`` to ``[0, 1]`` after
+every step and, optionally, projecting it onto the L-inf ball of radius
+``linf_budget`` around ``x`` before the clamp. Choices (documented here, used
+everywhere in :mod:`segxai_jax.attacks`):
+
+* ``h`` is any differentiable explainer of the library; its map is turned into
+  a heatmap by :func:`normalize_heatmap` (sum of ``|h|`` over channels, divided
+  by the sum: Dombrowski et al.'s normalisation), and so is ``h_t``.
+* ``f`` is the softmax of the logits ``[H, W, K]`` of the model AS DEPLOYED
+  (``apply_at(None)``, ReLU for the project's U-Net): the output to preserve is
+  the one that is evaluated. ``f(x)`` is computed once, at :meth:`init`.
+* The squared norms are sums over all pixels (and channels/classes), as in the
+  formula; the prefactors absorb the scale (heatmaps sum to 1, hence
+  Dombrowski's ``1e11``).
+* The softplus-beta schedule. With ReLU the input gradient of a ReLU network
+  is piecewise constant in ``x``, so the gradient of a gradient explanation
+  with respect to the input is zero almost everywhere and the explanation term
+  gives the optimiser nothing to follow. During the attack ``h`` is therefore
+  computed with every ReLU replaced by ``softplus_beta(z) = log(1 + exp(beta
+  z)) / beta``, beta growing geometrically from ``softplus_schedule[0]`` (10)
+  to ``softplus_schedule[1]`` (100) over the steps, so the smooth surrogate
+  approaches the deployed network; the final evaluation
+  (:mod:`segxai_jax.attacks.evaluation`) uses the ReLU model.
+
+The model enters through two factories of the activation temperature, so the
+library never imports a model: ``apply_at(softplus_beta) -> apply_fn(params, x
+[H, W, C]) -> logits [H, W, K]`` and ``explainer_at(softplus_beta) ->
+explain(key, params, x, target) -> map``; ``softplus_beta=None`` means the
+model's own activation and the value may be a traced scalar (the project's
+U-Net swaps it without recompiling; :func:`unet_apply_at`).
+
+References:
+  Dombrowski, Alber, Anders, Ackermann, Mueller, Kessel. Explanations can be
+  manipulated and geometry is to blame. NeurIPS 2019, arXiv:1906.07983.
+  Gipiškis, Chiaro, Annunziata, Piccialli. The impact of adversarial attacks on
+  interpretable semantic segmentation in cyber-physical systems. IEEE Systems
+  Journal 17(4), 2023.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import struct
+
+from segxai_jax._checks import is_concrete
+from segxai_jax.attacks.target_maps import check_target_maps
+from segxai_jax.postprocess import normalize_sum, reduce_channels
+from segxai_jax.targets import Target
+
+ApplyAt = Callable[[Any], Callable[..., jax.Array]]
+ExplainerAt = Callable[[Any], Callable[..., jax.Array]]
+
+VALUE_RANGE = (0.0, 1.0)
+
+
+def _check_number(value, name: str, *, positive: bool) -> float:
+    is_number = isinstance(value, int | float | np.number) and not isinstance(
+        value, bool
+    )
+    bound = "> 0" if positive else ">= 0"
+    valid = is_number and math.isfinite(value) and value >= 0
+    if not valid or (positive and value == 0):
+        raise ValueError(f"{name}: expected a finite number {bound}, got {value!r}")
+    return float(value)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AttackConfig:
+    """Hyper-parameters of :func:`explanation_attack`.
+
+    The defaults are Dombrowski et al.'s reference settings (prefactors ``1e11``
+    and ``1e6``, Adam with learning rate ``2e-4``, 1500 steps, beta 10 -> 100).
+
+    Attributes:
+      num_steps: optimiser steps (also the length of the beta schedule).
+      learning_rate: of the default Adam optimiser.
+      gamma_explanation: weight of ``||h(x') - h_t||^2`` (finite, >= 0).
+      gamma_output: weight of ``||f(x') - f(x)||^2`` (finite, >= 0).
+      gamma_input: weight of ``||x' - x||^2`` (finite, >= 0).
+      softplus_schedule: ``(beta_start, beta_end)`` of the geometric schedule
+        (``0 < beta_start <= beta_end``), or ``None`` to attack the model with
+        its own activation (with ReLU: no useful second-order gradient).
+      linf_budget: radius ``eps > 0`` of the L-inf ball around ``x`` that ``x'``
+        is projected onto after every step, or ``None`` (no budget).
+      random_start: start from ``x`` plus uniform noise in the ball (needs
+        ``linf_budget``) instead of from ``x``.
+    """
+
+    num_steps: int = 1500
+    learning_rate: float = 2e-4
+    gamma_explanation: float = 1e11
+    gamma_output: float = 1e6
+    gamma_input: float = 0.0
+    softplus_schedule: tuple[float, float] | None = (10.0, 100.0)
+    linf_budget: float | None = None
+    random_start: bool = False
+
+    def __post_init__(self):
+        steps = self.num_steps
+        if not isinstance(steps, int | np.integer) or isinstance(steps, bool):
+            raise ValueError(f"num_steps: expected an int >= 1, got {steps!r}")
+        if steps < 1:
+            raise ValueError(f"num_steps: expected an int >= 1, got {steps}")
+        _check_number(self.learning_rate, "learning_rate", positive=True)
+        for name in ("gamma_explanation", "gamma_output", "gamma_input"):
+            _check_number(getattr(self, name), name, positive=False)
+        if self.softplus_schedule is not None:
+            schedule = tuple(self.softplus_schedule)
+            if len(schedule) != 2:
+                raise ValueError(
+                    "softplus_schedule: expected (beta_start, beta_end) or None, got "
+                    f"{self.softplus_schedule!r}"
+                )
+            start = _check_number(schedule[0], "softplus_schedule[0]", positive=True)
+            end = _check_number(schedule[1], "softplus_schedule[1]", positive=True)
+            if end < start:
+                raise ValueError(
+                    "softplus_schedule: expected beta_start <= beta_end, got "
+                    f"{schedule}"
+                )
+            object.__setattr__(self, "softplus_schedule", (start, end))
+        if self.linf_budget is not None:
+            budget = _check_number(self.linf_budget, "linf_budget", positive=True)
+            object.__setattr__(self, "linf_budget", budget)
+        if self.random_start and self.linf_budget is None:
+            raise ValueError(
+                "random_start: expected linf_budget to be set (the start is drawn "
+                "uniformly from the L-inf ball)"
+            )
+
+
+def softplus_beta_schedule(
+    step, *, num_steps: int, beta_start: float, beta_end: float
+) -> jax.Array:
+    """Geometric schedule ``beta_start * (beta_end / beta_start) ** (t / (T - 1))``.
+
+    Args:
+      step: the step ``t`` (a possibly traced int); clipped to ``[0, T - 1]``.
+      num_steps: ``T``.
+      beta_start: beta at step 0.
+      beta_end: beta at step ``T - 1``.
+
+    Returns:
+      A float32 scalar.
+
+    Examples:
+      >>> [round(float(softplus_beta_schedule(t, num_steps=3, beta_start=10.0,
+      ...     beta_end=100.0)), 3) for t in range(3)]
+      [10.0, 31.623, 100.0]
+    """
+    fraction = jnp.clip(jnp.asarray(step, jnp.float32) / max(num_steps - 1, 1), 0, 1)
+    return jnp.float32(beta_start) * jnp.float32(beta_end / beta_start) ** fraction
+
+
+def normalize_heatmap(saliency: jax.Array) -> jax.Array:
+    """Dombrowski et al.'s heatmap: ``|h|`` summed over channels, summing to 1.
+
+    Args:
+      saliency: an input attribution ``[H, W, C]`` or a map ``[H, W]``.
+
+    Returns:
+      ``[H, W]``, non-negative, summing to 1 (all zeros for an all-zero map).
+    """
+    if saliency.ndim == 3:
+        heat = reduce_channels(saliency, "abs_sum")
+    elif saliency.ndim == 2:
+        heat = jnp.abs(saliency)
+    else:
+        raise ValueError(
+            f"saliency: expected [H, W, C] or [H, W], got shape {saliency.shape}"
+        )
+    return normalize_sum(heat)
+
+
+def project(x_adv: jax.Array, x: jax.Array, linf_budget: float | None) -> jax.Array:
+    """Projects onto the L-inf ball around ``x`` (if a budget), then clamps to [0, 1].
+
+    Both constraints hold exactly afterwards: ``clip`` returns its bounds
+    themselves, and for ``x`` in ``[0, 1]`` clamping a point of the ball keeps
+    it in the ball (the ball and ``[0, 1]`` intersect around ``x``).
+    """
+    if linf_budget is not None:
+        x_adv = jnp.clip(x_adv, x - linf_budget, x + linf_budget)
+    return jnp.clip(x_adv, *VALUE_RANGE)
+
+
+@struct.dataclass
+class AttackState:
+    """State of an attack on a batch of ``B`` images.
+
+    Attributes:
+      x_adv: current adversarial images ``[B, H, W, C]``.
+      x: clean images ``[B, H, W, C]``.
+      target_maps: target heatmaps, normalised, ``[B, H, W]``.
+      targets: what is explained per image (``class_id [B]``, ``mask [B, H,
+        W]``; the ROI stays frozen).
+      clean_probs: softmax output of the deployed model on ``x``, ``[B, H, W,
+        K]``.
+      explain_keys: one key per image for the explainer, fixed for the whole
+        attack (SmoothGrad then draws the same noise every step).
+      opt_state: the optimiser's state.
+      step: steps taken, int32 scalar.
+    """
+
+    x_adv: jax.Array
+    x: jax.Array
+    target_maps: jax.Array
+    targets: Target
+    clean_probs: jax.Array
+    explain_keys: jax.Array
+    opt_state: Any
+    step: jax.Array
+
+
+class AttackInfo(NamedTuple):
+    """What one :meth:`ExplanationAttack.update` measured, before its step.
+
+    Attributes:
+      loss: total loss per image ``[B]``.
+      explanation: ``||h(x') - h_t||^2`` per image ``[B]`` (unweighted).
+      output: ``||f(x') - f(x)||^2`` per image ``[B]`` (unweighted).
+      input: ``||x' - x||^2`` per image ``[B]`` (unweighted).
+      softplus_beta: the beta of this step (NaN without a schedule).
+    """
+
+    loss: jax.Array
+    explanation: jax.Array
+    output: jax.Array
+    input: jax.Array
+    softplus_beta: jax.Array
+
+
+class ExplanationAttack(NamedTuple):
+    """The pure functions of an attack (see :func:`explanation_attack`).
+
+    Attributes:
+      init: ``init(key, params, x [B, H, W, C], target_maps [B, H, W], targets)
+        -> AttackState``.
+      update: ``update(params, state) -> (state, AttackInfo)``: one step; pure
+        and jittable (``jax.jit(attack.update)`` compiles once for all steps).
+      run: ``run(key, params, x, target_maps, targets) -> (state, history)``:
+        ``init`` plus ``num_steps`` jitted updates; ``history`` is an
+        :class:`AttackInfo` of arrays ``[num_steps, B]`` (beta: ``[num_steps]``).
+      config: the hyper-parameters.
+    """
+
+    init: Callable[..., AttackState]
+    update: Callable[..., tuple[AttackState, AttackInfo]]
+    run: Callable[..., tuple[AttackState, AttackInfo]]
+    config: AttackConfig
+
+
+def unet_apply_at(model) -> ApplyAt:
+    """``apply_at`` for the project's :class:`~segxai_jax.models.UNet`.
+
+    Returns:
+      ``apply_at(softplus_beta) -> apply_fn(params, x [H, W, C]) -> logits``;
+      ``None`` keeps the configured activation.
+    """
+    from segxai_jax.models import unet_apply_fn
+
+    def apply_at(softplus_beta):
+        return unet_apply_fn(model, softplus_beta=softplus_beta)
+
+    return apply_at
+
+
+def _check_images(x) -> None:
+    if getattr(x, "ndim", None) != 4:
+        raise ValueError(
+            f"x: expected images [B, H, W, C], got shape {getattr(x, 'shape', x)}"
+        )
+    if is_concrete(x):
+        values = np.asarray(x)
+        if not np.all(np.isfinite(values)):
+            raise ValueError("x: expected finite values, found NaN or inf")
+        low, high = VALUE_RANGE
+        if values.min() < low or values.max() > high:
+            raise ValueError(
+                f"x: expected values in [{low}, {high}] (the attack clamps to this "
+                f"range), got min {values.min():.4g} max {values.max():.4g}"
+            )
+
+
+def _check_targets(targets, images_shape) -> None:
+    batch, height, width = images_shape[:3]
+    class_id = getattr(targets, "class_id", None)
+    mask = getattr(targets, "mask", None)
+    shapes = (getattr(class_id, "shape", None), getattr(mask, "shape", None))
+    if shapes != ((batch,), (batch, height, width)):
+        raise ValueError(
+            f"targets: expected a Target with class_id [{batch}] and mask "
+            f"[{batch}, {height}, {width}] (one per image), got "
+            f"{getattr(class_id, 'shape', class_id)} and "
+            f"{getattr(mask, 'shape', mask)}"
+        )
+
+
+def check_swappable(apply_at: ApplyAt, params, x: jax.Array, betas) -> None:
+    """Raises ``ValueError`` unless ``apply_at(beta)`` changes the model's output.
+
+    Args:
+      apply_at: ``apply_at(softplus_beta) -> apply_fn``.
+      params: model weights.
+      x: one image ``[H, W, C]``.
+      betas: temperatures to try; the check passes if any of them gives logits
+        different from ``apply_at(None)``.
+    """
+    try:
+        reference = np.asarray(apply_at(None)(params, x))
+        outputs = [np.asarray(apply_at(float(b))(params, x)) for b in betas]
+    except TypeError as error:
+        raise ValueError(
+            "apply_at: expected apply_at(softplus_beta) -> apply_fn(params, x), a "
+            "model whose activation can be swapped for softplus_beta; calling it "
+            f"failed: {error}"
+        ) from error
+    if all(np.array_equal(reference, out) for out in outputs):
+        raise ValueError(
+            "apply_at: the softplus-beta schedule needs a model whose activation "
+            f"can be swapped, but apply_at(beta) for beta in {tuple(betas)} gave "
+            "exactly the logits of apply_at(None); pass a model with a swappable "
+            "activation (e.g. unet_apply_at(model)) or softplus_schedule=None"
+        )
+
+
+def explanation_attack(
+    apply_at: ApplyAt,
+    explainer_at: ExplainerAt,
+    *,
+    config: AttackConfig | None = None,
+    optimizer: optax.GradientTransformation | None = None,
+) -> ExplanationAttack:
+    """Builds the attack that moves explanations to targets, output unchanged.
+
+    Args:
+      apply_at: ``apply_at(softplus_beta) -> apply_fn(params, x [H, W, C]) ->
+        logits [H, W, K]``; ``None`` = the deployed model (used for the output
+        term and :mod:`~segxai_jax.attacks.evaluation`).
+      explainer_at: ``explainer_at(softplus_beta) -> explain(key, params, x,
+        target) -> [H, W, C] or [H, W]``, differentiable in ``x`` (vanilla
+        gradient, SmoothGrad with its fixed per-image key, Seg-Grad-CAM...).
+      config: hyper-parameters (default :class:`AttackConfig()`).
+      optimizer: any optax transformation of the images; default
+        ``optax.adam(config.learning_rate)``.
+
+    Returns:
+      An :class:`ExplanationAttack` ``(init, update, run, config)``.
+
+    Raises:
+      ValueError: naming the argument, for images outside ``[0, 1]`` or not
+        ``[B, H, W, C]``, target maps of another shape or not finite, targets
+        not one per image, or (at ``init``, outside ``jit``) a schedule with a
+        model whose activation cannot be swapped.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from segxai_jax.explainers import vanilla_gradient
+      >>> from segxai_jax.targets import make_target
+      >>> def apply_at(beta):  # a per-pixel two-layer net with a swappable act.
+      ...     act = jax.nn.relu if beta is None else (
+      ...         lambda z: jax.nn.softplus(beta * z) / beta)
+      ...     return lambda w, x: act(x @ w[0]) @ w[1]
+      >>> explainer_at = lambda beta: vanilla_gradient(apply_at(beta))
+      >>> attack = explanation_attack(apply_at, explainer_at, config=AttackConfig(
+      ...     num_steps=3, learning_rate=1e-2, linf_budget=0.05))
+      >>> w = (jax.random.normal(jax.random.key(1), (3, 4)), jnp.ones((4, 2)))
+      >>> x = jax.random.uniform(jax.random.key(2), (2, 16, 16, 3))
+      >>> targets = make_target(jnp.ones(2, int), jnp.ones((2, 16, 16)))
+      >>> maps = jnp.zeros((2, 16, 16)).at[:, :4, :4].set(1.0)  # a corner
+      >>> state, history = attack.run(jax.random.key(0), w, x, maps, targets)
+      >>> history.loss.shape, bool(jnp.abs(state.x_adv - x).max() <= 0.05)
+      ((3, 2), True)
+
+    References:
+      Dombrowski et al. Explanations can be manipulated and geometry is to
+      blame. NeurIPS 2019. Gipiškis et al. The impact of adversarial attacks on
+      interpretable semantic segmentation in cyber-physical systems. IEEE
+      Systems Journal 2023.
+    """
+    config = AttackConfig() if config is None else config
+    if not isinstance(config, AttackConfig):
+        raise ValueError(f"config: expected an AttackConfig, got {config!r}")
+    if not callable(apply_at) or not callable(explainer_at):
+        raise ValueError("apply_at, explainer_at: expected callables of softplus_beta")
+    optimizer = optax.adam(config.learning_rate) if optimizer is None else optimizer
+    schedule = config.softplus_schedule
+    budget = config.linf_budget
+
+    def beta_at(step):
+        if schedule is None:
+            return None
+        return softplus_beta_schedule(
+            step,
+            num_steps=config.num_steps,
+            beta_start=schedule[0],
+            beta_end=schedule[1],
+        )
+
+    def init(key, params, x, target_maps, targets) -> AttackState:
+        _check_images(x)
+        _check_targets(targets, x.shape)
+        target_maps = check_target_maps(target_maps, x.shape)
+        if schedule is not None and is_concrete(x):
+            check_swappable(apply_at, params, x[0], schedule)
+        key_start, key_explain = jax.random.split(key)
+        x_adv = x
+        if config.random_start:
+            noise = jax.random.uniform(
+                key_start, x.shape, x.dtype, minval=-budget, maxval=budget
+            )
+            x_adv = project(x + noise, x, budget)
+        deployed = apply_at(None)
+        clean_probs = jax.vmap(lambda xi: jax.nn.softmax(deployed(params, xi)))(x)
+        return AttackState(
+            x_adv=x_adv,
+            x=x,
+            target_maps=jax.vmap(normalize_heatmap)(target_maps),
+            targets=targets,
+            clean_probs=clean_probs,
+            explain_keys=jax.random.split(key_explain, x.shape[0]),
+            opt_state=optimizer.init(x_adv),
+            step=jnp.zeros((), jnp.int32),
+        )
+
+    def update(params, state: AttackState) -> tuple[AttackState, AttackInfo]:
+        beta = beta_at(state.step)
+        explain = explainer_at(beta)
+        deployed = apply_at(None)
+
+        def terms_of(x_adv, x, target_map, target, clean_probs, key):
+            heat = normalize_heatmap(explain(key, params, x_adv, target))
+            probs = jax.nn.softmax(deployed(params, x_adv))
+            return (
+                jnp.sum(jnp.square(heat - target_map)),
+                jnp.sum(jnp.square(probs - clean_probs)),
+                jnp.sum(jnp.square(x_adv - x)),
+            )
+
+        def loss_fn(x_adv):
+            explanation, output, change = jax.vmap(terms_of)(
+                x_adv,
+                state.x,
+                state.target_maps,
+                state.targets,
+                state.clean_probs,
+                state.explain_keys,
+            )
+            per_image = (
+                config.gamma_explanation * explanation
+                + config.gamma_output * output
+                + config.gamma_input * change
+            )
+            # Images do not interact: the gradient of the sum is per image.
+            return jnp.sum(per_image), (per_image, explanation, output, change)
+
+        grads, (per_image, explanation, output, change) = jax.grad(
+            loss_fn, has_aux=True
+        )(state.x_adv)
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.x_adv)
+        x_adv = project(optax.apply_updates(state.x_adv, updates), state.x, budget)
+        info = AttackInfo(
+            loss=per_image,
+            explanation=explanation,
+            output=output,
+            input=change,
+            softplus_beta=jnp.float32(jnp.nan) if beta is None else beta,
+        )
+        new_state = state.replace(x_adv=x_adv, opt_state=opt_state, step=state.step + 1)
+        return new_state, info
+
+    jitted_update = jax.jit(update)
+
+    def run(key, params, x, target_maps, targets):
+        state = init(key, params, x, target_maps, targets)
+        history = []
+        for _ in range(config.num_steps):
+            state, info = jitted_update(params, state)
+            history.append(info)
+        stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *history)
+        return state, stacked
+
+    return ExplanationAttack(init=init, update=update, run=run, config=config)
