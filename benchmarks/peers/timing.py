@@ -18,16 +18,27 @@ Pairs timed, ours vs peer:
   (``perturbations_per_eval`` variants);
 * Seg-Ablation-CAM at the bottleneck vs pytorch-grad-cam ``AblationCAM``.
 
-Rules: torch uses 2 threads and the ``channels_last`` layout (its fastest on
-CPU; plain NCHW is tried too for the one-pass methods); ours is jitted once and
-its first call (compile + run) is reported separately; one warm-up call per
-configuration is excluded; then the repeats are interleaved (ours, peer config
-1, peer config 2, ...) and the median per configuration is reported. The table
-shows the fastest peer configuration. Ratio = ours / peer (< 1: we are faster).
+Rules: each side runs in its own process (``timing_workers.py``; in one
+process the two thread pools slow each other down), with its framework's
+default threading: torch with 2 threads, XLA with its CPU client's pool over
+both cores. torch uses the ``channels_last`` layout (its fastest on CPU; plain
+NCHW is tried too for the one-pass methods). Ours is jitted once and its first
+call (trace + compile + run, with the persistent compilation cache of
+``segxai_jax.runtime.configure()``) is reported as first-call latency; one
+warm-up call per configuration is excluded; then single calls are interleaved
+(ours, peer config 1, peer config 2, ..., repeated) while the other process
+waits on a pipe, and the median per configuration is reported. The table shows
+the fastest peer configuration. Ratio = ours / peer (< 1: we are faster).
+
+``--scaling`` runs a grid that varies one factor at a time (batch 1/8/32,
+image side 64/128/256, samples or steps 8/32/128, the ablated layer's channel
+count 8/16/32/64, the number of occlusion windows 16/49/225) and writes
+``peers_scaling.json`` / ``.md``.
 
 Run (needs the ``peers`` extra)::
 
-    python benchmarks/peers/timing.py                # full, ~minutes
+    python benchmarks/peers/timing.py                # batch 8, 64x64, ~6 min
+    python benchmarks/peers/timing.py --scaling      # the grid, ~20 min
     python benchmarks/peers/timing.py --quick        # tiny smoke run
     python benchmarks/peers/timing.py --methods gradient,smoothgrad
 """
