@@ -42,7 +42,7 @@ def conv_specs(config: UNetConfig) -> Iterator[ConvSpec]:
         config.stage_widths,
         config.stage_blocks,
     )
-    k, depth = config.kernel_size, config.depth
+    kernels, depth = config.stage_kernels, config.depth
     channels = config.in_channels
     for s, name in enumerate(names):
         level = s if s <= depth else 2 * depth - s
@@ -52,7 +52,7 @@ def conv_specs(config: UNetConfig) -> Iterator[ConvSpec]:
             yield ConvSpec(f"{name}_up", channels, 4 * widths[s], 1, 2 ** (level + 1))
             channels = 2 * widths[s]
         for j in range(blocks[s]):
-            yield ConvSpec(f"{name}_conv{j}", channels, widths[s], k, 2**level)
+            yield ConvSpec(f"{name}_conv{j}", channels, widths[s], kernels[s], 2**level)
             channels = widths[s]
     yield ConvSpec("head", channels, config.num_classes, 1, 1)
     if config.bottleneck_head:

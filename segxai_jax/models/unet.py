@@ -50,7 +50,10 @@ class UNetConfig:
       blocks_per_stage: convolutions per stage, one int for every stage or a
         sequence of ``2 * depth + 1`` ints (encoder stages, bottleneck, decoder
         stages from deepest to shallowest).
-      kernel_size: spatial size of every stage convolution (odd).
+      kernel_size: spatial size of the stage convolutions (odd): one int for
+        every stage or a sequence of ``2 * depth + 1`` ints in the order of
+        ``blocks_per_stage`` (the students of :mod:`segxai_jax.nas` choose a
+        kernel per stage).
       activation: ``"relu"`` or ``"softplus"``.
       softplus_beta: temperature of the softplus activation (larger = closer
         to ReLU); used when ``activation == "softplus"``.
@@ -76,7 +79,7 @@ class UNetConfig:
     num_classes: int = 11
     widths: tuple[int, ...] = (16, 32, 64, 128)
     blocks_per_stage: int | tuple[int, ...] = 2
-    kernel_size: int = 3
+    kernel_size: int | tuple[int, ...] = 3
     activation: str = "relu"
     softplus_beta: float = 10.0
     in_channels: int = 3
@@ -91,6 +94,10 @@ class UNetConfig:
             object.__setattr__(
                 self, "blocks_per_stage", tuple(int(b) for b in self.blocks_per_stage)
             )
+        if not isinstance(self.kernel_size, int):
+            object.__setattr__(
+                self, "kernel_size", tuple(int(k) for k in self.kernel_size)
+            )
         if self.num_classes < 2:
             raise ValueError(f"num_classes: expected >= 2, got {self.num_classes}")
         if len(self.widths) < 2 or min(self.widths) < 1:
@@ -103,9 +110,11 @@ class UNetConfig:
                 "blocks_per_stage: expected a positive int or "
                 f"{self.num_stages} positive ints, got {self.blocks_per_stage}"
             )
-        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
+        kernels = self.stage_kernels
+        if len(kernels) != self.num_stages or any(k < 1 or k % 2 == 0 for k in kernels):
             raise ValueError(
-                f"kernel_size: expected a positive odd int, got {self.kernel_size}"
+                "kernel_size: expected a positive odd int or "
+                f"{self.num_stages} positive odd ints, got {self.kernel_size}"
             )
         if self.activation not in ACTIVATIONS:
             raise ValueError(
@@ -139,6 +148,12 @@ class UNetConfig:
         if isinstance(self.blocks_per_stage, int):
             return (self.blocks_per_stage,) * self.num_stages
         return tuple(self.blocks_per_stage)
+
+    @property
+    def stage_kernels(self) -> tuple[int, ...]:
+        if isinstance(self.kernel_size, int):
+            return (self.kernel_size,) * self.num_stages
+        return tuple(self.kernel_size)
 
     @property
     def probe_names(self) -> tuple[str, ...]:
@@ -199,8 +214,7 @@ class UNet(nn.Module):
             return softplus_with_beta(z, self.config.softplus_beta)
         return nn.relu(z)
 
-    def _stage(self, name: str, h: jax.Array, width: int, blocks: int, beta):
-        k = self.config.kernel_size
+    def _stage(self, name, h, width: int, blocks: int, k: int, beta):
         for j in range(blocks):
             conv = nn.Conv(
                 width,
@@ -247,16 +261,19 @@ class UNet(nn.Module):
                 f"{x.shape[1]}x{x.shape[2]}"
             )
         names, widths, blocks = cfg.probe_names, cfg.stage_widths, cfg.stage_blocks
+        kernels = cfg.stage_kernels
         if cfg.input_norm == "per_image":
             mean = x.mean(axis=(1, 2), keepdims=True)
             x = (x - mean) / (x.std(axis=(1, 2), keepdims=True) + _INPUT_NORM_EPS)
         h, skips = x, []
         for s in range(cfg.depth):
-            h = self._stage(names[s], h, widths[s], blocks[s], softplus_beta)
+            h = self._stage(
+                names[s], h, widths[s], blocks[s], kernels[s], softplus_beta
+            )
             skips.append(h)
             h = max_pool_2x2(h)
         s = cfg.depth
-        h = self._stage(names[s], h, widths[s], blocks[s], softplus_beta)
+        h = self._stage(names[s], h, widths[s], blocks[s], kernels[s], softplus_beta)
         coarse = None
         if cfg.bottleneck_head:
             coarse = nn.Conv(cfg.num_classes, (1, 1), name="bottleneck_head")(h)
@@ -266,7 +283,9 @@ class UNet(nn.Module):
                 4 * widths[s], (1, 1), kernel_init=_KERNEL_INIT, name=f"{names[s]}_up"
             )
             h = jnp.concatenate([depth_to_space_2x2(up(h)), skip], axis=-1)
-            h = self._stage(names[s], h, widths[s], blocks[s], softplus_beta)
+            h = self._stage(
+                names[s], h, widths[s], blocks[s], kernels[s], softplus_beta
+            )
         logits = nn.Conv(cfg.num_classes, (1, 1), name="head")(h)
         if coarse is not None:
             logits = logits + jnp.repeat(
