@@ -1,0 +1,471 @@
+"""Class-incremental training with (compressed) experience replay.
+
+One run goes through the tasks of a stream (:mod:`segxai_jax.continual.stream`).
+For each task it trains ``epochs_per_task`` epochs with a jitted step in which
+every batch of the current task is joined by ``replay_batch_size`` exemplars
+sampled from the replay memory and decompressed inside the step (loss masked
+by the exemplar's per-pixel weight). After the task, every training image of
+the task is explained by the model just trained (Seg-Grad-CAM by default),
+compressed and offered to the memory; then the model is evaluated on the test
+split (mIoU over seen classes, per-class IoU) and a checkpoint of the model,
+optimiser and memory is written. A killed run resumes after the last finished
+task and ends with the same numbers.
+
+Bounds: ``compressor=None`` (or a zero budget) is fine-tuning without replay
+(lower bound); joint training is one task holding every class
+(:func:`joint_tasks`, upper bound).
+
+Keys: everything random in task ``t`` derives from ``fold_in(key(seed), t)``
+(steps: ``fold_in(task_key, step)``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from segxai_jax.continual import metrics as cl_metrics
+from segxai_jax.continual import stream
+from segxai_jax.continual.compress import Compressor
+from segxai_jax.continual.memory import (
+    capacity_for_budget,
+    exemplar_bytes,
+    overhead_bytes,
+    replay_memory,
+    storage_bytes,
+)
+from segxai_jax.data.pipeline import batches
+from segxai_jax.training import CheckpointError, CheckpointStore, TrainState
+from segxai_jax.training.metrics import confusion_matrix, segmentation_scores
+
+LOSSES = ("cross_entropy", "cross_entropy+dice")
+_OFFER_KEY = 2**31 - 1  # fold_in data of the exemplar keys (steps stay below)
+
+
+@dataclasses.dataclass(frozen=True)
+class ContinualConfig:
+    """Hyper-parameters of :func:`train_stream`.
+
+    Attributes:
+      epochs_per_task: passes over each task's images.
+      batch_size: current-task images per step (last partial batch dropped).
+      replay_batch_size: exemplars replayed per step.
+      learning_rate: constant AdamW learning rate (no schedule, so tasks are
+        treated alike whatever their order).
+      weight_decay: AdamW decoupled weight decay.
+      loss: ``"cross_entropy"`` or ``"cross_entropy+dice"`` (both weighted by
+        the per-pixel loss weights).
+      policy: replay memory policy (see :mod:`segxai_jax.continual.memory`).
+      labelling: ``"current"`` or ``"seen"`` (see
+        :mod:`segxai_jax.continual.stream`).
+      saliency_batch_size: images explained and compressed per jitted call.
+      eval_batch_size: test images per evaluation step.
+      seed: every random choice derives from it.
+    """
+
+    epochs_per_task: int = 2
+    batch_size: int = 16
+    replay_batch_size: int = 16
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-4
+    loss: str = "cross_entropy+dice"
+    policy: str = "reservoir"
+    labelling: str = "current"
+    saliency_batch_size: int = 32
+    eval_batch_size: int = 100
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in (
+            "epochs_per_task",
+            "batch_size",
+            "replay_batch_size",
+            "saliency_batch_size",
+            "eval_batch_size",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
+        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
+            raise ValueError(f"learning_rate: expected > 0, got {self.learning_rate}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss: expected one of {LOSSES}, got {self.loss!r}")
+        if self.labelling not in stream.LABELLINGS:
+            raise ValueError(
+                f"labelling: expected one of {stream.LABELLINGS}, got "
+                f"{self.labelling!r}"
+            )
+
+
+def joint_tasks(tasks: Sequence[Sequence[int]]) -> tuple[tuple[int, ...]]:
+    """The joint-training upper bound: one task with every class of ``tasks``."""
+    return (tuple(sorted(c for task in tasks for c in task)),)
+
+
+def weighted_segmentation_loss(
+    logits: jax.Array, labels: jax.Array, weights: jax.Array, kind: str
+) -> jax.Array:
+    """Pixel cross-entropy (+ soft Dice) weighted per pixel.
+
+    Args:
+      logits: ``[B, H, W, K]``.
+      labels: ``[B, H, W]`` int; values outside ``[0, K)`` get weight 0.
+      weights: ``[B, H, W]`` float, 0 = pixel not in the loss.
+      kind: one of :data:`LOSSES`.
+
+    Returns:
+      ``sum(w * CE) / max(sum(w), 1)`` (+ ``1 - Dice`` averaged over the classes
+      present with positive weight).
+    """
+    num_classes = logits.shape[-1]
+    valid = (labels >= 0) & (labels < num_classes)
+    weights = weights * valid
+    labels = jnp.where(valid, labels, 0)
+    ce = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+    loss = jnp.sum(weights * ce) / jnp.maximum(weights.sum(), 1.0)
+    if kind == "cross_entropy+dice":
+        w = weights.reshape(-1, 1)
+        probs = jax.nn.softmax(logits, axis=-1).reshape(-1, num_classes) * w
+        onehot = jax.nn.one_hot(labels.reshape(-1), num_classes) * w
+        overlap = probs * onehot
+        sizes = probs.sum(0) + onehot.sum(0)
+        present = onehot.sum(0) > 0
+        dice = 2 * overlap.sum(0) / jnp.maximum(sizes, 1e-6)
+        loss += jnp.sum(jnp.where(present, 1 - dice, 0.0)) / jnp.maximum(
+            present.sum(), 1
+        )
+    return loss
+
+
+def make_replay_step(
+    model: nn.Module,
+    optimizer: optax.GradientTransformation,
+    *,
+    loss_kind: str,
+    sample: Callable | None,
+    decompress: Callable | None,
+):
+    """Jitted ``step(state, replay_state, key, images, masks) -> (state, loss)``.
+
+    With ``sample``/``decompress`` (a memory's ``sample`` and a compressor's
+    ``decompress``), exemplars drawn with ``key`` are decompressed and appended
+    to the batch; their loss weights are zero while the memory is empty. The
+    training state is donated.
+    """
+
+    def step(state: TrainState, replay_state, key, images, masks):
+        weights = jnp.ones(masks.shape, jnp.float32)
+        if sample is not None:
+            items, valid = sample(replay_state, key)
+            r_images, r_masks, r_weights = jax.vmap(decompress)(items)
+            images = jnp.concatenate([images, r_images])
+            masks = jnp.concatenate([masks, r_masks])
+            r_weights = r_weights * valid[:, None, None]
+            weights = jnp.concatenate([weights, r_weights])
+
+        def loss_fn(params):
+            logits = model.apply({"params": params}, images)
+            return weighted_segmentation_loss(logits, masks, weights, loss_kind)
+
+        loss, grads = jax.value_and_grad(loss_fn)(state.params)
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        return TrainState(state.step + 1, params, opt_state), loss
+
+    return jax.jit(step, donate_argnums=0)
+
+
+def evaluate_seen(
+    eval_step: Callable,
+    params: Any,
+    test: dict,
+    tasks: Sequence[Sequence[int]],
+    task: int,
+    *,
+    num_classes: int,
+    batch_size: int,
+) -> dict:
+    """Scores after task ``task``: pixels of unseen classes are ignored.
+
+    Returns:
+      ``{"iou": [K] (NaN for unseen classes), "miou_seen", "task_miou": [T]}``.
+    """
+    masks = stream.evaluation_masks(test["mask"], tasks, task)
+    total = np.zeros((num_classes, num_classes), np.int64)
+    for start in range(0, len(masks), batch_size):
+        stop = start + batch_size
+        total += np.asarray(
+            eval_step(params, test["image"][start:stop], masks[start:stop])
+        )
+    iou = np.asarray(segmentation_scores(total)["iou"])
+    seen = list(stream.seen_classes(tasks, task))
+    unseen = np.setdiff1d(np.arange(num_classes), seen)
+    iou[unseen] = np.nan
+    task_miou = cl_metrics.task_scores(iou, tasks)
+    task_miou[task + 1 :] = [float("nan")] * (len(tasks) - task - 1)
+    return {
+        "iou": iou.tolist(),
+        "miou_seen": float(np.nanmean(iou[seen])),
+        "task_miou": task_miou,
+    }
+
+
+def train_stream(
+    model: nn.Module,
+    train: dict,
+    test: dict,
+    *,
+    tasks: Sequence[Sequence[int]],
+    num_classes: int,
+    config: ContinualConfig,
+    compressor: Compressor | None,
+    budget_bytes: int,
+    saliency: Callable | None,
+    workdir: str | Path,
+    stop_after_tasks: int | None = None,
+    fingerprint: dict | None = None,
+) -> dict:
+    """Trains through the stream with replay; checkpoints after every task.
+
+    Args:
+      model: Linen model ``[B, H, W, 3] -> [B, H, W, K]``.
+      train: ``{"image": [N, H, W, 3] float32, "mask": [N, H, W] int}`` with full
+        labels (relabelled per task here).
+      test: same, evaluated after every task.
+      tasks: the task split.
+      num_classes: K.
+      config: hyper-parameters.
+      compressor: how exemplars are stored; ``None`` = no replay (fine-tuning).
+      budget_bytes: replay memory budget; 0 = no replay.
+      saliency: ``f(params, images, masks, classes) -> [B, H, W]`` (see
+        :func:`segxai_jax.continual.saliency.saliency_fn`); needed only by
+        compressors that use it (pass it anyway: random ones ignore it).
+      workdir: where ``checkpoints/`` go; a run resumes from them.
+      stop_after_tasks: stop after this many tasks in total (to split a run).
+      fingerprint: JSON-able description of the run, stored in checkpoints;
+        a workdir holding another run raises :class:`CheckpointError`.
+
+    Returns:
+      dict with ``history`` (one entry per task: scores, memory counters,
+      seconds), ``accuracy`` ``[T, T]``, ``final_miou``, ``final_iou``,
+      ``average_forgetting``, ``backward_transfer`` and ``memory`` (capacity,
+      exemplar bytes, stored bytes).
+    """
+    tasks = stream.check_tasks(tasks, num_classes)
+    replay = compressor is not None and budget_bytes > 0
+    images_hw = tuple(train["image"].shape[1:3])
+    key_run = jax.random.key(config.seed)
+    optimizer = optax.adamw(config.learning_rate, weight_decay=config.weight_decay)
+    params = jax.jit(model.init)(
+        jax.random.fold_in(key_run, 10_000), jnp.zeros((1, *images_hw, 3))
+    )["params"]
+    state = TrainState(jnp.zeros((), jnp.int32), params, optimizer.init(params))
+
+    memory = None
+    replay_state = None
+    memory_info = {"capacity": 0, "exemplar_bytes": 0, "storage_bytes": 0}
+    if replay:
+        capacity = capacity_for_budget(budget_bytes, compressor.example)
+        memory = replay_memory(
+            capacity=capacity,
+            num_groups=num_classes,
+            policy=config.policy,
+            sample_size=config.replay_batch_size,
+        )
+        replay_state = memory.init(compressor.example)
+        memory_info = {
+            "capacity": capacity,
+            "exemplar_bytes": exemplar_bytes(compressor.example),
+            "storage_bytes": storage_bytes(replay_state),
+            "overhead_bytes": overhead_bytes(replay_state),
+        }
+
+    record_id = json.loads(
+        json.dumps(
+            {
+                "config": dataclasses.asdict(config),
+                "tasks": tasks,
+                "compressor": compressor.name if replay else None,
+                "budget_bytes": int(budget_bytes) if replay else 0,
+                **(fingerprint or {}),
+            },
+            default=str,
+        )
+    )
+    store = CheckpointStore(Path(workdir) / "checkpoints")
+    history: list[dict] = []
+    start = 0
+    items = {"params": state.params, "opt": (state.step, state.opt_state)}
+    if replay:
+        items["memory"] = replay_state
+    if store.latest_step() is not None:
+        _, _, record = store.restore({})
+        if record.get("fingerprint") != record_id:
+            store.close()
+            raise CheckpointError(
+                f"workdir: {workdir} holds checkpoints of a different run; use a "
+                "new workdir"
+            )
+        start, restored, record = store.restore(items)
+        state = TrainState(restored["opt"][0], restored["params"], restored["opt"][1])
+        if replay:
+            replay_state = restored["memory"]
+        history = list(record["history"])
+
+    step_fn = make_replay_step(
+        model,
+        optimizer,
+        loss_kind=config.loss,
+        sample=memory.sample if replay else None,
+        decompress=compressor.decompress if replay else None,
+    )
+
+    def eval_fn(params, images, masks):
+        predictions = model.apply({"params": params}, images).argmax(-1)
+        return confusion_matrix(predictions, masks, num_classes)
+
+    eval_step = jax.jit(eval_fn)
+    offer = _make_offer(compressor, memory, saliency, config) if replay else None
+
+    last = len(tasks) if stop_after_tasks is None else min(stop_after_tasks, len(tasks))
+    for task in range(start, last):
+        started = time.perf_counter()
+        key_task = jax.random.fold_in(key_run, task)
+        data = stream.task_data(
+            train, tasks, task, num_classes=num_classes, labelling=config.labelling
+        )
+        batch_size = min(config.batch_size, len(data["image"]))
+        losses = []
+        step_index = int(state.step)  # a host counter: no sync per step
+        for epoch in range(config.epochs_per_task):
+            for batch in batches(
+                {"image": data["image"], "mask": data["mask"]},
+                batch_size=batch_size,
+                seed=config.seed,
+                epoch=task * 10_000 + epoch,
+            ):
+                key_step = jax.random.fold_in(key_task, step_index)
+                step_index += 1
+                state, loss = step_fn(
+                    state, replay_state, key_step, batch["image"], batch["mask"]
+                )
+                losses.append(loss)
+        mean_loss = float(jnp.mean(jnp.stack(losses)))
+        if not math.isfinite(mean_loss):
+            raise FloatingPointError(
+                f"training diverged in task {task} (loss {mean_loss}); lower "
+                "learning_rate"
+            )
+        if replay:
+            replay_state = offer(
+                state.params,
+                replay_state,
+                jax.random.fold_in(key_task, _OFFER_KEY),
+                data,
+                tasks[task],
+            )
+        scores = evaluate_seen(
+            eval_step,
+            state.params,
+            test,
+            tasks,
+            task,
+            num_classes=num_classes,
+            batch_size=config.eval_batch_size,
+        )
+        entry = {
+            "task": task,
+            "classes": list(tasks[task]),
+            "num_images": len(data["image"]),
+            "train_loss": mean_loss,
+            **scores,
+            "exemplars_stored": int(replay_state.count) if replay else 0,
+            "exemplars_offered": int(replay_state.num_offered) if replay else 0,
+            "exemplars_dropped": int(replay_state.num_dropped) if replay else 0,
+            "seconds": time.perf_counter() - started,
+        }
+        history.append(entry)
+        items = {"params": state.params, "opt": (state.step, state.opt_state)}
+        if replay:
+            items["memory"] = replay_state
+        store.save(task + 1, items, {"fingerprint": record_id, "history": history})
+    store.close()
+    return _summary(history, tasks, memory_info, state, replay_state)
+
+
+def _make_offer(compressor, memory, saliency, config):
+    """Explains, compresses and offers a task's images in fixed-size chunks."""
+    chunk = config.saliency_batch_size
+    insert = jax.jit(memory.insert, donate_argnums=0)
+
+    def compress_chunk(params, key, images, masks, classes):
+        maps = saliency(params, images, masks, classes)
+        keys = jax.random.split(key, images.shape[0])
+        return jax.vmap(compressor.compress)(keys, images, masks, maps)
+
+    compress_chunk = jax.jit(compress_chunk, static_argnums=4)  # classes: static
+
+    def offer(params, replay_state, key, data, classes):
+        classes = tuple(int(c) for c in classes)
+        count = len(data["image"])
+        for index, begin in enumerate(range(0, count, chunk)):
+            images = _pad(data["image"][begin : begin + chunk], chunk)
+            masks = _pad(data["mask"][begin : begin + chunk], chunk)
+            valid = np.arange(chunk) < count - begin
+            key_chunk = jax.random.fold_in(key, index)
+            exemplars = compress_chunk(
+                params, jax.random.fold_in(key_chunk, 0), images, masks, classes
+            )
+            groups = _largest_class(masks, classes)
+            replay_state = insert(
+                replay_state, jax.random.fold_in(key_chunk, 1), exemplars, groups, valid
+            )
+        return replay_state
+
+    return offer
+
+
+def _largest_class(masks: np.ndarray, classes: tuple[int, ...]) -> np.ndarray:
+    areas = np.stack([(masks == c).sum(axis=(1, 2)) for c in classes], axis=1)
+    return np.asarray(classes, np.int32)[areas.argmax(axis=1)]
+
+
+def _pad(array: np.ndarray, size: int) -> np.ndarray:
+    missing = size - len(array)
+    if missing == 0:
+        return np.asarray(array)
+    return np.concatenate([array, np.zeros((missing, *array.shape[1:]), array.dtype)])
+
+
+def _summary(history, tasks, memory_info, state, replay_state) -> dict:
+    count = len(history)
+    acc = np.full((count, count), np.nan)
+    for t, entry in enumerate(history):
+        acc[t, :count] = entry["task_miou"][:count]
+    finished = count == len(tasks)
+    last = history[-1] if history else {}
+    return {
+        "history": history,
+        "accuracy": acc.tolist(),
+        "finished": finished,
+        "final_miou": last.get("miou_seen", float("nan")),
+        "final_iou": last.get("iou", []),
+        "average_forgetting": cl_metrics.average_forgetting(acc) if count else np.nan,
+        "backward_transfer": cl_metrics.backward_transfer(acc) if count else np.nan,
+        "memory": dict(
+            memory_info,
+            exemplars_stored=int(replay_state.count) if replay_state is not None else 0,
+        ),
+        "state": state,
+        "replay_state": replay_state,
+    }

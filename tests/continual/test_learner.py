@@ -1,0 +1,131 @@
+"""Continual learner: weighted loss, a tiny stream, checkpoint/resume equality."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from segxai_jax.continual import (
+    ContinualConfig,
+    default_explainer,
+    exemplar_bytes,
+    joint_tasks,
+    make_compressor,
+    saliency_fn,
+    train_stream,
+    weighted_segmentation_loss,
+)
+from segxai_jax.models import UNet, UNetConfig
+from segxai_jax.training import CheckpointError
+
+HW = (16, 16)
+TASKS = ((1,), (2,))
+
+
+def _data(count, seed):
+    rng = np.random.default_rng(seed)
+    images = rng.uniform(0, 1, (count, *HW, 3)).astype(np.float32)
+    masks = np.zeros((count, *HW), np.int32)
+    for i in range(count):
+        c = 1 + i % 2
+        r, q = rng.integers(0, 9, 2)
+        masks[i, r : r + 6, q : q + 6] = c
+        images[i, r : r + 6, q : q + 6, c] = 1.0  # class c is bright in channel c
+    return {"image": images, "mask": masks}
+
+
+@pytest.fixture(scope="module")
+def setup():
+    model = UNet(UNetConfig(num_classes=3, widths=(4, 8), blocks_per_stage=1))
+    explain = default_explainer(model, image_shape=(*HW, 3))
+    return model, saliency_fn(explain, num_classes=3)
+
+
+CONFIG = ContinualConfig(
+    epochs_per_task=1, batch_size=4, replay_batch_size=2, saliency_batch_size=4
+)
+
+
+def test_weighted_loss_ignores_zero_weight_and_ignore_label():
+    logits = jax.random.normal(jax.random.key(0), (1, 2, 2, 3))
+    labels = jnp.array([[[0, 1], [2, 255]]])
+    weights = jnp.array([[[1.0, 0.0], [1.0, 1.0]]])
+    loss = jax.jit(weighted_segmentation_loss, static_argnums=3)
+    got = loss(logits, labels, weights, "cross_entropy")
+    ce = -jax.nn.log_softmax(logits)[0]
+    expected = (ce[0, 0, 0] + ce[1, 0, 2]) / 2
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    empty = weighted_segmentation_loss(
+        logits, labels, 0 * weights, "cross_entropy+dice"
+    )
+    assert float(empty) == 0.0
+
+
+def test_resume_equals_uninterrupted_run(setup, tmp_path):
+    model, saliency = setup
+    train, test = _data(12, 0), _data(6, 1)
+    comp = make_compressor("box", image_shape=HW, box_size=8, factor=2)
+    kwargs = dict(
+        tasks=TASKS,
+        num_classes=3,
+        config=CONFIG,
+        compressor=comp,
+        budget_bytes=5 * exemplar_bytes(comp.example),
+        saliency=saliency,
+    )
+    full = train_stream(model, train, test, workdir=tmp_path / "a", **kwargs)
+    assert full["finished"] and len(full["history"]) == 2
+    assert full["memory"]["capacity"] == 5
+    assert full["memory"]["exemplars_stored"] == 5
+    first = train_stream(
+        model, train, test, workdir=tmp_path / "b", stop_after_tasks=1, **kwargs
+    )
+    assert not first["finished"]
+    resumed = train_stream(model, train, test, workdir=tmp_path / "b", **kwargs)
+    chex.assert_trees_all_equal(resumed["state"].params, full["state"].params)
+    chex.assert_trees_all_equal(resumed["replay_state"], full["replay_state"])
+    np.testing.assert_array_equal(resumed["accuracy"], full["accuracy"])
+    acc = np.asarray(full["accuracy"])
+    assert np.isnan(acc[0, 1]) and np.isfinite(acc[1]).all()
+    assert np.isfinite(full["average_forgetting"])
+    with pytest.raises(CheckpointError, match="different run"):
+        train_stream(
+            model,
+            train,
+            test,
+            workdir=tmp_path / "a",
+            **{**kwargs, "budget_bytes": 4000},
+        )
+
+
+def test_finetune_and_joint_bounds_run(setup, tmp_path):
+    model, saliency = setup
+    train, test = _data(8, 2), _data(4, 3)
+    finetune = train_stream(
+        model,
+        train,
+        test,
+        tasks=TASKS,
+        num_classes=3,
+        config=CONFIG,
+        compressor=None,
+        budget_bytes=0,
+        saliency=None,
+        workdir=tmp_path / "ft",
+    )
+    assert finetune["memory"]["capacity"] == 0
+    joint = train_stream(
+        model,
+        train,
+        test,
+        tasks=joint_tasks(TASKS),
+        num_classes=3,
+        config=CONFIG,
+        compressor=None,
+        budget_bytes=0,
+        saliency=None,
+        workdir=tmp_path / "joint",
+    )
+    assert len(joint["history"]) == 1 and np.isnan(joint["average_forgetting"])
+    assert len(joint["final_iou"]) == 3
