@@ -128,7 +128,7 @@ class Worker:
             text=True,
             env={**os.environ, "TQDM_DISABLE": "1"},
         )
-        self._read()  # {"ready": true}: the side is built
+        self.info = self._read()  # {"ready": true, ...}: the side is built
 
     def _read(self) -> dict:
         for line in self.proc.stdout:
@@ -241,7 +241,11 @@ def run_case(config, case: dict, methods, *, repeats, seed, quick, configure, wo
     try:
         for method in methods:
             row = compare(ours, peer, method, case.get("options", {}), repeats)
-            row.update(batch=case["batch"], image_size=case["size"])
+            row.update(
+                batch=case["batch"],
+                image_size=case["size"],
+                ours_xla_flags=ours.info["xla_flags"],
+            )
             rows.append(row)
             print(
                 f"[b{case['batch']} s{case['size']} {case.get('options', {})}] "
@@ -369,7 +373,6 @@ def run_benchmark(
             "repeats": repeats,
             "threads": THREADS,
             "cpu_count": os.cpu_count(),
-            "xla_flags": os.environ.get("XLA_FLAGS", ""),
             "configured": configure,
             "processes": "one per side, interleaved single calls",
         },

@@ -314,7 +314,7 @@ def serve(side, out_dir: str, *, quick: bool) -> None:
         sys.stdout.write("@@" + json.dumps(obj) + "\n")
         sys.stdout.flush()
 
-    reply({"ready": True})
+    reply({"ready": True, "xla_flags": os.environ.get("XLA_FLAGS", "")})
     fns: dict = {}
     for line in sys.stdin:
         msg = json.loads(line)
