@@ -29,6 +29,7 @@ EXPERIMENTS = (
     "occlusion_study",
     "ablation_regions",
     "context_bias",
+    "attack_explanations",
 )
 
 
