@@ -30,6 +30,7 @@ EXPERIMENTS = (
     "ablation_regions",
     "context_bias",
     "attack_explanations",
+    "continual_replay",
 )
 
 

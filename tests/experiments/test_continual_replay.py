@@ -1,0 +1,48 @@
+"""Smoke test of the replay-compression experiment on tiny data."""
+
+import json
+
+import numpy as np
+import pytest
+
+from experiments import main as experiments_main
+from experiments.configs import continual_replay_quick
+
+
+@pytest.fixture(scope="module")
+def quick_config():
+    return continual_replay_quick.get_config()
+
+
+def test_writes_outputs_and_resumes_to_the_same_numbers(quick_config, tmp_path):
+    results = experiments_main.run_experiment(quick_config, str(tmp_path))
+    for name in ("report.md", "results.json", *results["figures"].values()):
+        assert (tmp_path / name).stat().st_size > 0, name
+    saved = json.loads((tmp_path / "results.json").read_text())
+    table = saved["summary"]["table"]
+    assert set(table) == {"finetune", "joint", "full", "box", "random_box"}
+    box, full = table["box"]["4"], table["full"]["4"]
+    # equal bytes: the compressed strategy stores more exemplars
+    assert box["budget_bytes"] == full["budget_bytes"]
+    assert box["exemplar_bytes"] < full["exemplar_bytes"]
+    assert table["box"]["4"]["exemplars_stored"] > full["exemplars_stored"]
+    for run in saved["runs"]:
+        assert np.isfinite(run["final_miou"])
+    assert saved["findings"][0]["reproduced"] in ("yes", "partly", "no")
+    assert "| box |" in (tmp_path / "report.md").read_text()
+    # Finished runs are restored from their checkpoints, not retrained.
+    again = experiments_main.run_experiment(quick_config, str(tmp_path))
+    assert [r["final_miou"] for r in again["runs"]] == [
+        r["final_miou"] for r in results["runs"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("budget_images", (0,)), ("seeds", ()), ("classes_per_task", 3)],
+)
+def test_bad_config_raises(quick_config, tmp_path, field, value):
+    config = quick_config.copy_and_resolve_references()
+    setattr(config, field, value)
+    with pytest.raises(ValueError, match=field):
+        experiments_main.run_experiment(config, str(tmp_path))
