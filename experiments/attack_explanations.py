@@ -37,6 +37,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+from tqdm.auto import tqdm
 
 from experiments import common, reproduction
 from experiments.attack_explanations_report import (
@@ -180,7 +181,7 @@ def attack_one(model, params, name, x, labels, targets, key, opts) -> dict:
     }
 
     @jax.jit
-    def evaluate(params, x, x_adv, target_maps, targets, labels):
+    def evaluate(params, key_eval, x, x_adv, target_maps, targets, labels):
         # One program for all measurements: fewer compilations.
         measured = attacks.evaluate_attack(
             apply_fn, deployed, key_eval, params, x, x_adv, target_maps, targets, labels
@@ -194,7 +195,7 @@ def attack_one(model, params, name, x, labels, targets, key, opts) -> dict:
         return measured, defended
 
     (metrics, _, adv_maps), defended = evaluate(
-        params, x, x_adv, target_maps, targets, labels
+        params, key_eval, x, x_adv, target_maps, targets, labels
     )
     return {
         "metrics": {k: np.asarray(v) for k, v in metrics.items()},
@@ -238,6 +239,9 @@ def run(config, workdir: str | Path) -> dict:
     predict = jax.jit(jax.vmap(attacks.unet_apply_at(model)(None), (None, 0)))
     raw = {name: [] for name in opts["explainers"]}
     selected = {}
+    progress = tqdm(
+        total=len(opts["seeds"]) * len(opts["explainers"]), desc="attacks", unit="run"
+    )
     for seed in opts["seeds"]:
         index = _select_images(data["test"], opts["num_images"], seed)
         selected[seed] = index.tolist()
@@ -248,12 +252,15 @@ def run(config, workdir: str | Path) -> dict:
             np.asarray(labels),
             spec.num_classes,
         )
-        for position, name in enumerate(opts["explainers"]):
-            key = jax.random.fold_in(jax.random.key(seed), position)
+        for name in opts["explainers"]:
+            # Keyed by the method, so its numbers do not depend on the others run.
+            key = jax.random.fold_in(jax.random.key(seed), EXPLAINERS.index(name))
             with timer(f"attack {name}"):
                 raw[name].append(
                     attack_one(model, params, name, x, labels, targets, key, opts)
                 )
+            progress.update()
+    progress.close()
     summary = summarise(raw, opts)
     findings = evaluate_findings(summary, opts)
     with timer("figures"):
