@@ -7,8 +7,9 @@ blocks, largest kernel). A genome becomes data, not shapes:
   so unused channels are exactly zero and feed nothing downstream;
 * blocks: block ``j > 0`` of a stage is replaced by the identity
   (``jnp.where(j < blocks, block(h), h)``);
-* kernels: a ``k x k`` kernel is the centre crop of the ``K x K`` weight (the
-  rest multiplied by zero; ``SAME`` padding then gives the same output);
+* kernels: a ``k x k`` kernel is the centre crop of the ``K x K`` weight,
+  computed as a sum of convolutions with its rings (see ``_conv``), so the
+  weights stay shared by the whole population;
 * depth: all levels are computed; the decoder of level ``l`` reads the
   bottleneck output when ``depth == l + 1`` and the decoder above otherwise.
   Encoder stage ``l`` and the bottleneck at level ``l`` have the same input and
@@ -98,11 +99,10 @@ def genome_masks(space: SearchSpace, genome: jax.Array) -> dict:
 
     Returns:
       ``{"depth": [], "channels": {level: [W_max]}, "blocks": {stage: []},
-      "scale": {conv: [kh, kw, 1, 1]}}``; ``scale`` is the kernel crop times
-      ``sqrt(fan_in_max / fan_in)``.
+      "kernel": {conv: []}, "gain": {conv: []}}``: kernel size of every
+      convolution and its weight gain ``sqrt(fan_in_max / fan_in)``.
     """
     g = space.split(genome)
-    k_max = max(space.kernels)
     depth = jnp.asarray(space.depths, jnp.int32)[g["depth"][0]]
     widths = [
         jnp.asarray(space.widths[i], jnp.int32)[g["width"][i]]
@@ -110,58 +110,84 @@ def genome_masks(space: SearchSpace, genome: jax.Array) -> dict:
     ]
     blocks = jnp.asarray(space.blocks, jnp.int32)
     kernels = jnp.asarray(space.kernels, jnp.int32)
-    offsets = jnp.abs(jnp.arange(k_max) - k_max // 2)
     shapes = _conv_shapes(space)
+    out = {"depth": depth, "channels": {}, "blocks": {}, "kernel": {}, "gain": {}}
 
-    def scale(name, k, cin):
+    def conv(name, k, cin):
         kh, kw, cin_max, _ = shapes[name]
-        inside = (offsets[:kh, None] <= k // 2) & (offsets[None, :kw] <= k // 2)
-        if kh == 1:
-            inside = jnp.ones((1, 1), bool)
+        out["kernel"][name] = k
         fan = (k * k * cin).astype(jnp.float32)
-        gain = jnp.sqrt(kh * kw * cin_max / fan)
-        return (inside * gain)[:, :, None, None]
+        out["gain"][name] = jnp.sqrt(kh * kw * cin_max / fan)
 
-    out = {"depth": depth, "channels": {}, "blocks": {}, "scale": {}}
     for level in range(space.max_depth + 1):
         out["channels"][level] = (
             jnp.arange(_max_width(space, level)) < widths[level]
         ).astype(jnp.float32)
+    one = jnp.int32(1)
     cin = jnp.int32(space.in_channels)
     for level in range(space.max_depth + 1):
         name = f"down{level}"
         k = kernels[g["down_kernel"][level]]
         out["blocks"][name] = blocks[g["down_blocks"][level]]
         for j in range(max(space.blocks)):
-            out["scale"][f"{name}_conv{j}"] = scale(
-                f"{name}_conv{j}", k, cin if j == 0 else widths[level]
-            )
+            conv(f"{name}_conv{j}", k, cin if j == 0 else widths[level])
         cin = widths[level]
     for level in range(space.max_depth):
         name = f"up{level}"
         k = kernels[g["up_kernel"][level]]
         out["blocks"][name] = blocks[g["up_blocks"][level]]
-        out["scale"][f"{name}_up"] = scale(f"{name}_up", 1, widths[level + 1])
+        conv(f"{name}_up", one, widths[level + 1])
         for j in range(max(space.blocks)):
-            cin = 2 * widths[level] if j == 0 else widths[level]
-            out["scale"][f"{name}_conv{j}"] = scale(f"{name}_conv{j}", k, cin)
-    out["scale"]["head"] = scale("head", 1, widths[0])
+            conv(f"{name}_conv{j}", k, 2 * widths[level] if j == 0 else widths[level])
+    conv("head", one, widths[0])
     if space.bottleneck_head:
         for d in space.depths:
-            out["scale"][f"bhead{d}"] = scale(f"bhead{d}", 1, widths[d])
+            conv(f"bhead{d}", one, widths[d])
     return out
 
 
-def _conv(weights, masks, name, h):
-    kernel = weights[name]["kernel"] * masks["scale"][name]
-    y = jax.lax.conv_general_dilated(h, kernel, (1, 1), "SAME", dimension_numbers=_DIMS)
-    return y + weights[name]["bias"]
+def _ring(kernel: jax.Array, inner: int, size: int) -> jax.Array:
+    """The ``size x size`` centre of ``kernel`` with its ``inner`` centre zeroed."""
+    k_max = kernel.shape[0]
+    start = (k_max - size) // 2
+    crop = kernel[start : start + size, start : start + size]
+    keep = np.ones((size, size, 1, 1), np.float32)
+    lo = (size - inner) // 2
+    keep[lo : lo + inner, lo : lo + inner] = 0.0
+    return crop * keep
+
+
+def _conv(space, weights, masks, name, h):
+    """A supernet convolution with the genome's kernel size and gain.
+
+    A ``k x k`` kernel is the centre crop of the shared ``K x K`` weight. Rather
+    than multiplying the weight by a per-candidate mask (which under ``vmap``
+    makes one kernel per candidate: a grouped convolution, slow on CPU), the
+    crop is a sum of convolutions with the shared rings between consecutive
+    kernel choices, each switched on when the genome's size includes it; the
+    population then folds into the batch of ordinary convolutions. Extra cost:
+    ``sum(k_i ** 2) / K ** 2`` of the largest kernel's multiply-adds.
+    """
+    kernel = weights[name]["kernel"]
+    if kernel.shape[0] == 1:
+        y = jax.lax.conv_general_dilated(
+            h, kernel, (1, 1), "SAME", dimension_numbers=_DIMS
+        )
+    else:
+        y, inner = 0.0, 0
+        for size in space.kernels:
+            ring = jax.lax.conv_general_dilated(
+                h, _ring(kernel, inner, size), (1, 1), "SAME", dimension_numbers=_DIMS
+            )
+            y = y + ring * (masks["kernel"][name] >= size).astype(h.dtype)
+            inner = size
+    return y * masks["gain"][name] + weights[name]["bias"]
 
 
 def _stage(space, weights, masks, name, level, h, point):
     channels = masks["channels"][level]
     for j in range(max(space.blocks)):
-        z = jax.nn.relu(_conv(weights, masks, f"{name}_conv{j}", h)) * channels
+        z = jax.nn.relu(_conv(space, weights, masks, f"{name}_conv{j}", h)) * channels
         h = z if j == 0 else jnp.where(j < masks["blocks"][name], z, h)
     return point(name, h)
 
@@ -200,17 +226,17 @@ def supernet_forward(space: SearchSpace, weights, masks, x, point=None):
     logits = 0.0
     if space.bottleneck_head:
         for d in space.depths:
-            coarse = _conv(weights, masks, f"bhead{d}", down[d])
+            coarse = _conv(space, weights, masks, f"bhead{d}", down[d])
             coarse = jnp.repeat(jnp.repeat(coarse, 2**d, axis=1), 2**d, axis=2)
             logits = logits + jnp.where(depth == d, coarse, 0.0)
     h = down[d_max]
     for level in reversed(range(d_max)):
         below = jnp.where(depth == level + 1, down[level + 1], h)
-        up = depth_to_space_2x2(_conv(weights, masks, f"up{level}_up", below))
+        up = depth_to_space_2x2(_conv(space, weights, masks, f"up{level}_up", below))
         up = up * masks["channels"][level]
         h = jnp.concatenate([up, down[level]], axis=-1)
         h = _stage(space, weights, masks, f"up{level}", level, h, point)
-    return logits + _conv(weights, masks, "head", h)
+    return logits + _conv(space, weights, masks, "head", h)
 
 
 def supernet_apply_fn(space: SearchSpace):
@@ -303,7 +329,7 @@ def materialise(space: SearchSpace, weights, genome):
 
     def take(name, cin_index, cout, k):
         crop = slice((k_max - k) // 2, (k_max - k) // 2 + k)
-        kernel = weights[name]["kernel"] * masks["scale"][name]
+        kernel = weights[name]["kernel"] * masks["gain"][name]
         if kernel.shape[0] == 1:
             crop = slice(0, 1)
         kernel = kernel[crop, crop][:, :, cin_index]
@@ -324,7 +350,7 @@ def materialise(space: SearchSpace, weights, genome):
         else:
             w_max = _max_width(space, level)
             first = np.concatenate([np.arange(w), w_max + np.arange(w)])
-            up = weights[f"{internal}_up"]["kernel"] * masks["scale"][f"{internal}_up"]
+            up = weights[f"{internal}_up"]["kernel"] * masks["gain"][f"{internal}_up"]
             up = up.reshape(1, 1, -1, 4, w_max)[:, :, : widths[level + 1], :, :w]
             bias = weights[f"{internal}_up"]["bias"].reshape(4, w_max)[:, :w]
             params[f"{stage}_up"] = {
