@@ -7,6 +7,11 @@ segmentation and the input nearly unchanged;
 (ReLU) model and re-measures it with a defence.
 """
 
+from segxai_jax.attacks.config import (
+    AttackConfig,
+    check_swappable,
+    softplus_beta_schedule,
+)
 from segxai_jax.attacks.evaluation import (
     evaluate_attack,
     explain_images,
@@ -16,15 +21,12 @@ from segxai_jax.attacks.evaluation import (
     output_metrics,
 )
 from segxai_jax.attacks.explanation_attack import (
-    AttackConfig,
     AttackInfo,
     AttackState,
     ExplanationAttack,
-    check_swappable,
     explanation_attack,
     normalize_heatmap,
     project,
-    softplus_beta_schedule,
     unet_apply_at,
 )
 from segxai_jax.attacks.target_maps import (
