@@ -31,6 +31,7 @@ EXPERIMENTS = (
     "context_bias",
     "attack_explanations",
     "continual_replay",
+    "cam_nas",
 )
 
 
