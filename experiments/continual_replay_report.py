@@ -49,13 +49,21 @@ def summarise(runs: list[dict], opts: dict) -> dict:
     for a, b in COMPARISONS:
         if a not in table or b not in table:
             continue
+        pooled_a, pooled_b = [], []
         for budget in opts["budget_images"]:
             ea, eb = table[a].get(str(budget)), table[b].get(str(budget))
             if ea is None or eb is None or ea["seeds"] != eb["seeds"]:
                 continue
+            va, vb = ea["per_seed"]["final_miou"], eb["per_seed"]["final_miou"]
             differences.setdefault(f"{a}-{b}", {})[str(budget)] = paired_difference(
-                ea["per_seed"]["final_miou"], eb["per_seed"]["final_miou"]
+                va, vb
             )
+            pooled_a += va
+            pooled_b += vb
+        if pooled_a:
+            # every (budget, seed) pair: more pairs than seeds alone, but pairs
+            # of one seed share the model initialisation (not independent)
+            differences[f"{a}-{b}"]["pooled"] = paired_difference(pooled_a, pooled_b)
     return {"table": table, "differences": differences}
 
 
@@ -78,20 +86,29 @@ def evaluate_findings(summary: dict, opts: dict) -> list[Finding]:
         wins, losses, cells, words = 0, 0, 0, []
         for salient in SALIENT:
             other = baseline if baseline == "full" else f"random_{salient}"
-            for budget, d in diffs.get(f"{salient}-{other}", {}).items():
+            per_budget = diffs.get(f"{salient}-{other}", {})
+            for budget, d in per_budget.items():
+                if budget == "pooled":
+                    continue
+                words.append(f"{salient} - {other} at {budget} images: {fmt_ci(d)}")
+            if "pooled" in per_budget:
+                d = per_budget["pooled"]
                 cells += 1
                 sign = reproduction.sign_of(d)
                 wins += sign > 0
                 losses += sign < 0
-                words.append(f"{salient} - {other} at {budget} images: {fmt_ci(d)}")
+                words.append(
+                    f"**{salient} - {other} pooled over budgets and seeds "
+                    f"(n = {d['n']}): {fmt_ci(d)}**"
+                )
         if cells == 0:
             verdict, evidence = "no", "not measured (strategies missing)"
         else:
             verdict = "yes" if wins == cells else ("partly" if wins else "no")
             evidence = (
-                f"final mIoU differences (paired over seeds, 95 % CI): "
-                f"{'; '.join(words)}. CI above 0 in {wins} of {cells} cells, "
-                f"below 0 in {losses}."
+                f"final mIoU differences (paired, 95 % Student-t CI): "
+                f"{'; '.join(words)}. Pooled CI above 0 for {wins} of {cells} "
+                f"salient strategies, below 0 for {losses}."
             )
         findings.append(
             Finding(
@@ -172,6 +189,14 @@ def make_figures(
             axes[i, j].imshow(
                 np.asarray(image) * (0.4 + 0.6 * np.asarray(weight)[..., None])
             )
+            if "corner" in ex:  # the full-resolution window
+                side = ex["box_image" if "box_image" in ex else "image"].shape[0]
+                r, c = np.asarray(ex["corner"]).tolist()
+                axes[i, j].add_patch(
+                    plt.Rectangle(
+                        (c - 0.5, r - 0.5), side, side, fill=False, color="w", lw=1
+                    )
+                )
             if i == 0:
                 axes[i, j].set_title(strategy.name, fontsize=8)
     for ax in axes.ravel():
@@ -204,9 +229,9 @@ def report_markdown(results: dict, opts: dict) -> str:
                 ]
             )
     diff_rows = [
-        [name, int(budget), fmt_ci(d), d["fraction_a_greater"]]
+        [name, budget, fmt_ci(d), d["n"], d["fraction_a_greater"]]
         for name, cells in results["summary"]["differences"].items()
-        for budget, d in sorted(cells.items(), key=lambda kv: int(kv[0]))
+        for budget, d in cells.items()
     ]
     lines = [
         "# Replay compression for class-incremental segmentation",
@@ -214,6 +239,11 @@ def report_markdown(results: dict, opts: dict) -> str:
         f"Tasks: {results['tasks']}; seeds {list(opts['seeds'])}; budgets in full "
         f"exemplars {list(opts['budget_images'])} (one full exemplar = "
         f"{results['full_exemplar_bytes']} bytes).",
+        "",
+        f"Data: `{results['data']}`; model: `{results['model']}`; training: "
+        f"`{results['train']}`. final mIoU = mean IoU over all 11 classes on the "
+        "test split after the last task; forgetting and BWT use the per-task "
+        "mIoU of each task's classes.",
         "",
         "## Findings",
         "",
@@ -239,10 +269,16 @@ def report_markdown(results: dict, opts: dict) -> str:
         "## Paired differences of final mIoU (same seed)",
         "",
         markdown_table(
-            ["a - b", "budget (images)", "difference", "P(a > b)"], diff_rows
+            ["a - b", "budget (images)", "difference", "pairs", "share a > b"],
+            diff_rows,
         ),
         "",
         *(f"![{k}]({v})" for k, v in results["figures"].items()),
+        "",
+        f"Training, saliency, compression and evaluation of the "
+        f"{len(results['runs'])} runs, summed from their checkpoints (they "
+        f"survive restarts): {sum(r['seconds'] for r in results['runs']):.0f} s. "
+        "The table below is this invocation only (finished runs are restored).",
         "",
         *wall_time_section(results["seconds"]),
     ]

@@ -27,7 +27,7 @@ def _strategy(name, kind, **options):
 def get_config():
     config = config_dict.ConfigDict()
     config.experiment = "continual_replay"
-    config.seeds = (0, 1)
+    config.seeds = (0, 1, 2)
     config.data = config_dict.ConfigDict(
         {
             "image_size": 32,
