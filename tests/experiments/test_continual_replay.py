@@ -20,7 +20,7 @@ def test_writes_outputs_and_resumes_to_the_same_numbers(quick_config, tmp_path):
         assert (tmp_path / name).stat().st_size > 0, name
     saved = json.loads((tmp_path / "results.json").read_text())
     table = saved["summary"]["table"]
-    assert set(table) == {"finetune", "joint", "full", "box", "random_box"}
+    assert set(table) == {"finetune", "full", "box"}
     box, full = table["box"]["4"], table["full"]["4"]
     # equal bytes: the compressed strategy stores more exemplars
     assert box["budget_bytes"] == full["budget_bytes"]
