@@ -114,8 +114,8 @@ class EvolutionarySearch:
       >>> search = EvolutionarySearch(space, Budget(max_params=2000),
       ...                             population_size=4, archive_size=2)
       >>> hyper = search.default_hyperparams
-      >>> state = search.init(jax.random.key(0), hyper)
-      >>> genomes, state = search.ask(jax.random.key(1), state, hyper)
+      >>> state = jax.jit(search.init)(jax.random.key(0), hyper)
+      >>> genomes, state = jax.jit(search.ask)(jax.random.key(1), state, hyper)
       >>> fitness = -genomes.sum(axis=1).astype(jnp.float32)  # toy fitness
       >>> state = search.tell(genomes, fitness, state, hyper)
       >>> genomes.shape, int(state.generation), int(state.num_evaluated)

@@ -75,7 +75,7 @@ def test_whole_loop_under_scan_is_deterministic_and_improves(space):
 def test_children_are_within_budget_and_mutations_change_one_gene(space):
     search = _search(space)
     hyper = search.default_hyperparams
-    state = search.init(jax.random.key(0), hyper)
+    state = jax.jit(search.init)(jax.random.key(0), hyper)
     genomes, state = jax.jit(search.ask)(jax.random.key(1), state, hyper)  # random
     state = search.tell(genomes, _toy_fitness(space, genomes), state, hyper)
     children, _ = jax.jit(search.ask)(jax.random.key(2), state, hyper)
@@ -146,7 +146,7 @@ def test_infeasible_budget_is_refused(space):
 def test_tell_checks_the_fitness_shape(space):
     search = _search(space)
     hyper = search.default_hyperparams
-    state = search.init(jax.random.key(0), hyper)
-    genomes, state = search.ask(jax.random.key(1), state, hyper)
+    state = jax.jit(search.init)(jax.random.key(0), hyper)
+    genomes, state = jax.jit(search.ask)(jax.random.key(1), state, hyper)
     with pytest.raises(ValueError, match="fitness: expected shape"):
         search.tell(genomes, jnp.zeros(3), state, hyper)
