@@ -2,7 +2,6 @@
 
 import json
 
-import numpy as np
 import pytest
 
 from experiments import main as experiments_main
@@ -19,7 +18,7 @@ def quick_config(tmp_path_factory):
     return config
 
 
-def test_writes_outputs_and_resumes_to_the_same_numbers(quick_config, tmp_path):
+def test_writes_outputs(quick_config, tmp_path):
     results = experiments_main.run_experiment(quick_config, str(tmp_path))
     for name in ("report.md", "results.json", *results["figures"].values()):
         assert (tmp_path / name).stat().st_size > 0, name
@@ -35,16 +34,7 @@ def test_writes_outputs_and_resumes_to_the_same_numbers(quick_config, tmp_path):
     assert len(log.read_text().splitlines()) == 2
     assert saved["findings"][0]["reproduced"] in ("yes", "partly", "no")
     assert "| cam_nas_init |" in (tmp_path / "report.md").read_text()
-
-    again = experiments_main.run_experiment(quick_config, str(tmp_path))
-    assert again["runs"]["cam_nas_init"][0]["resumed_from"] == 2
-    for method in ("cam_nas_init", "random_search"):
-        assert (
-            again["runs"][method][0]["genome"] == results["runs"][method][0]["genome"]
-        )
-        np.testing.assert_allclose(
-            again["runs"][method][0]["miou"], results["runs"][method][0]["miou"]
-        )
+    # Resuming a killed search is tested in tests/nas/test_search.py.
 
 
 @pytest.mark.parametrize(
