@@ -13,13 +13,11 @@ samples, Seg-Grad-CAM at the bottleneck), 3 attack seeds x 8 test images each
 (a different subset per seed), target = the explanation of another image of
 the batch, Adam, softplus beta 10 -> 100, evaluation with the ReLU model.
 
-Expected runtime: 28.6 minutes measured wall time, 11 CPU-minutes (user +
-system 662 s), on the 2-core CPU shared with two other engineers' jobs (load
-average 5-11, and the process was paused for a few minutes by another job);
-the quickstart teacher already trained. Per explainer: gradient 645 s,
-SmoothGrad 808 s, Seg-Grad-CAM 246 s (the gradient's share is inflated by the
-pauses). Alone on the machine it should take well under half of that (not
-measured).
+Expected runtime: 7.6 minutes (459 s: gradient 100 s, SmoothGrad 277 s,
+Seg-Grad-CAM 80 s) on a 2-core CPU with the quickstart teacher already trained,
+measured in a re-run that reproduced every number of the first run exactly and
+shared the machine with a test-suite run for its first ~5 minutes (the first
+run took 28.6 minutes under load average 5-11).
 
 Expected result (6-epoch quickstart teacher, test mIoU 0.850, 24 attacks per
 explainer, budget 16/255 fully used: PSNR 26-27 dB, a faint visible noise):
