@@ -88,19 +88,10 @@ def run(config, workdir: str | Path) -> dict:
     workdir = ensure_writable_dir(workdir, name="workdir")
     opts = _options(config, reproduction.teacher_probe_names(config.teacher, workdir))
     timer = Timer()
-    with timer("data"):
-        splits = ("test",)
-        if reproduction.teacher_needs_training(config.teacher, workdir):
-            splits = ("train", "validation", "test")
-        data = common.load_data(config.data, splits=splits)
-    spec = data["spec"]
-    with timer("teacher"):
-        model, params, teacher = reproduction.resolve_teacher(
-            config.teacher, config.data, data, workdir, seed=config.seed
-        )
-    teacher["test_scores"] = reproduction.teacher_scores(
-        model, params, data["test"], spec.num_classes
+    data, model, params, teacher = reproduction.load_data_and_teacher(
+        config, workdir, timer
     )
+    spec = data["spec"]
     count = min(opts["num_images"], len(data["test"]["image"]))
     images = jnp.asarray(data["test"]["image"][:count])
     apply_fn = unet_apply_fn(model)

@@ -132,6 +132,31 @@ def resolve_teacher(teacher_config, data_config, data: dict, workdir, *, seed):
     return model, result.state.params, info
 
 
+def load_data_and_teacher(config, workdir, timer, *, splits=("test",)):
+    """The data splits an experiment needs, its teacher and the teacher's scores.
+
+    Loads ``splits`` of ``config.data`` (plus train and validation when the
+    teacher is trained here, see :func:`teacher_needs_training`), resolves the
+    teacher with :func:`resolve_teacher` and adds its test-split scores to the
+    teacher info. ``timer`` records the ``"data"`` and ``"teacher"`` phases.
+
+    Returns:
+      ``(data, model, params, teacher_info)``.
+    """
+    with timer("data"):
+        if teacher_needs_training(config.teacher, workdir):
+            splits = ("train", "validation", "test")
+        data = common.load_data(config.data, splits=splits)
+    with timer("teacher"):
+        model, params, teacher = resolve_teacher(
+            config.teacher, config.data, data, workdir, seed=config.seed
+        )
+    teacher["test_scores"] = teacher_scores(
+        model, params, data["test"], data["spec"].num_classes
+    )
+    return data, model, params, teacher
+
+
 def teacher_scores(model, params, split: dict, num_classes: int) -> dict:
     """mIoU, pixel accuracy and mean Dice of the teacher on one split."""
     scores = evaluate(model, params, split, num_classes=num_classes, batch_size=100)
