@@ -48,7 +48,8 @@ _SCRIPT = textwrap.dedent(
 
 def test_sharded_population_equals_single_device(tmp_path):
     env = dict(os.environ)
-    env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
+    flags = env.get("XLA_FLAGS", "")  # the suite's flags (tests/conftest.py)
+    env["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count=4".strip()
     env["PYTHONPATH"] = os.pathsep.join(
         [str(Path(__file__).parents[2]), env.get("PYTHONPATH", "")]
     )
