@@ -16,11 +16,21 @@ population of ``--population`` random genomes of the experiment's search space
   supernet does: every new architecture compiles), compile time included;
   its run time without compilation is reported too.
 
+and, with ``--search-generations G > 0``, end to end: the same seeded
+evolutionary search (the experiment's strategy settings) run twice for ``G``
+generations, once with the vmapped evaluator and once with a loop over
+materialised U-Nets that compiles each new architecture once and reuses the
+compiled function when an architecture comes back (a cache keyed by the
+U-Net config). This is the comparison that matters for a search: its
+candidates are new architectures, so a per-candidate loop pays their
+compilation, while the warm loop above is an optimistic bound it never sees.
+
 The teacher is an untrained U-Net of the quickstart's architecture (the
 throughput does not depend on its weights). Usage::
 
     python benchmarks/nas_population.py --out /tmp/nas_population.json
     python benchmarks/nas_population.py --population 8 --loop-candidates 4
+    python benchmarks/nas_population.py --search-generations 3
 
 Takes about 3-6 minutes on a 2-core CPU with the defaults.
 """
@@ -46,11 +56,13 @@ from segxai_jax.models import UNet, UNetConfig, init_unet  # noqa: E402
 from segxai_jax.nas import (  # noqa: E402
     Budget,
     EvolutionarySearch,
+    EvolutionHyperparams,
     SearchSpace,
     init_supernet,
     make_explanation_fitness,
     make_population_evaluator,
     materialise,
+    run_search,
     student_explainer,
     teacher_maps,
 )
@@ -64,6 +76,12 @@ def _parse_args(argv=None):
     parser.add_argument("--images", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--budget-fraction", type=float, default=0.25)
+    parser.add_argument(
+        "--search-generations",
+        type=int,
+        default=0,
+        help="also time a whole search both ways (0: skip)",
+    )
     return parser.parse_args(argv)
 
 
@@ -87,6 +105,113 @@ def _median_time(fn, repeats):
         jax.block_until_ready(fn())
         times.append(time.perf_counter() - tic)
     return statistics.median(times)
+
+
+def _materialised_scorer(space, weights, images, targets, maps):
+    """``score(genome) -> (fitness, compiled, first_s, warm_s)`` on small U-Nets.
+
+    Each genome is materialised as its own U-Net and explained by a function
+    jitted for that architecture; the jitted function is cached by U-Net config,
+    so an architecture that comes back is not compiled again (``compiled`` says
+    whether this call compiled).
+    """
+    cache = {}
+
+    def build(config):
+        student = make_probe(UNet(config), "bottleneck", input_shape=(64, 64, 3))
+        explain_one = seg_grad_cam(student)
+
+        # Data as arguments, not closure constants (XLA would constant-fold
+        # them at every compile).
+        @jax.jit
+        def score(params, images, targets, maps):
+            student_maps = jax.vmap(explain_one, (None, None, 0, 0))(
+                None, params, images, targets
+            )
+            return jax.vmap(inverse_euclidean)(maps, student_maps).mean()
+
+        return score
+
+    def score_genome(genome, time_warm_call=False):
+        config, params = materialise(space, weights, np.asarray(genome))
+        compiled = config not in cache
+        if compiled:
+            cache[config] = build(config)
+        tic = time.perf_counter()
+        value = float(cache[config](params, images, targets, maps))
+        first = time.perf_counter() - tic
+        warm = None
+        if time_warm_call:
+            tic = time.perf_counter()
+            cache[config](params, images, targets, maps).block_until_ready()
+            warm = time.perf_counter() - tic
+        return value, compiled, first, warm
+
+    return score_genome
+
+
+def _compare_searches(args, space, budget, weights, fitness, data):
+    """The same seeded search with the vmapped evaluator and with the loop."""
+    from experiments.configs import cam_nas
+
+    settings = cam_nas.get_config().search
+    strategy = EvolutionarySearch(
+        space,
+        budget,
+        population_size=args.population,
+        archive_size=settings.archive_size,
+        tournament_size=settings.tournament_size,
+    )
+    hyper = EvolutionHyperparams(
+        crossover_rate=jnp.float32(settings.crossover_rate),
+        immigrant_rate=jnp.float32(settings.immigrant_rate),
+    )
+    vmapped = make_population_evaluator(fitness)  # a new jit: compiles again
+    score_genome = _materialised_scorer(space, weights, *data)
+    compiles = []
+
+    def loop(genomes):
+        values = []
+        for genome in genomes:
+            value, compiled, _, _ = score_genome(genome)
+            values.append(value)
+            compiles.append(compiled)
+        return np.asarray(values, np.float32)
+
+    out = {"generations": args.search_generations, "population": args.population}
+    for name, evaluate in (
+        ("vmapped", lambda genomes: vmapped(weights, genomes)),
+        ("loop_materialised", loop),
+    ):
+        tic = time.perf_counter()
+        result = run_search(
+            strategy,
+            evaluate,
+            seed=0,
+            generations=args.search_generations,
+            hyperparams=hyper,
+            progress=False,
+        )
+        seconds = time.perf_counter() - tic
+        evaluated = int(result.state.num_evaluated)
+        out[name] = {
+            "seconds": seconds,
+            "candidates_evaluated": evaluated,
+            "candidates_per_second": evaluated / seconds,
+            "best_genome": np.asarray(result.state.best_genome).tolist(),
+            "best_fitness": float(result.state.best_fitness),
+        }
+        print(f"search with {name} evaluation: {evaluated / seconds:.2f} cand/s")
+    out["loop_compiles"] = int(sum(compiles))
+    out["loop_calls"] = len(compiles)
+    out["speedup"] = (
+        out["vmapped"]["candidates_per_second"]
+        / out["loop_materialised"]["candidates_per_second"]
+    )
+    out["same_best_genome"] = (
+        out["vmapped"]["best_genome"] == out["loop_materialised"]["best_genome"]
+    )
+    return out
 
 
 def main(argv=None):
@@ -145,32 +270,12 @@ def main(argv=None):
     results["loop_supernet_cps"] = count / seconds
     print(f"loop over supernet: {count / seconds:.2f} cand/s")
 
-    def materialised_fitness(genome):
-        config, params = materialise(space, weights, genome)
-        student = make_probe(UNet(config), "bottleneck", input_shape=(64, 64, 3))
-        explain_one = seg_grad_cam(student)
-
-        # Data as arguments, not closure constants (XLA would constant-fold
-        # them at every compile).
-        @jax.jit
-        def score(params, images, targets, maps):
-            student_maps = jax.vmap(explain_one, (None, None, 0, 0))(
-                None, params, images, targets
-            )
-            return jax.vmap(inverse_euclidean)(maps, student_maps).mean()
-
-        tic = time.perf_counter()
-        value = float(score(params, images, targets, maps))
-        first = time.perf_counter() - tic
-        tic = time.perf_counter()
-        score(params, images, targets, maps).block_until_ready()
-        return value, first, time.perf_counter() - tic
-
+    score_genome = _materialised_scorer(space, weights, images, targets, maps)
     tic = time.perf_counter()
-    runs = [materialised_fitness(g) for g in genomes[:count]]
+    runs = [score_genome(g, time_warm_call=True) for g in genomes[:count]]
     total = time.perf_counter() - tic
     results["loop_materialised_cps"] = count / total
-    results["loop_materialised_no_compile_cps"] = count / sum(r[2] for r in runs)
+    results["loop_materialised_no_compile_cps"] = count / sum(r[3] for r in runs)
     mat_values = np.asarray([r[0] for r in runs])
     print(
         f"loop over materialised U-Nets: {count / total:.2f} cand/s with compiles, "
@@ -191,6 +296,10 @@ def main(argv=None):
     results["speedup_vs_loop_materialised_no_compile"] = (
         results["vmapped_cps"] / results["loop_materialised_no_compile_cps"]
     )
+    if args.search_generations > 0:
+        results["search"] = _compare_searches(
+            args, space, budget, weights, fitness, (images, targets, maps)
+        )
     results["devices"] = [str(d) for d in jax.devices()]
     results["jax"] = jax.__version__
     print(json.dumps(results, indent=1))

@@ -216,6 +216,8 @@ def _search_method(method, seed, ctx, workdir):
             # What defines this search only (not the seed list or the evaluation),
             # so that a run with more or fewer seeds resumes the searches it shares.
             "method": method,
+            "space": dataclasses.asdict(space),
+            "budget": dataclasses.asdict(budget),
             "search": opts["search"],
             "probe": [opts[k] for k in ("point", "num_probe_images", "probe_split")],
             "warmup": [

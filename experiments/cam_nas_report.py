@@ -89,7 +89,9 @@ def make_figures(workdir: Path, runs: dict, summary: dict, teacher: dict) -> dic
             float,
         )
         generations = np.arange(1, best.shape[1] + 1)
-        ax.plot(generations, np.nanmean(best, 0), marker="o", label=f"{method} (best)")
+        (line,) = ax.plot(
+            generations, np.nanmean(best, 0), marker="o", label=f"{method} (best)"
+        )
         mean = np.asarray(
             [
                 [
@@ -100,7 +102,13 @@ def make_figures(workdir: Path, runs: dict, summary: dict, teacher: dict) -> dic
             ],
             float,
         )
-        ax.plot(generations, np.nanmean(mean, 0), ls="--", label=f"{method} (mean)")
+        ax.plot(
+            generations,
+            np.nanmean(mean, 0),
+            ls="--",
+            color=line.get_color(),
+            label=f"{method} (mean)",
+        )
     axes[0].set_title("CAM-NAS fitness (inverse Euclidean)")
     axes[1].set_title("teacher-free proxy (log sensitivity)")
     for ax in axes:
@@ -128,6 +136,32 @@ def make_figures(workdir: Path, runs: dict, summary: dict, teacher: dict) -> dic
     return figures
 
 
+def _per_seed_section(runs: dict, opts: dict) -> list[str]:
+    """Test mIoU (parameters) of every winner: three seeds make wide CIs."""
+    seeds = list(opts["seeds"])
+    rows = []
+    for method in opts["methods"]:
+        by_seed = {e["seed"]: e for e in runs[method]}
+        rows.append(
+            (
+                method,
+                *(
+                    f"{by_seed[seed]['miou']:.3f} ({by_seed[seed]['params']:,})"
+                    if seed in by_seed
+                    else "-"
+                    for seed in seeds
+                ),
+            )
+        )
+    headers = ("method", *(f"seed {seed}" for seed in seeds))
+    return [
+        "Per seed: test mIoU (parameters) of the trained winner.",
+        "",
+        markdown_table(headers, rows),
+        "",
+    ]
+
+
 def report_markdown(results: dict) -> str:
     """The report: setup, table (mean [95 % CI] over seeds), verdict, timing."""
     summary, opts, teacher = results["summary"], results["options"], results["teacher"]
@@ -152,7 +186,7 @@ def report_markdown(results: dict) -> str:
     ]
     headers = (
         "method",
-        "params",
+        "k params",
         "MFLOPs",
         "test mIoU",
         "similarity",
@@ -175,7 +209,7 @@ def report_markdown(results: dict) -> str:
         rows.append(
             (
                 method,
-                cell("params", digits=4),
+                cell("params", 1e-3),
                 cell("flops", 1e-6),
                 cell("miou"),
                 cell("similarity"),
@@ -185,6 +219,7 @@ def report_markdown(results: dict) -> str:
             )
         )
     lines += [markdown_table(headers, rows), ""]
+    lines += _per_seed_section(results["runs"], opts)
     lines += [
         "## Findings",
         "",
