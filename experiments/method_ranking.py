@@ -7,7 +7,7 @@ Confidence intervals. A metric is measured per (method, image, seed). Images
 are the sampling unit: the seeds of one image share the image, and for a
 deterministic explainer they give the same value, so treating ``images x
 seeds`` values as independent would shrink the interval by up to
-``sqrt(num_seeds)`` without new information. :func:`mean_ci` therefore
+``sqrt(num_seeds)`` without new information. :func:`image_mean_ci` therefore
 averages over seeds within each image first and puts a Student-t interval on
 the mean of those per-image values (a cluster-level interval; the seed
 variation of a stochastic method still enters through the per-image means).
@@ -26,8 +26,12 @@ from scipy import stats
 CONFIDENCE = 0.95
 
 
-def mean_ci(values, *, confidence: float = CONFIDENCE) -> dict:
+def image_mean_ci(values, *, confidence: float = CONFIDENCE) -> dict:
     """Mean and Student-t confidence interval of per-image values.
+
+    Unlike :func:`experiments.reproduction.mean_ci` (an interval over plain
+    values, e.g. one per seed), images are the sampling unit here: seeds are
+    averaged within an image first (see the module docstring).
 
     Args:
       values: ``[images, seeds]`` (or ``[images]``) with NaN for undefined

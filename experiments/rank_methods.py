@@ -65,7 +65,7 @@ import numpy as np
 
 from experiments import common
 from experiments import rank_methods_metrics as stages
-from experiments.method_ranking import mean_ci, mean_ranks, pareto_front
+from experiments.method_ranking import image_mean_ci, mean_ranks, pareto_front
 from experiments.methods import Method, build_methods
 from experiments.rank_methods_report import report_markdown
 from experiments.reporting import Timer, write_json
@@ -175,7 +175,7 @@ def run(config, workdir: str | Path) -> dict:
         )
 
     summaries = {
-        name: {metric: mean_ci(values[metric][name]) for metric, _, _ in METRICS}
+        name: {metric: image_mean_ci(values[metric][name]) for metric, _, _ in METRICS}
         for name in methods
     }
     ranking = mean_ranks(
@@ -190,7 +190,7 @@ def run(config, workdir: str | Path) -> dict:
     # same images has a much narrower interval than the two separate ones.
     vs_random = {
         name: {
-            metric: mean_ci(values[metric][name] - values[metric][RANDOM])
+            metric: image_mean_ci(values[metric][name] - values[metric][RANDOM])
             for metric in PAIRED_WITH_RANDOM
         }
         for name in ranked
@@ -287,7 +287,7 @@ def _compare_to_best(values, summaries, ranked) -> dict:
             continue
         best = (max if RANKED[metric] else min)(means, key=means.get)
         differences = {
-            n: mean_ci(values[metric][n] - values[metric][best])
+            n: image_mean_ci(values[metric][n] - values[metric][best])
             for n in means
             if n != best
         }

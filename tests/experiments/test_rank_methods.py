@@ -12,7 +12,7 @@ from scipy import stats
 
 from experiments import main as experiments_main
 from experiments.configs import rank_methods
-from experiments.method_ranking import mean_ci, mean_ranks, pareto_front
+from experiments.method_ranking import image_mean_ci, mean_ranks, pareto_front
 
 FIGURES = (
     "deletion_curves.png",
@@ -135,17 +135,17 @@ def test_bad_counts_are_clear_errors(tiny_config, tmp_path):
 
 def test_mean_ci_is_a_t_interval_over_images_of_seed_means():
     values = np.array([[1.0, 3.0], [2.0, np.nan], [6.0, 6.0], [np.nan, np.nan]])
-    summary = mean_ci(values)
+    summary = image_mean_ci(values)
     per_image = np.array([2.0, 2.0, 6.0])  # seeds averaged, empty image dropped
     half = stats.t.ppf(0.975, 2) * per_image.std(ddof=1) / math.sqrt(3)
     assert summary["mean"] == pytest.approx(per_image.mean())
     assert summary["half_width"] == pytest.approx(half)
     assert summary["n_images"] == 3 and summary["n_values"] == 5
     # A deterministic metric repeated over seeds gives the same interval.
-    repeated = mean_ci(np.repeat(per_image[:, None], 3, axis=1))
+    repeated = image_mean_ci(np.repeat(per_image[:, None], 3, axis=1))
     assert repeated["half_width"] == pytest.approx(half)
     assert repeated["seed_sd"] == 0.0
-    assert math.isnan(mean_ci(np.array([[1.0]]))["half_width"])
+    assert math.isnan(image_mean_ci(np.array([[1.0]]))["half_width"])
 
 
 def test_mean_ranks_respect_direction_ties_and_missing_values():
