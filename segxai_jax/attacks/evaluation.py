@@ -38,9 +38,9 @@ import jax
 import jax.numpy as jnp
 
 from segxai_jax.attacks.explanation_attack import normalize_heatmap
+from segxai_jax.metrics.segmentation import confusion_matrix
 from segxai_jax.metrics.similarity import pearson, ssim
 from segxai_jax.targets import Target
-from segxai_jax.training.metrics import confusion_matrix
 
 
 def map_similarity(a: jax.Array, b: jax.Array) -> dict[str, jax.Array]:

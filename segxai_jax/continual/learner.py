@@ -46,8 +46,8 @@ from segxai_jax.continual.memory import (
     storage_bytes,
 )
 from segxai_jax.data.pipeline import batches
+from segxai_jax.metrics.segmentation import confusion_matrix, segmentation_scores
 from segxai_jax.training import CheckpointError, CheckpointStore, TrainState
-from segxai_jax.training.metrics import confusion_matrix, segmentation_scores
 
 LOSSES = ("cross_entropy", "cross_entropy+dice")
 _OFFER_KEY = 2**31 - 1  # fold_in data of the exemplar keys (steps stay below)

@@ -9,7 +9,10 @@ of one map that composes with ``jax.vmap``:
 * randomisation: model-parameter randomisation (cascading / independent);
 * robustness: max- and avg-sensitivity;
 * similarity between two maps (also NAS fitness and attack losses);
-* cost: compile time, time per image, forward/backward passes.
+* cost: compile time, time per image, forward/backward passes;
+
+and the quality of a segmentation itself (confusion matrix, pixel accuracy,
+IoU, mIoU, Dice), which training, attacks and continual learning report.
 """
 
 from segxai_jax.metrics.complexity import entropy, sparseness
@@ -38,6 +41,7 @@ from segxai_jax.metrics.robustness import (
     max_sensitivity,
     sensitivities,
 )
+from segxai_jax.metrics.segmentation import confusion_matrix, segmentation_scores
 from segxai_jax.metrics.similarity import (
     cosine,
     inverse_euclidean,
@@ -53,6 +57,7 @@ __all__ = [
     "auc",
     "avg_sensitivity",
     "batched_curves",
+    "confusion_matrix",
     "cosine",
     "deletion_curve",
     "entropy",
@@ -69,6 +74,7 @@ __all__ = [
     "relative_curve",
     "relevance_mass",
     "relevance_rank",
+    "segmentation_scores",
     "sensitivities",
     "sparseness",
     "spearman",

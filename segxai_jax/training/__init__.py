@@ -1,12 +1,12 @@
 """Training, evaluation and checkpoints of segmentation models."""
 
+from segxai_jax.metrics.segmentation import confusion_matrix, segmentation_scores
 from segxai_jax.training.checkpointing import (
     CheckpointError,
     CheckpointStore,
     ensure_writable_dir,
     write_atomic,
 )
-from segxai_jax.training.metrics import confusion_matrix, segmentation_scores
 from segxai_jax.training.trainer import (
     TrainConfig,
     TrainResult,

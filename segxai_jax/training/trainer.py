@@ -26,12 +26,12 @@ from flax import struct
 from tqdm.auto import tqdm
 
 from segxai_jax.data.pipeline import batches
+from segxai_jax.metrics.segmentation import confusion_matrix, segmentation_scores
 from segxai_jax.training.checkpointing import (
     CheckpointError,
     CheckpointStore,
     ensure_writable_dir,
 )
-from segxai_jax.training.metrics import confusion_matrix, segmentation_scores
 
 LOSSES = ("cross_entropy", "cross_entropy+dice")
 

@@ -4,7 +4,7 @@ import jax
 import numpy as np
 import pytest
 
-from segxai_jax.training import confusion_matrix, segmentation_scores
+from segxai_jax.metrics import confusion_matrix, segmentation_scores
 
 
 def test_confusion_matrix_matches_numpy_and_ignores_out_of_range():
