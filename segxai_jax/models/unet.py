@@ -36,6 +36,21 @@ ACTIVATIONS = ("relu", "softplus")
 NORMS = ("group", "none")
 INPUT_NORMS = ("none", "per_image")
 _INPUT_NORM_EPS = 0.05  # keeps flat images (std ~ 0) finite
+_MIN_VARIANCE = 1e-12  # below it the std is constant: no 0/0 in its gradient
+
+
+def standardize_per_image(x: jax.Array) -> jax.Array:
+    """``(x - mean) / (std + 0.05)`` per image and channel of ``x [B, H, W, C]``.
+
+    The standard deviation is ``sqrt(max(var, 1e-12))``: the same value as
+    ``x.std()`` for any image with some contrast, and a finite gradient for a
+    channel that is constant (``d sqrt(var)`` is ``0 / 0`` there; a plain
+    ``x.std()`` turns every input gradient of such an image into NaN).
+    """
+    mean = x.mean(axis=(1, 2), keepdims=True)
+    var = x.var(axis=(1, 2), keepdims=True)
+    std = jnp.sqrt(jnp.maximum(var, _MIN_VARIANCE))
+    return (x - mean) / (std + _INPUT_NORM_EPS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,8 +278,7 @@ class UNet(nn.Module):
         names, widths, blocks = cfg.probe_names, cfg.stage_widths, cfg.stage_blocks
         kernels = cfg.stage_kernels
         if cfg.input_norm == "per_image":
-            mean = x.mean(axis=(1, 2), keepdims=True)
-            x = (x - mean) / (x.std(axis=(1, 2), keepdims=True) + _INPUT_NORM_EPS)
+            x = standardize_per_image(x)
         h, skips = x, []
         for s in range(cfg.depth):
             h = self._stage(

@@ -41,7 +41,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from segxai_jax.models.unet import _INPUT_NORM_EPS, depth_to_space_2x2, max_pool_2x2
+from segxai_jax.models.unet import (
+    depth_to_space_2x2,
+    max_pool_2x2,
+    standardize_per_image,
+)
 from segxai_jax.nas.space import SearchSpace
 from segxai_jax.probes import Probe
 
@@ -215,8 +219,7 @@ def supernet_forward(space: SearchSpace, weights, masks, x, point=None):
         )
     depth = masks["depth"]
     if space.input_norm == "per_image":
-        mean = x.mean(axis=(1, 2), keepdims=True)
-        x = (x - mean) / (x.std(axis=(1, 2), keepdims=True) + _INPUT_NORM_EPS)
+        x = standardize_per_image(x)
     down, h = [], x
     for level in range(d_max + 1):
         h = _stage(space, weights, masks, f"down{level}", level, h, point)

@@ -16,6 +16,7 @@ from segxai_jax.models import (
     softplus_with_beta,
     unet_apply_fn,
 )
+from segxai_jax.models.unet import standardize_per_image
 from segxai_jax.probes import probe_points
 
 TINY = UNetConfig(num_classes=3, widths=(4, 8, 16), blocks_per_stage=(1, 2, 1, 2, 1))
@@ -170,6 +171,23 @@ def test_bottleneck_head_adds_upsampled_coarse_scores():
         difference[0::2, 0::2], difference[1::2, 1::2], atol=1e-6
     )
     assert np.abs(difference).max() > 0
+
+
+def test_per_image_input_norm_is_finite_for_flat_channels_and_equals_std_formula():
+    config = UNetConfig(num_classes=3, widths=(4, 8), input_norm="per_image")
+    model, params = init_unet(jax.random.key(5), config, image_size=8)
+
+    def input_gradient(x):
+        return jax.grad(lambda x: model.apply({"params": params}, x).sum())(x)
+
+    black = jnp.zeros((1, 8, 8, 3))
+    one_colour = jnp.zeros((1, 8, 8, 3)).at[..., 0].set(jnp.linspace(0, 1, 8))
+    for x in (black, one_colour):  # constant channels: d std = 0 / 0 without care
+        assert np.all(np.isfinite(input_gradient(x)))
+    x = jax.random.uniform(jax.random.key(6), (2, 8, 8, 3))
+    mean = x.mean(axis=(1, 2), keepdims=True)
+    expected = (x - mean) / (x.std(axis=(1, 2), keepdims=True) + 0.05)
+    np.testing.assert_array_equal(standardize_per_image(x), expected)
 
 
 def test_per_image_input_norm_is_invariant_to_brightness_offset():
