@@ -38,12 +38,9 @@ import torch.nn.functional as F
 from torch import nn
 
 INPUT_NORM_EPS = 0.05  # segxai_jax.models.unet._INPUT_NORM_EPS
+MIN_VARIANCE = 1e-12  # segxai_jax.models.unet._MIN_VARIANCE
 FLAX_GROUP_NORM_EPS = 1e-6  # flax.linen.GroupNorm's default epsilon
 POOLS = ("reshape", "max_pool2d")
-
-
-def _stage_blocks(config) -> tuple[int, ...]:
-    return tuple(config.stage_blocks)
 
 
 class Activation(nn.Module):
@@ -126,7 +123,8 @@ class TorchUNet(nn.Module):
         depth = config.depth
         names = tuple(config.probe_names)
         widths = tuple(config.stage_widths)
-        blocks = _stage_blocks(config)
+        blocks = tuple(config.stage_blocks)
+        kernels = tuple(config.stage_kernels)
         act = Activation(config.activation, config.softplus_beta)
         self.stages = nn.ModuleDict()
         self.ups = nn.ModuleDict()
@@ -139,7 +137,7 @@ class TorchUNet(nn.Module):
                 in_ch,
                 widths[s],
                 blocks[s],
-                config.kernel_size,
+                kernels[s],
                 config.norm,
                 config.group_size,
                 act,
@@ -158,7 +156,10 @@ class TorchUNet(nn.Module):
         names = tuple(cfg.probe_names)
         if cfg.input_norm == "per_image":
             mean = x.mean(dim=(2, 3), keepdim=True)
-            std = x.std(dim=(2, 3), keepdim=True, correction=0)
+            # As segxai_jax.models.unet.standardize_per_image: a finite
+            # gradient for constant channels.
+            var = x.var(dim=(2, 3), keepdim=True, correction=0)
+            std = var.clamp_min(MIN_VARIANCE).sqrt()
             x = (x - mean) / (std + INPUT_NORM_EPS)
         h, skips = x, []
         for s in range(depth):
@@ -207,7 +208,7 @@ def flax_to_state_dict(params: Mapping, config) -> dict[str, torch.Tensor]:
     """
     depth = config.depth
     names = tuple(config.probe_names)
-    blocks = _stage_blocks(config)
+    blocks = tuple(config.stage_blocks)
     state: dict[str, torch.Tensor] = {}
     used = set()
 

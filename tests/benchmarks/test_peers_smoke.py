@@ -41,8 +41,9 @@ TINY = dict(num_classes=3, widths=(4, 8, 8))
         {"input_norm": "per_image", "bottleneck_head": True},
         {"norm": "group", "group_size": 4, "blocks_per_stage": (1, 2, 1, 2, 1)},
         {"activation": "softplus", "kernel_size": 5},
+        {"kernel_size": (3, 5, 1, 5, 3), "blocks_per_stage": (2, 1, 1, 1, 2)},
     ],
-    ids=["plain", "quickstart_like", "groupnorm", "softplus_k5"],
+    ids=["plain", "quickstart_like", "groupnorm", "softplus_k5", "per_stage"],
 )
 def test_logit_parity_tiny(extra):
     import parity
