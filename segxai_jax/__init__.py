@@ -5,7 +5,6 @@ The functional API: build an apply function or a probe from a model, a
 ``explain(key, params, x, target)`` to ``jit``/``vmap`` as you like.
 """
 
-from segxai_jax._checks import validate_explainer_inputs
 from segxai_jax.explainers import (
     explain_batch,
     explain_targets,
@@ -29,6 +28,7 @@ from segxai_jax.targets import (
     predicted_class_roi,
     target_score,
 )
+from segxai_jax.validation import validate_explainer_inputs
 
 __version__ = "0.1.0"
 

@@ -35,6 +35,8 @@ import jax
 import jax.numpy as jnp
 from flax import traverse_util
 
+from segxai_jax import validation
+
 Edit = Callable[[jax.Array], jax.Array]
 
 _PATCH_LOCK = threading.RLock()
@@ -112,9 +114,17 @@ class Probe:
     """
 
     def __init__(self, name: str, forward: Callable, activation_shape=None):
+        validation.check_instance(name, "name", str)
+        validation.check_callable(
+            forward, "forward", "forward(params, x, edit) -> (logits, A)", 3
+        )
         self.name = name
         self.forward = forward
         self.activation_shape = activation_shape
+
+    def class_count(self, params: Any, x: jax.Array) -> int:
+        """``K`` of the logits for image ``x`` (shape evaluation only)."""
+        return jax.eval_shape(self.forward, params, x, None)[0].shape[-1]
 
     def activations(self, params: Any, x: jax.Array) -> jax.Array:
         """``A [u, v, Kc]`` of image ``x [H, W, C]``."""
@@ -154,6 +164,11 @@ def make_probe(
     Raises:
       ValueError: ``name`` is not a probe point; the message lists them.
     """
+    validation.check_instance(model, "model", nn.Module, "a Flax Linen model")
+    validation.check_instance(name, "name", str)
+    input_shape = validation.check_int_sequence(input_shape, "input_shape", minimum=1)
+    if apply_kwargs is not None:
+        validation.check_instance(apply_kwargs, "apply_kwargs", dict)
     apply_kwargs = dict(apply_kwargs or {})
     shapes = _perturbation_shapes(model, input_shape, **apply_kwargs)
     if name not in shapes:
@@ -173,7 +188,7 @@ def make_probe(
                 return value
             return edit(value[0])[None]
 
-        with _perturb_hooks({name: hook}):
+        with _perturb_hooks({name: hook}), validation.params_errors(model):
             logits = model.apply({params_collection: params}, x[None], **apply_kwargs)
         return logits[0], captured["a"]
 

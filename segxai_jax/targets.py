@@ -7,6 +7,13 @@ selected class": ``S_c(x; M) = sum_{(i, j) in M} f(x)[i, j, c]``. A
 input or the activations, ``M`` stays what it was (frozen from the clean
 prediction); only the logits change.
 
+Invalid targets under ``jit``. Outside ``jit`` every public function refuses
+an invalid target (a class id outside ``[0, K)``, an empty or non-finite ROI)
+with a ``ValueError``. Inside ``jit`` the values are not known, so
+:func:`target_score` multiplies the score by :func:`target_validity`, which is
+1 for a valid target and NaN otherwise: the score, its gradients and every map,
+curve or metric built on them are NaN, never a plausible all-zero map.
+
 References:
   Gipiskis. XAI-driven model improvements in interpretable image segmentation.
   xAI 2024 (doctoral consortium), Fig. 1.
@@ -20,6 +27,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
+
+from segxai_jax import validation
 
 REDUCTIONS = ("sum", "mean")
 SPACES = ("logits", "probabilities")
@@ -40,10 +49,63 @@ class Target:
 
 
 def make_target(class_id, mask) -> Target:
-    """Builds a :class:`Target`, casting to int32 / float32."""
+    """Builds a :class:`Target`, casting to int32 / float32.
+
+    Args:
+      class_id: an integer (or integer array ``[T]`` for a batch of targets).
+      mask: ``[H, W]`` (``[T, H, W]``) ROI weights; bool or numbers.
+
+    Raises:
+      TypeError: a class id that is not an integer (``2.5`` would be truncated).
+      ValueError: a mask whose rank does not fit the class id's, or a concrete
+        class id below 0.
+    """
+    if isinstance(class_id, Target) or isinstance(mask, Target):
+        raise TypeError("make_target: expected (class_id, mask), got a Target")
+    class_array = class_id if hasattr(class_id, "dtype") else np.asarray(class_id)
+    if isinstance(class_id, bool) or not np.issubdtype(
+        np.dtype(class_array.dtype), np.integer
+    ):
+        raise TypeError(
+            f"class_id: expected an integer class id (or an int array), got "
+            f"{type(class_id).__name__} {class_id!r}"
+        )
+    mask_array = mask if hasattr(mask, "dtype") else np.asarray(mask)
+    if mask_array.dtype == object or not (
+        np.issubdtype(np.dtype(mask_array.dtype), np.number)
+        or np.dtype(mask_array.dtype) == np.bool_
+    ):
+        raise TypeError(
+            f"mask: expected a numeric array [H, W], got {mask_array.dtype}"
+        )
+    if np.ndim(mask_array) != np.ndim(class_array) + 2:
+        raise ValueError(
+            f"mask: expected shape [H, W] for a scalar class id ([T, H, W] for "
+            f"class ids [T]), got {np.shape(mask_array)} with class_id shape "
+            f"{np.shape(class_array)}"
+        )
+    if validation.is_concrete(class_array) and np.any(np.asarray(class_array) < 0):
+        raise ValueError(f"class_id: expected values >= 0, got {np.asarray(class_id)}")
     return Target(
-        class_id=jnp.asarray(class_id, jnp.int32), mask=jnp.asarray(mask, jnp.float32)
+        class_id=jnp.asarray(class_array, jnp.int32),
+        mask=jnp.asarray(mask_array, jnp.float32),
     )
+
+
+def target_validity(target: Target, num_classes: int) -> jax.Array:
+    """1.0 for a valid target, NaN otherwise; jittable.
+
+    Valid: ``0 <= class_id < num_classes`` and a finite ROI with a positive
+    sum. Multiplying a score by it makes an invalid target's score and all its
+    derivatives NaN (``0 * NaN`` is NaN), which is how invalid targets surface
+    under ``jit``, where they cannot raise.
+    """
+    c = target.class_id
+    mask = target.mask
+    valid = (
+        (c >= 0) & (c < num_classes) & jnp.all(jnp.isfinite(mask)) & (jnp.sum(mask) > 0)
+    )
+    return jnp.where(valid, 1.0, jnp.nan).astype(jnp.float32)
 
 
 def target_score(
@@ -64,33 +126,33 @@ def target_score(
         as in the official Seg-Grad-CAM code).
 
     Returns:
-      A float32 scalar.
+      A float32 scalar; NaN for an invalid target under ``jit`` (see
+      :func:`target_validity`; outside ``jit`` explainers raise instead).
     """
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction: expected one of {REDUCTIONS}, got {reduction!r}")
-    if space not in SPACES:
-        raise ValueError(f"space: expected one of {SPACES}, got {space!r}")
+    validation.check_choice(reduction, "reduction", REDUCTIONS)
+    validation.check_choice(space, "space", SPACES)
+    validation.check_target(target)
     if logits.ndim != 3 or target.mask.shape != logits.shape[:2]:
         raise ValueError(
             "logits/target.mask: expected logits [H, W, K] and mask [H, W], got "
             f"{logits.shape} and {target.mask.shape}"
         )
+    num_classes = logits.shape[-1]
     scores = jax.nn.softmax(logits, axis=-1) if space == "probabilities" else logits
-    class_map = jnp.take(scores, target.class_id, axis=-1)  # [H, W]
+    # Clipped so that the gather stays in range: the NaN of an invalid class
+    # must reach the gradient, and an out-of-range gather would drop it.
+    class_index = jnp.clip(target.class_id, 0, num_classes - 1)
+    class_map = jnp.take(scores, class_index, axis=-1)  # [H, W]
     total = jnp.sum(class_map * target.mask)
     if reduction == "mean":
         total = total / jnp.maximum(jnp.sum(target.mask), 1e-12)
-    return total
+    return total * target_validity(target, num_classes)
 
 
 def check_score_options(score_reduction: str, score_space: str) -> None:
     """Raises ``ValueError`` naming ``score_reduction``/``score_space`` if unknown."""
-    if score_reduction not in REDUCTIONS:
-        raise ValueError(
-            f"score_reduction: expected one of {REDUCTIONS}, got {score_reduction!r}"
-        )
-    if score_space not in SPACES:
-        raise ValueError(f"score_space: expected one of {SPACES}, got {score_space!r}")
+    validation.check_choice(score_reduction, "score_reduction", REDUCTIONS)
+    validation.check_choice(score_space, "score_space", SPACES)
 
 
 def validate_target(target: Target, *, num_classes: int, spatial_shape) -> None:
@@ -102,6 +164,8 @@ def validate_target(target: Target, *, num_classes: int, spatial_shape) -> None:
       num_classes: K of the model's logits.
       spatial_shape: ``(H, W)`` of the logits.
     """
+    validation.check_target(target)
+    num_classes = validation.check_int(num_classes, "num_classes", minimum=1)
     class_id = np.asarray(target.class_id)
     mask = np.asarray(target.mask)
     if mask.shape[-2:] != tuple(spatial_shape) or mask.ndim != class_id.ndim + 2:
@@ -127,27 +191,89 @@ def validate_target(target: Target, *, num_classes: int, spatial_shape) -> None:
 # ROI builders (all jittable; masks are float32 [H, W])
 
 
+def _check_spatial_shape(spatial_shape) -> tuple[int, int]:
+    return validation.check_int_sequence(
+        spatial_shape, "spatial_shape", length=2, minimum=1
+    )
+
+
+def _check_class_index(class_id, name="class_id") -> None:
+    if not hasattr(class_id, "dtype"):
+        validation.check_int(class_id, name, minimum=0)
+    elif not np.issubdtype(np.dtype(class_id.dtype), np.integer):
+        raise TypeError(f"{name}: expected an integer, got dtype {class_id.dtype}")
+
+
+def _refuse_empty(mask: jax.Array, what: str) -> jax.Array:
+    if validation.is_concrete(mask) and not bool(np.any(np.asarray(mask) > 0)):
+        raise ValueError(f"{what}: the region of interest is empty")
+    return mask
+
+
 def predicted_class_roi(logits: jax.Array, class_id) -> jax.Array:
-    """Pixels whose predicted class (argmax over K) is ``class_id``: ``[H, W]``."""
+    """Pixels whose predicted class (argmax over K) is ``class_id``: ``[H, W]``.
+
+    An empty result is allowed (the class may not be predicted); explainers
+    refuse it when they get it as a target.
+    """
+    validation.check_float_array(logits, "logits", ndim=3, what="logits [H, W, K]")
+    _check_class_index(class_id)
+    if validation.is_concrete(class_id) and int(class_id) >= logits.shape[-1]:
+        raise ValueError(
+            f"class_id: expected a value in [0, {logits.shape[-1]}) (the logits' K), "
+            f"got {int(class_id)}"
+        )
     return (jnp.argmax(logits, axis=-1) == class_id).astype(jnp.float32)
 
 
 def ground_truth_roi(labels: jax.Array, class_id) -> jax.Array:
     """Pixels of class ``class_id`` in an integer label map ``[H, W]``."""
-    return (labels == class_id).astype(jnp.float32)
+    labels = labels if hasattr(labels, "dtype") else np.asarray(labels)
+    validation.check_label_array(labels, "labels", ndim=2)
+    _check_class_index(class_id)
+    return (jnp.asarray(labels) == class_id).astype(jnp.float32)
 
 
 def pixel_roi(spatial_shape, row, col) -> jax.Array:
-    """A single pixel ``(row, col)``; indices may be traced."""
-    rows, cols = _grids(spatial_shape)
+    """A single pixel ``(row, col)``; indices may be traced.
+
+    Raises:
+      ValueError: a concrete pixel outside the image.
+    """
+    h, w = _check_spatial_shape(spatial_shape)
+    for name, value, size in (("row", row, h), ("col", col, w)):
+        if not hasattr(value, "dtype"):
+            validation.check_int(value, name, minimum=0, maximum=size - 1)
+        elif validation.is_concrete(value) and not 0 <= int(value) < size:
+            raise ValueError(f"{name}: expected an int in [0, {size - 1}], got {value}")
+    rows, cols = _grids((h, w))
     return ((rows == row) & (cols == col)).astype(jnp.float32)
 
 
 def box_roi(spatial_shape, top, left, height, width) -> jax.Array:
-    """The box ``[top, top + height) x [left, left + width)``; values may be traced."""
-    rows, cols = _grids(spatial_shape)
+    """The box ``[top, top + height) x [left, left + width)``; values may be traced.
+
+    A box that runs over the border is clipped to the image.
+
+    Raises:
+      ValueError: concrete values giving an empty box (no pixel inside the
+        image, or a height or width below 1).
+    """
+    h, w = _check_spatial_shape(spatial_shape)
+    for name, value in (("height", height), ("width", width)):
+        if not hasattr(value, "dtype"):
+            validation.check_int(value, name, minimum=1)
+    for name, value in (("top", top), ("left", left)):
+        if not hasattr(value, "dtype"):
+            validation.check_int(value, name)
+    rows, cols = _grids((h, w))
     inside = (rows >= top) & (rows < top + height) & (cols >= left)
-    return (inside & (cols < left + width)).astype(jnp.float32)
+    box = (inside & (cols < left + width)).astype(jnp.float32)
+    return _refuse_empty(
+        box,
+        f"box_roi: box top={top}, left={left}, height={height}, width={width} "
+        f"does not overlap the {h}x{w} image",
+    )
 
 
 def largest_component_roi(binary: jax.Array) -> jax.Array:
@@ -159,6 +285,9 @@ def largest_component_roi(binary: jax.Array) -> jax.Array:
     the one containing the highest flat pixel index. An empty input gives an
     empty output.
     """
+    binary = binary if hasattr(binary, "dtype") else np.asarray(binary)
+    if getattr(binary, "ndim", None) != 2:
+        raise ValueError(f"binary: expected a mask [H, W], got shape {binary.shape}")
     h, w = binary.shape
     on = binary > 0
     labels = jnp.where(on, jnp.arange(1, h * w + 1).reshape(h, w), 0)
@@ -208,7 +337,15 @@ def class_targets(
 
     Returns:
       A batched :class:`Target` with ``class_id [T]`` and ``mask [T, H, W]``.
+
+    Raises:
+      ValueError: a label outside ``[0, num_classes)`` (it would be dropped
+        silently otherwise), or no class to explain.
     """
+    num_classes = validation.check_int(num_classes, "num_classes", minimum=1)
+    validation.check_bool(skip_background, "skip_background")
+    labels = labels if hasattr(labels, "dtype") else np.asarray(labels)
+    validation.check_label_array(labels, "labels", num_classes=num_classes, ndim=2)
     labels = np.asarray(labels)
     present = [
         c for c in range(int(skip_background), num_classes) if np.any(labels == c)

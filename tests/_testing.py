@@ -24,3 +24,34 @@ def numpy_init(model, input_shape, seed):
         return jnp.asarray(values, jnp.float32)
 
     return jax.tree_util.tree_map_with_path(draw, shapes["params"])
+
+
+# Two XLA programs that compute the same float32 function (jit vs eager, vmap
+# vs a loop, chunked vs not, a batch vs one image) may add in different orders.
+# Which order a matrix product or convolution uses depends on its shapes AND on
+# the CPU (cache sizes set the blocking): on an AMD EPYC (AVX2) a batched and
+# an unbatched gradient differed by 2e-9 where an Intel AVX-512 machine gave
+# identical bits. A sum of n float32 terms moves by up to ~n * 2**-24 * sum|t|
+# under reordering, and a DIFFERENCE of two such sums (an occlusion drop, a
+# score change) keeps the absolute error of the large terms. So these
+# comparisons bound |actual - expected| by rtol times the SCALE of the terms
+# (by default max|expected|), not by each value's own size.
+REORDER_RTOL = 1e-5
+
+
+def assert_close_reordered(actual, expected, *, scale=None, rtol=REORDER_RTOL):
+    """``|actual - expected| <= rtol * scale`` element-wise (see above).
+
+    Args:
+      actual, expected: arrays of one shape.
+      scale: magnitude of the terms the values are sums or differences of
+        (e.g. the clean score for occlusion drops); default ``max|expected|``.
+      rtol: relative tolerance (default 1e-5: ~100 float32 ulps).
+    """
+    actual = np.asarray(actual, np.float64)
+    expected = np.asarray(expected, np.float64)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    if scale is None:
+        scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    scale = max(float(np.abs(scale)), np.finfo(np.float32).tiny)
+    np.testing.assert_allclose(actual, expected, rtol=0.0, atol=rtol * scale)

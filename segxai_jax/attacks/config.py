@@ -14,7 +14,6 @@ References:
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from segxai_jax._checks import is_concrete
+from segxai_jax import validation
+from segxai_jax.validation import is_concrete
 
 ApplyAt = Callable[[Any], Callable[..., jax.Array]]
 
@@ -30,14 +30,7 @@ VALUE_RANGE = (0.0, 1.0)
 
 
 def _check_number(value, name: str, *, positive: bool) -> float:
-    is_number = isinstance(value, int | float | np.number) and not isinstance(
-        value, bool
-    )
-    bound = "> 0" if positive else ">= 0"
-    valid = is_number and math.isfinite(value) and value >= 0
-    if not valid or (positive and value == 0):
-        raise ValueError(f"{name}: expected a finite number {bound}, got {value!r}")
-    return float(value)
+    return validation.check_real(value, name, minimum=0.0, exclusive_minimum=positive)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -72,15 +65,25 @@ class AttackConfig:
     random_start: bool = False
 
     def __post_init__(self):
-        steps = self.num_steps
-        if not isinstance(steps, int | np.integer) or isinstance(steps, bool):
-            raise ValueError(f"num_steps: expected an int >= 1, got {steps!r}")
-        if steps < 1:
-            raise ValueError(f"num_steps: expected an int >= 1, got {steps}")
+        validation.check_int(self.num_steps, "num_steps", minimum=1)
         _check_number(self.learning_rate, "learning_rate", positive=True)
-        for name in ("gamma_explanation", "gamma_output", "gamma_input"):
+        gammas = ("gamma_explanation", "gamma_output", "gamma_input")
+        for name in gammas:
             _check_number(getattr(self, name), name, positive=False)
+        if all(getattr(self, name) == 0 for name in gammas):
+            raise ValueError(
+                f"{', '.join(gammas)}: expected at least one > 0; with every "
+                "weight zero the loss is constant and the attack does nothing"
+            )
+        validation.check_bool(self.random_start, "random_start")
         if self.softplus_schedule is not None:
+            if isinstance(self.softplus_schedule, str | bytes) or not isinstance(
+                self.softplus_schedule, tuple | list
+            ):
+                raise TypeError(
+                    "softplus_schedule: expected (beta_start, beta_end) or None, got "
+                    f"{self.softplus_schedule!r}"
+                )
             schedule = tuple(self.softplus_schedule)
             if len(schedule) != 2:
                 raise ValueError(
@@ -124,6 +127,9 @@ def softplus_beta_schedule(
       ...     beta_end=100.0)), 3) for t in range(3)]
       [10.0, 31.623, 100.0]
     """
+    num_steps = validation.check_int(num_steps, "num_steps", minimum=1)
+    validation.check_real(beta_start, "beta_start", minimum=0.0, exclusive_minimum=True)
+    validation.check_real(beta_end, "beta_end", minimum=0.0, exclusive_minimum=True)
     fraction = jnp.clip(jnp.asarray(step, jnp.float32) / max(num_steps - 1, 1), 0, 1)
     return jnp.float32(beta_start) * jnp.float32(beta_end / beta_start) ** fraction
 

@@ -58,7 +58,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from segxai_jax._checks import is_concrete
+from segxai_jax import validation
 from segxai_jax.attacks.config import (
     VALUE_RANGE,
     ApplyAt,
@@ -71,6 +71,7 @@ from segxai_jax.attacks.config import (
 from segxai_jax.attacks.target_maps import check_target_maps
 from segxai_jax.postprocess import normalize_sum, reduce_channels
 from segxai_jax.targets import Target
+from segxai_jax.validation import is_concrete
 
 ExplainerAt = Callable[[Any], Callable[..., jax.Array]]
 
@@ -103,6 +104,10 @@ def project(x_adv: jax.Array, x: jax.Array, linf_budget: float | None) -> jax.Ar
     it in the ball (the ball and ``[0, 1]`` intersect around ``x``).
     """
     if linf_budget is not None:
+        if validation.is_concrete(linf_budget):
+            validation.check_real(
+                linf_budget, "linf_budget", minimum=0.0, exclusive_minimum=True
+            )
         x_adv = jnp.clip(x_adv, x - linf_budget, x + linf_budget)
     return jnp.clip(x_adv, *VALUE_RANGE)
 
@@ -180,7 +185,9 @@ def unet_apply_at(model) -> ApplyAt:
       ``apply_at(softplus_beta) -> apply_fn(params, x [H, W, C]) -> logits``;
       ``None`` keeps the configured activation.
     """
-    from segxai_jax.models import unet_apply_fn
+    from segxai_jax.models import UNet, unet_apply_fn
+
+    validation.check_instance(model, "model", UNet, "a segxai_jax.models.UNet")
 
     def apply_at(softplus_beta):
         return unet_apply_fn(model, softplus_beta=softplus_beta)

@@ -26,7 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from segxai_jax._checks import is_concrete
+from segxai_jax import validation
+from segxai_jax.validation import is_concrete
 
 CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
 
@@ -110,7 +111,8 @@ def square_pattern(
     height, width = (int(s) for s in shape)
     if corner not in CORNERS:
         raise ValueError(f"corner: expected one of {CORNERS}, got {corner!r}")
-    if not isinstance(size, int | np.integer) or not 1 <= size <= min(height, width):
+    validation.check_int(size, "size", minimum=1)
+    if not 1 <= size <= min(height, width):
         raise ValueError(
             f"size: expected an int in [1, {min(height, width)}], got {size!r}"
         )
@@ -121,7 +123,7 @@ def square_pattern(
 
 def shift_map(saliency: jax.Array, offset: Sequence[int]) -> jax.Array:
     """One map ``[H, W]`` moved by ``(dy, dx)`` pixels; what enters is zero."""
-    dy, dx = (int(o) for o in offset)
+    dy, dx = validation.check_int_sequence(offset, "offset", length=2)
     height, width = saliency.shape
     if abs(dy) >= height or abs(dx) >= width:
         raise ValueError(
@@ -151,6 +153,5 @@ def shifted_maps(maps: jax.Array, *, offset: Sequence[int]) -> jax.Array:
         raise ValueError(
             f"maps: expected [B, H, W], got shape {getattr(maps, 'shape', maps)}"
         )
-    if len(tuple(offset)) != 2:
-        raise ValueError(f"offset: expected (dy, dx), got {offset!r}")
+    validation.check_int_sequence(offset, "offset", length=2)
     return jax.vmap(lambda m: shift_map(m, offset))(maps)

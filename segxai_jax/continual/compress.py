@@ -48,6 +48,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from segxai_jax import validation
+
 KINDS = ("full", "patch", "box", "downsample")
 PLACEMENTS = ("salient", "random")
 OUTSIDES = ("low_res", "ignore")
@@ -136,7 +138,10 @@ def downsample_size_for_bytes(
       >>> downsample_size_for_bytes(5128, (64, 64))
       (35, 36)
     """
-    height, width = image_shape
+    height, width = validation.check_int_sequence(
+        image_shape, "image_shape", length=2, minimum=1
+    )
+    validation.check_int(target_bytes, "target_bytes", minimum=1)
     side = int(np.floor(np.sqrt(target_bytes / 4)))
     size = (side, side + 1) if 4 * side * (side + 1) <= target_bytes else (side, side)
     if side < 1 or size[0] > height or size[1] > width:
@@ -174,15 +179,10 @@ def make_compressor(
       ValueError: unknown option, a patch or box larger than the image, a
         factor that does not divide the image.
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind: expected one of {KINDS}, got {kind!r}")
-    if placement not in PLACEMENTS:
-        raise ValueError(f"placement: expected one of {PLACEMENTS}, got {placement!r}")
-    if outside not in OUTSIDES:
-        raise ValueError(f"outside: expected one of {OUTSIDES}, got {outside!r}")
-    hw = tuple(int(v) for v in image_shape)
-    if len(hw) != 2 or min(hw) < 1:
-        raise ValueError(f"image_shape: expected (H, W) >= 1, got {image_shape}")
+    validation.check_choice(kind, "kind", KINDS)
+    validation.check_choice(placement, "placement", PLACEMENTS)
+    validation.check_choice(outside, "outside", OUTSIDES)
+    hw = validation.check_int_sequence(image_shape, "image_shape", length=2, minimum=1)
     if kind == "full":
         return _full(hw)
     if kind == "patch":
@@ -190,21 +190,22 @@ def make_compressor(
         return _patch(hw, patch_size, placement)
     if kind == "box":
         _check_window(box_size, hw, "box_size")
-        if factor < 1 or hw[0] % factor or hw[1] % factor:
+        validation.check_int(factor, "factor", minimum=1)
+        if hw[0] % factor or hw[1] % factor:
             raise ValueError(
                 f"factor: expected a divisor of the image size {hw}, got {factor}"
             )
         return _box(hw, box_size, factor, placement, outside)
-    if (
-        size is None
-        or len(size) != 2
-        or not all(1 <= s <= m for s, m in zip(size, hw, strict=True))
-    ):
+    if size is None:
+        raise ValueError(f"size: expected (h, w) within the image {hw}, got None")
+    size = validation.check_int_sequence(size, "size", length=2, minimum=1)
+    if not all(1 <= s <= m for s, m in zip(size, hw, strict=True)):
         raise ValueError(f"size: expected (h, w) within the image {hw}, got {size}")
     return _downsample(hw, tuple(int(s) for s in size))
 
 
 def _check_window(window: int, hw: tuple[int, int], name: str) -> None:
+    validation.check_int(window, name, minimum=1)
     if not 1 <= window <= min(hw):
         raise ValueError(
             f"{name}: expected a side in [1, {min(hw)}] (the image is {hw}), "

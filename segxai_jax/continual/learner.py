@@ -35,10 +35,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from segxai_jax import validation
 from segxai_jax.continual import metrics as cl_metrics
 from segxai_jax.continual import stream
 from segxai_jax.continual.compress import Compressor
 from segxai_jax.continual.memory import (
+    POLICIES,
     capacity_for_budget,
     exemplar_bytes,
     overhead_bytes,
@@ -48,6 +50,7 @@ from segxai_jax.continual.memory import (
 from segxai_jax.data.pipeline import batches
 from segxai_jax.metrics.segmentation import confusion_matrix, segmentation_scores
 from segxai_jax.training import CheckpointError, CheckpointStore, TrainState
+from segxai_jax.training.trainer import check_model_classes
 
 LOSSES = ("cross_entropy", "cross_entropy+dice")
 _OFFER_KEY = 2**31 - 1  # fold_in data of the exemplar keys (steps stay below)
@@ -94,17 +97,15 @@ class ContinualConfig:
             "saliency_batch_size",
             "eval_batch_size",
         ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
-        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
-            raise ValueError(f"learning_rate: expected > 0, got {self.learning_rate}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss: expected one of {LOSSES}, got {self.loss!r}")
-        if self.labelling not in stream.LABELLINGS:
-            raise ValueError(
-                f"labelling: expected one of {stream.LABELLINGS}, got "
-                f"{self.labelling!r}"
-            )
+            validation.check_int(getattr(self, name), name, minimum=1)
+        validation.check_real(
+            self.learning_rate, "learning_rate", minimum=0.0, exclusive_minimum=True
+        )
+        validation.check_real(self.weight_decay, "weight_decay", minimum=0.0)
+        validation.check_choice(self.loss, "loss", LOSSES)
+        validation.check_choice(self.policy, "policy", POLICIES)
+        validation.check_choice(self.labelling, "labelling", stream.LABELLINGS)
+        validation.check_int(self.seed, "seed", minimum=0)
 
 
 def joint_tasks(tasks: Sequence[Sequence[int]]) -> tuple[tuple[int, ...]]:
@@ -261,7 +262,20 @@ def train_stream(
       ``average_forgetting``, ``backward_transfer`` and ``memory`` (capacity,
       exemplar bytes, stored bytes).
     """
+    validation.check_instance(model, "model", nn.Module, "a Flax Linen model")
+    validation.check_instance(config, "config", ContinualConfig)
+    num_classes = validation.check_int(num_classes, "num_classes", minimum=2)
     tasks = stream.check_tasks(tasks, num_classes)
+    if compressor is not None:
+        validation.check_instance(compressor, "compressor", Compressor)
+    budget_bytes = validation.check_int(budget_bytes, "budget_bytes", minimum=0)
+    validation.check_optional_int(stop_after_tasks, "stop_after_tasks", minimum=0)
+    for name, split in (("train", train), ("test", test)):
+        validation.check_instance(split, name, dict, "{'image': ..., 'mask': ...}")
+        validation.check_label_array(
+            np.asarray(split["mask"]), f"{name}['mask']", num_classes=num_classes
+        )
+    check_model_classes(model, train["image"][:1], num_classes)
     replay = compressor is not None and budget_bytes > 0
     images_hw = tuple(train["image"].shape[1:3])
     key_run = jax.random.key(config.seed)
@@ -332,7 +346,9 @@ def train_stream(
 
     def eval_fn(params, images, masks):
         predictions = model.apply({"params": params}, images).argmax(-1)
-        return confusion_matrix(predictions, masks, num_classes)
+        return confusion_matrix(
+            predictions, masks, num_classes, ignore_label=stream.IGNORE_LABEL
+        )
 
     eval_step = jax.jit(eval_fn)
     offer = _make_offer(compressor, memory, saliency, config) if replay else None

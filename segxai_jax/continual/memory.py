@@ -43,6 +43,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from segxai_jax import validation
+
 POLICIES = ("reservoir", "class_balanced", "fifo")
 _GROUP_DTYPE = jnp.int32
 
@@ -110,6 +112,7 @@ def capacity_for_budget(budget_bytes: int, example: Any) -> int:
       >>> capacity_for_budget(1000, item)  # 192 + 4 bytes each
       5
     """
+    validation.check_int(budget_bytes, "budget_bytes", minimum=0)
     per_item = exemplar_bytes(example)
     if budget_bytes < per_item:
         raise ValueError(
@@ -159,14 +162,10 @@ def replay_memory(
       >>> int(state.count), int(state.num_offered)
       (2, 3)
     """
-    if capacity < 1:
-        raise ValueError(f"capacity: expected >= 1, got {capacity}")
-    if num_groups < 1:
-        raise ValueError(f"num_groups: expected >= 1, got {num_groups}")
-    if policy not in POLICIES:
-        raise ValueError(f"policy: expected one of {POLICIES}, got {policy!r}")
-    if sample_size < 1:
-        raise ValueError(f"sample_size: expected >= 1, got {sample_size}")
+    capacity = validation.check_int(capacity, "capacity", minimum=1)
+    num_groups = validation.check_int(num_groups, "num_groups", minimum=1)
+    validation.check_choice(policy, "policy", POLICIES)
+    sample_size = validation.check_int(sample_size, "sample_size", minimum=1)
 
     def init(example: Any) -> ReplayState:
         storage = jax.tree.map(

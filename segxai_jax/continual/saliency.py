@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 import jax
 import jax.numpy as jnp
 
+from segxai_jax import validation
 from segxai_jax.explainers import explain_batch, seg_grad_cam
 from segxai_jax.probes import make_probe
 from segxai_jax.targets import Target
@@ -65,6 +66,10 @@ def saliency_fn(explain: Callable, *, num_classes: int) -> Callable:
     Returns:
       A function to jit with ``classes`` static (a tuple of ints).
     """
+    from segxai_jax.explainers.smoothgrad import check_explainer
+
+    check_explainer(explain, "explain")
+    validation.check_int(num_classes, "num_classes", minimum=2)
     batched = explain_batch(explain)
 
     def saliency(params, images, masks, classes):

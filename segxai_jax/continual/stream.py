@@ -32,6 +32,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from segxai_jax import validation
+
 LABELLINGS = ("current", "seen")
 IGNORE_LABEL = 255
 
@@ -54,10 +56,10 @@ def split_classes(
       >>> split_classes(11, classes_per_task=2)
       ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10))
     """
-    if num_classes < 2:
-        raise ValueError(f"num_classes: expected >= 2, got {num_classes}")
+    validation.check_int(num_classes, "num_classes", minimum=2)
+    validation.check_int(classes_per_task, "classes_per_task", minimum=1)
     foreground = num_classes - 1
-    if classes_per_task < 1 or foreground % classes_per_task:
+    if foreground % classes_per_task:
         raise ValueError(
             f"classes_per_task: expected a divisor of the {foreground} foreground "
             f"classes, got {classes_per_task}"
@@ -77,7 +79,13 @@ def check_tasks(
       ValueError: a task without classes, background (0) or a class out of
         ``[1, K)`` in a task, or a class in two tasks.
     """
-    tasks = tuple(tuple(int(c) for c in task) for task in tasks)
+    validation.check_int(num_classes, "num_classes", minimum=2)
+    if isinstance(tasks, str) or not isinstance(tasks, Sequence):
+        raise TypeError(f"tasks: expected a sequence of class lists, got {tasks!r}")
+    tasks = tuple(
+        validation.check_int_sequence(task, f"tasks[{t}]", min_length=0)
+        for t, task in enumerate(tasks)
+    )
     if not tasks:
         raise ValueError("tasks: expected at least one task, got none")
     seen: set[int] = set()
@@ -123,8 +131,8 @@ def task_data(
       ValueError: bad split or labelling, or no image holds the task's classes.
     """
     tasks = check_tasks(tasks, num_classes)
-    if labelling not in LABELLINGS:
-        raise ValueError(f"labelling: expected one of {LABELLINGS}, got {labelling!r}")
+    validation.check_choice(labelling, "labelling", LABELLINGS)
+    validation.check_int(task, "task")
     if not 0 <= task < len(tasks):
         raise ValueError(f"task: expected an index in [0, {len(tasks)}), got {task}")
     masks = np.asarray(data["mask"]).astype(np.int32)

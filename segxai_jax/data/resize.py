@@ -11,11 +11,11 @@ import functools
 
 import numpy as np
 
+from segxai_jax import validation
+
 
 def _validate_size(size: tuple[int, int]) -> tuple[int, int]:
-    height, width = (int(s) for s in size)
-    if height < 1 or width < 1:
-        raise ValueError(f"size: expected two positive integers, got {size}")
+    height, width = validation.check_int_sequence(size, "size", length=2, minimum=1)
     return height, width
 
 

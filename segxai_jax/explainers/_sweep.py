@@ -12,12 +12,19 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from segxai_jax import validation
+
 STRATEGIES = ("unroll", "lax_map")
 
 
-def check_chunk_size(chunk_size) -> None:
-    if chunk_size is not None and (int(chunk_size) != chunk_size or chunk_size < 1):
-        raise ValueError(f"chunk_size: expected an int >= 1 or None, got {chunk_size}")
+def check_chunk_size(chunk_size, name: str = "chunk_size") -> None:
+    """``None`` or an int >= 1."""
+    validation.check_optional_int(chunk_size, name, minimum=1)
+
+
+def check_strategy(strategy, name: str = "strategy") -> None:
+    """One of :data:`STRATEGIES`."""
+    validation.check_choice(strategy, name, STRATEGIES)
 
 
 def map_chunked(
@@ -44,8 +51,7 @@ def map_chunked(
       Pytree of stacked results with leading axis N.
     """
     check_chunk_size(chunk_size)
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy: expected one of {STRATEGIES}, got {strategy!r}")
+    check_strategy(strategy)
     n = jax.tree.leaves(xs)[0].shape[0]
     if chunk_size is None or chunk_size >= n:
         return jax.vmap(fn)(xs)

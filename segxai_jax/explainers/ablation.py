@@ -45,9 +45,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from segxai_jax import _checks
-from segxai_jax.explainers._sweep import STRATEGIES, check_chunk_size, map_chunked
+from segxai_jax import validation
+from segxai_jax.explainers._sweep import (
+    check_chunk_size,
+    check_strategy,
+    map_chunked,
+)
 from segxai_jax.explainers.cams import (
+    ORDERS,
+    check_probe,
     finish_cam,
     resolve_output_size,
 )
@@ -101,8 +107,7 @@ def ablation_region(
         ``region_threshold``) or ``"background"`` (the others).
       region_threshold: in ``[0, 1)``; 0 = any overlap, 0.5 = majority.
     """
-    if region not in REGIONS:
-        raise ValueError(f"region: expected one of {REGIONS}, got {region!r}")
+    validation.check_choice(region, "region", REGIONS)
     if region == "full":
         return jnp.ones(tuple(grid_hw), jnp.float32)
     foreground = (roi_share_at(mask, grid_hw) > region_threshold).astype(jnp.float32)
@@ -134,49 +139,30 @@ def ablate(
     raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
 
 
-_CHECKED = (
-    "region",
-    "mode",
-    "denominator",
-    "chunk_size",
-    "strategy",
-    "region_threshold",
-    "score_reduction",
-    "score_space",
-)
-
-
-def _check_options(
-    *,
-    region,
-    mode,
-    denominator,
-    chunk_size,
-    strategy,
-    region_threshold,
-    score_reduction,
-    score_space,
-):
-    if region not in REGIONS:
-        raise ValueError(f"region: expected one of {REGIONS}, got {region!r}")
-    if mode not in MODES:
-        raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
-    if denominator not in DENOMINATORS:
-        raise ValueError(
-            f"denominator: expected one of {DENOMINATORS}, got {denominator!r}"
-        )
-    check_chunk_size(chunk_size)
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy: expected one of {STRATEGIES}, got {strategy!r}")
-    if not 0.0 <= region_threshold < 1.0:
-        raise ValueError(
-            f"region_threshold: expected a value in [0, 1), got {region_threshold}"
-        )
-    check_score_options(score_reduction, score_space)
+def _check_options(options: dict) -> dict:
+    """Checks every option of the sweep; returns them."""
+    validation.check_choice(options["region"], "region", REGIONS)
+    validation.check_choice(options["mode"], "mode", MODES)
+    validation.check_choice(options["denominator"], "denominator", DENOMINATORS)
+    validation.check_real(options["ablation_value"], "ablation_value")
+    validation.check_real(options["scale"], "scale")
+    check_chunk_size(options["chunk_size"])
+    check_strategy(options["strategy"])
+    validation.check_real(
+        options["region_threshold"],
+        "region_threshold",
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_maximum=True,
+    )
+    if options["channels"] is not None:
+        validation.check_int_sequence(options["channels"], "channels", minimum=0)
+    check_score_options(options["score_reduction"], options["score_space"])
+    return options
 
 
 def _check_region_not_empty(region_mask, region):
-    if _checks.is_concrete(region_mask) and float(np.sum(region_mask)) <= 0:
+    if validation.is_concrete(region_mask) and float(np.sum(region_mask)) <= 0:
         raise ValueError(
             f"region: the {region!r} region is empty at the probe's resolution "
             f"{tuple(region_mask.shape)}; ablating it would give an all-zero map"
@@ -196,10 +182,10 @@ def _channel_indices(channels, num_channels):
 
 
 def _clean_pass(probe, params, x, target):
-    _checks.check_image(x)
-    _checks.check_target_against(target, x.shape[:2])
+    validation.check_image(x)
+    validation.check_target_against(target, x.shape[:2])
     logits, activations = probe.forward(params, x, None)
-    _checks.check_class_id(target, logits.shape[-1])
+    validation.check_class_id(target, logits.shape[-1])
     return logits, activations
 
 
@@ -258,8 +244,7 @@ def _ablation_sweep(probe, params, x, target, *, options):
 
 
 def _options(**kwargs):
-    _check_options(**{k: kwargs[k] for k in _CHECKED})
-    return kwargs
+    return _check_options(kwargs)
 
 
 def ablation_weights(
@@ -284,6 +269,7 @@ def ablation_weights(
 
     Arguments as in :func:`seg_ablation_cam`.
     """
+    check_probe(probe)
     options = _options(
         region=region,
         mode=mode,
@@ -348,6 +334,7 @@ def seg_ablation_cam(
       ``explain(key, params, x [H, W, C], target) -> [H, W]``; deterministic
       (``key`` is ignored), pure, jittable and vmappable.
     """
+    check_probe(probe)
     options = _options(
         region=region,
         mode=mode,
@@ -361,8 +348,9 @@ def seg_ablation_cam(
         score_reduction=score_reduction,
         score_space=score_space,
     )
+    validation.check_bool(relu, "relu")
+    validation.check_choice(order, "order", ORDERS)
     finish = dict(relu=relu, order=order)
-    finish_cam(jnp.zeros((1, 1)), None, **finish)  # validates order now
     resolve_output_size(output_size, (1, 1))
 
     def explain(key, params, x, target):
@@ -373,4 +361,4 @@ def seg_ablation_cam(
         cam = activations @ weights
         return finish_cam(cam, resolve_output_size(output_size, x.shape[:2]), **finish)
 
-    return explain
+    return validation.attach_class_count(explain, probe.class_count)

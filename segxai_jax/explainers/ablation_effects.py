@@ -30,6 +30,7 @@ from segxai_jax.explainers.ablation import (
     ablate,
     ablation_region,
 )
+from segxai_jax.explainers.cams import check_probe
 from segxai_jax.probes import Probe
 from segxai_jax.targets import Target, target_score
 
@@ -114,16 +115,22 @@ def ablation_effects(
         raise ValueError(
             f"regions: expected a non-empty sequence of names, got {regions!r}"
         )
+    check_probe(probe)
     for name in regions:
         _check_options(
-            region=name,
-            mode=mode,
-            denominator="abs",
-            chunk_size=chunk_size,
-            strategy=strategy,
-            region_threshold=region_threshold,
-            score_reduction=score_reduction,
-            score_space=score_space,
+            dict(
+                region=name,
+                mode=mode,
+                ablation_value=ablation_value,
+                scale=scale,
+                channels=channels,
+                denominator="abs",
+                chunk_size=chunk_size,
+                strategy=strategy,
+                region_threshold=region_threshold,
+                score_reduction=score_reduction,
+                score_space=score_space,
+            )
         )
     logits, activations = _clean_pass(probe, params, x, target)
     score = target_score(logits, target, reduction=score_reduction, space=score_space)

@@ -26,14 +26,20 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
-from segxai_jax._checks import is_concrete
-from segxai_jax.explainers._sweep import STRATEGIES, check_chunk_size, map_chunked
+from segxai_jax import validation
+from segxai_jax.explainers._sweep import (
+    check_chunk_size,
+    check_strategy,
+    map_chunked,
+)
 from segxai_jax.targets import Target, validate_target
+from segxai_jax.validation import is_concrete
 
 Explainer = Callable[..., jax.Array]
 
 
 def _check_targets(targets: Target, spatial_shape, count: int, num_classes) -> None:
+    validation.check_target(targets, "targets")
     class_id, mask = targets.class_id, targets.mask
     expected = (count, *spatial_shape)
     if getattr(class_id, "shape", None) != (count,) or mask.shape != expected:
@@ -50,13 +56,29 @@ def _check_targets(targets: Target, spatial_shape, count: int, num_classes) -> N
 
 
 def _check_images(xs, name: str, rank: int) -> None:
-    if getattr(xs, "ndim", None) != rank:
-        what = "images [B, H, W, C]" if rank == 4 else "one image [H, W, C]"
-        raise ValueError(
-            f"{name}: expected {what}, got shape {getattr(xs, 'shape', xs)}"
-        )
-    if is_concrete(xs) and not np.all(np.isfinite(np.asarray(xs))):
-        raise ValueError(f"{name}: expected finite values, found NaN or inf")
+    what = "images [B, H, W, C]" if rank == 4 else "one image [H, W, C]"
+    validation.check_float_array(xs, name, ndim=rank, what=what)
+    validation.check_finite(xs, name)
+
+
+def _model_classes(explain, params, x, num_classes):
+    """K: ``num_classes``, else what the explainer records, else ``None``.
+
+    Only for concrete inputs: inside ``vmap`` the wrapped explainer cannot
+    check class ids, so they are checked here, before it runs.
+    """
+    if num_classes is not None:
+        return num_classes
+    if not is_concrete(x):
+        return None
+    return validation.class_count_of(explain, params, x)
+
+
+def _check_wrapper_options(explain, num_classes) -> None:
+    from segxai_jax.explainers.smoothgrad import check_explainer
+
+    check_explainer(explain, "explain")
+    validation.check_optional_int(num_classes, "num_classes", minimum=1)
 
 
 def explain_batch(
@@ -79,13 +101,16 @@ def explain_batch(
       ``class_id [B]`` and ``mask [B, H, W]``. ``key`` may be ``None`` for
       deterministic explainers.
     """
+    _check_wrapper_options(explain, num_classes)
     check_chunk_size(chunk_size)
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy: expected one of {STRATEGIES}, got {strategy!r}")
+    check_strategy(strategy)
 
     def batched(key, params, xs, targets):
+        if key is not None:
+            validation.check_key(key)
         _check_images(xs, "xs", 4)
-        _check_targets(targets, xs.shape[1:3], xs.shape[0], num_classes)
+        classes = _model_classes(explain, params, xs[0], num_classes)
+        _check_targets(targets, xs.shape[1:3], xs.shape[0], classes)
         keys = None if key is None else jax.random.split(key, xs.shape[0])
 
         def explain_one(item):
@@ -117,10 +142,17 @@ def explain_targets(
       ``class_id [T]`` and ``mask [T, H, W]``.
     """
 
+    _check_wrapper_options(explain, num_classes)
+    validation.check_bool(share_key, "share_key")
+
     def over_targets(key, params, x, targets):
+        if key is not None:
+            validation.check_key(key)
         _check_images(x, "x", 3)
+        validation.check_target(targets, "targets")
         count = np.shape(targets.class_id)[0] if np.ndim(targets.class_id) else 0
-        _check_targets(targets, x.shape[:2], count, num_classes)
+        classes = _model_classes(explain, params, x, num_classes)
+        _check_targets(targets, x.shape[:2], count, classes)
         if share_key or key is None:
             return jax.vmap(explain, in_axes=(None, None, None, 0))(
                 key, params, x, targets

@@ -40,12 +40,23 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from segxai_jax import _checks
+from segxai_jax import validation
 from segxai_jax.probes import Probe
 from segxai_jax.targets import Target, check_score_options, target_score
 
 WEIGHTINGS = ("grad_cam", "hires_cam", "xgrad_cam")
 ORDERS = ("relu_resize", "resize_relu")
+
+
+def check_probe(probe, name: str = "probe") -> None:
+    """A :class:`~segxai_jax.probes.Probe`; an apply function is refused."""
+    validation.check_instance(
+        probe,
+        name,
+        Probe,
+        "activation-space methods need a layer: segxai_jax.make_probe(model, "
+        "layer, input_shape=...)",
+    )
 
 
 def activation_gradients(
@@ -73,7 +84,7 @@ def activation_gradients(
 
     def score_of_delta(delta):
         logits, activations = probe.forward(params, x, lambda a: a + delta)
-        _checks.check_class_id(target, logits.shape[-1])
+        validation.check_class_id(target, logits.shape[-1])
         score = target_score(
             logits, target, reduction=score_reduction, space=score_space
         )
@@ -102,6 +113,7 @@ def grad_cam_weights(
     Returns:
       ``alpha [Kc]``.
     """
+    validation.check_choice(weighting, "weighting", ("grad_cam", "xgrad_cam"))
     if weighting == "grad_cam":
         return gradients.mean(axis=(0, 1))
     if weighting == "xgrad_cam":
@@ -132,15 +144,9 @@ def resolve_output_size(output_size, image_hw):
         return tuple(image_hw)
     if output_size is None:
         return None
-    try:
-        hw = tuple(int(s) for s in output_size)
-    except TypeError:
-        hw = ()
-    if len(hw) != 2 or min(hw) < 1:
-        raise ValueError(
-            f"output_size: expected 'input', None or (H, W), got {output_size!r}"
-        )
-    return hw
+    return validation.check_int_sequence(
+        output_size, "output_size", length=2, minimum=1
+    )
 
 
 def finish_cam(
@@ -206,17 +212,17 @@ def seg_grad_cam(
       differentiable with respect to ``x`` (second order: use a smooth
       activation such as softplus for non-zero input gradients).
     """
-    if weighting not in WEIGHTINGS:
-        raise ValueError(f"weighting: expected one of {WEIGHTINGS}, got {weighting!r}")
-    if order not in ORDERS:
-        raise ValueError(f"order: expected one of {ORDERS}, got {order!r}")
+    check_probe(probe)
+    validation.check_choice(weighting, "weighting", WEIGHTINGS)
+    validation.check_choice(order, "order", ORDERS)
+    validation.check_bool(relu, "relu")
     check_score_options(score_reduction, score_space)
     resolve_output_size(output_size, (1, 1))  # validates now rather than at call time
 
     def explain(key, params, x, target):
         del key
-        _checks.check_image(x)
-        _checks.check_target_against(target, x.shape[:2])
+        validation.check_image(x)
+        validation.check_target_against(target, x.shape[:2])
         activations, grads, _ = activation_gradients(
             probe,
             params,
@@ -234,4 +240,4 @@ def seg_grad_cam(
             cam, resolve_output_size(output_size, x.shape[:2]), relu=relu, order=order
         )
 
-    return explain
+    return validation.attach_class_count(explain, probe.class_count)

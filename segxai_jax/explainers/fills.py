@@ -42,6 +42,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from segxai_jax import validation
+
 FILL_KINDS = (
     "black",
     "white",
@@ -94,10 +96,10 @@ class Fill:
 
 def gaussian_kernel_1d(kernel_size: int, sigma: float) -> np.ndarray:
     """Normalised 1-D Gaussian ``[kernel_size]`` (odd size), centred."""
-    if kernel_size < 1 or kernel_size % 2 == 0:
+    validation.check_int(kernel_size, "kernel_size", minimum=1)
+    if kernel_size % 2 == 0:
         raise ValueError(f"kernel_size: expected a positive odd int, got {kernel_size}")
-    if not sigma > 0:
-        raise ValueError(f"sigma: expected > 0, got {sigma}")
+    validation.check_real(sigma, "sigma", minimum=0.0, exclusive_minimum=True)
     r = kernel_size // 2
     t = np.arange(-r, r + 1, dtype=np.float64)
     k = np.exp(-0.5 * (t / sigma) ** 2)
@@ -126,8 +128,8 @@ def gaussian_blur(
       0), truncate=(kernel_size // 2) / sigma, mode="reflect")`` for
       ``"symmetric"``.
     """
-    if padding not in BLUR_PADDINGS:
-        raise ValueError(f"padding: expected one of {BLUR_PADDINGS}, got {padding!r}")
+    validation.check_choice(padding, "padding", BLUR_PADDINGS)
+    validation.check_float_array(x, "x", ndim=3, what="one image [H, W, C]")
     kernel = jnp.asarray(gaussian_kernel_1d(kernel_size, sigma))
     r = kernel_size // 2
     mode = "symmetric" if padding == "symmetric" else "constant"
@@ -195,19 +197,25 @@ def make_fill(
       ValueError: unknown ``kind``, ``"dataset_mean"`` without ``mean``, bad
         blur or noise settings.
     """
+    validation.check_bool(depends_on_mask, "depends_on_mask")
     if callable(kind):
-        return Fill("callable", kind, bool(depends_on_mask))
-    if kind not in FILL_KINDS:
-        raise ValueError(
-            f"kind: expected one of {FILL_KINDS} or a callable, got {kind!r}"
+        validation.check_callable(
+            kind, "kind", "substrate_fn(key, x, mask) -> [H, W, C]", 3
         )
+        return Fill("callable", kind, bool(depends_on_mask))
+    validation.check_choice(kind, "kind", FILL_KINDS)
     if kind in ("black", "white", "grey"):
         value = {"black": 0.0, "white": 1.0, "grey": 0.5}[kind]
         return Fill(kind, _constant(value), False)
     if kind == "dataset_mean":
         if mean is None:
             raise ValueError("mean: the 'dataset_mean' fill needs per-channel values")
-        values = jnp.asarray(mean, jnp.float32).reshape(-1)
+        mean_array = np.asarray(mean)
+        if not np.issubdtype(mean_array.dtype, np.number) or mean_array.ndim != 1:
+            raise TypeError(f"mean: expected per-channel numbers [C], got {mean!r}")
+        if not np.all(np.isfinite(mean_array)):
+            raise ValueError(f"mean: expected finite values, got {mean!r}")
+        values = jnp.asarray(mean_array, jnp.float32)
 
         def dataset_mean(key, x, mask):
             del key, mask
@@ -237,11 +245,15 @@ def make_fill(
 
         return Fill(kind, patch_mean, True)
     if kind == "blur":
-        gaussian_kernel_1d(blur_kernel_size, blur_sigma)  # validates eagerly
-        if blur_padding not in BLUR_PADDINGS:
+        validation.check_int(blur_kernel_size, "blur_kernel_size", minimum=1)
+        if blur_kernel_size % 2 == 0:
             raise ValueError(
-                f"blur_padding: expected one of {BLUR_PADDINGS}, got {blur_padding!r}"
+                f"blur_kernel_size: expected a positive odd int, got {blur_kernel_size}"
             )
+        validation.check_real(
+            blur_sigma, "blur_sigma", minimum=0.0, exclusive_minimum=True
+        )
+        validation.check_choice(blur_padding, "blur_padding", BLUR_PADDINGS)
 
         def blur(key, x, mask):
             del key, mask
@@ -250,8 +262,8 @@ def make_fill(
             )
 
         return Fill(kind, blur, False)
-    if not noise_std >= 0:
-        raise ValueError(f"noise_std: expected >= 0, got {noise_std}")
+    validation.check_real(noise_std, "noise_std", minimum=0.0)
+    validation.check_real(noise_mean, "noise_mean")
 
     def noise(key, x, mask):
         del mask
@@ -267,6 +279,8 @@ def as_fill(fill: str | SubstrateFn | Fill, options: dict | None = None) -> Fill
       fill: what the caller passed; error messages name it ``fill``.
       options: keyword options for :func:`make_fill`.
     """
+    if options is not None:
+        validation.check_instance(options, "fill_options", dict)
     if isinstance(fill, Fill):
         if options:
             raise ValueError(
@@ -279,5 +293,10 @@ def as_fill(fill: str | SubstrateFn | Fill, options: dict | None = None) -> Fill
             f"fill: expected one of {FILL_KINDS} or a callable, got {fill!r}"
         )
     if not isinstance(fill, str) and not callable(fill):
-        raise ValueError(f"fill: expected a kind name or a callable, got {fill!r}")
-    return make_fill(fill, **(options or {}))
+        raise TypeError(f"fill: expected a kind name or a callable, got {fill!r}")
+    try:
+        return make_fill(fill, **(options or {}))
+    except TypeError as error:
+        if "unexpected keyword" in str(error):
+            raise TypeError(f"fill_options: {error}") from error
+        raise

@@ -36,10 +36,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from segxai_jax._checks import check_class_id, check_image, check_target_against
-from segxai_jax.explainers._sweep import STRATEGIES, check_chunk_size, map_chunked
+from segxai_jax import validation
+from segxai_jax.explainers._sweep import (
+    check_chunk_size,
+    check_strategy,
+    map_chunked,
+)
 from segxai_jax.postprocess import check_channel_reduction, reduce_channels
 from segxai_jax.targets import Target, check_score_options, target_score
+from segxai_jax.validation import check_class_id, check_image, check_target_against
 
 ApplyFn = Callable[..., jax.Array]
 Explainer = Callable[..., jax.Array]
@@ -52,6 +57,21 @@ IG_RULES = (
     "riemann_right",
 )
 NAMED_BASELINES = ("black", "white")
+
+
+APPLY_FN_SIGNATURE = "apply_fn(params, x [H, W, C]) -> logits [H, W, K]"
+
+
+def check_apply_fn(apply_fn, name: str = "apply_fn") -> None:
+    """A function of ``(params, x)``; an explainer or a Probe is refused."""
+    from segxai_jax.probes import Probe  # probes imports the gradients' users
+
+    if isinstance(apply_fn, Probe):
+        raise TypeError(
+            f"{name}: expected {APPLY_FN_SIGNATURE}, got a Probe; input-gradient "
+            "methods take the model's apply function (CAMs take probes)"
+        )
+    validation.check_callable(apply_fn, name, APPLY_FN_SIGNATURE, 2)
 
 
 def _check_inputs(x, target: Target) -> None:
@@ -72,6 +92,7 @@ def target_score_fn(
     Returns:
       A scalar-valued function, differentiable in ``params`` and ``x``.
     """
+    check_apply_fn(apply_fn)
     check_score_options(score_reduction, score_space)
 
     def score(params, x, target):
@@ -120,7 +141,9 @@ def vanilla_gradient(
         _check_inputs(x, target)
         return reduce_channels(grad_score(params, x, target), channel_reduction)
 
-    return explain
+    return validation.attach_class_count(
+        explain, validation.logits_class_count(apply_fn)
+    )
 
 
 def gradient_x_input(
@@ -160,7 +183,9 @@ def gradient_x_input(
         _check_inputs(x, target)
         return reduce_channels(x * grad_score(params, x, target), channel_reduction)
 
-    return explain
+    return validation.attach_class_count(
+        explain, validation.logits_class_count(apply_fn)
+    )
 
 
 def integration_points(num_steps: int, rule: str) -> tuple[np.ndarray, np.ndarray]:
@@ -172,18 +197,9 @@ def integration_points(num_steps: int, rule: str) -> tuple[np.ndarray, np.ndarra
     Gauss-Legendre uses ``num_steps`` Legendre nodes (exact for polynomials of
     degree ``2 n - 1``).
     """
-    if rule not in IG_RULES:
-        raise ValueError(f"rule: expected one of {IG_RULES}, got {rule!r}")
+    validation.check_choice(rule, "rule", IG_RULES)
     minimum = 2 if rule == "riemann_trapezoid" else 1
-    valid_int = isinstance(num_steps, int | np.integer) and not isinstance(
-        num_steps, bool
-    )
-    if not valid_int or num_steps < minimum:
-        raise ValueError(
-            f"num_steps: expected an int >= {minimum} for rule {rule!r}, "
-            f"got {num_steps}"
-        )
-    n = int(num_steps)
+    n = validation.check_int(num_steps, "num_steps", minimum=minimum)
     if rule == "riemann_trapezoid":
         alphas = np.linspace(0.0, 1.0, n)
         weights = np.full(n, 1.0 / (n - 1))
@@ -206,6 +222,8 @@ def _resolve_baseline(baseline, x: jax.Array) -> jax.Array:
                 f"[H, W, C] or a callable, got {baseline!r}"
             )
         return jnp.full_like(x, 0.0 if baseline == "black" else 1.0)
+    if isinstance(baseline, bool):
+        raise TypeError("baseline: expected a name, a number, an array or a callable")
     value = baseline(x) if callable(baseline) else baseline
     value = jnp.asarray(value, x.dtype)
     if value.ndim == 0:
@@ -278,13 +296,17 @@ def integrated_gradients(
     """
     alphas, weights = integration_points(num_steps, rule)
     check_chunk_size(chunk_size)
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy: expected one of {STRATEGIES}, got {strategy!r}")
+    check_strategy(strategy)
     check_channel_reduction(channel_reduction)
-    if isinstance(baseline, str) and baseline not in NAMED_BASELINES:
+    if isinstance(baseline, str | bool) and baseline not in NAMED_BASELINES:
         _resolve_baseline(baseline, None)  # raises the descriptive error
     if not (isinstance(baseline, str) or callable(baseline)):
         baseline_array = np.asarray(baseline)
+        if not np.issubdtype(baseline_array.dtype, np.number):
+            raise TypeError(
+                f"baseline: expected a name, a number, an array [H, W, C] or a "
+                f"callable, got {type(baseline).__name__}"
+            )
         if not np.all(np.isfinite(baseline_array)):
             raise ValueError("baseline: expected finite values")
     score = target_score_fn(
@@ -307,4 +329,6 @@ def integrated_gradients(
         mean_gradient = jnp.tensordot(jnp.asarray(weights), grads, axes=1)
         return reduce_channels(direction * mean_gradient, channel_reduction)
 
-    return explain
+    return validation.attach_class_count(
+        explain, validation.logits_class_count(apply_fn)
+    )

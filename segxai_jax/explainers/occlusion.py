@@ -44,9 +44,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from segxai_jax import _checks
-from segxai_jax.explainers._sweep import STRATEGIES, check_chunk_size, map_chunked
+from segxai_jax import validation
+from segxai_jax.explainers._sweep import (
+    check_chunk_size,
+    check_strategy,
+    map_chunked,
+)
 from segxai_jax.explainers.fills import Fill, apply_fill, as_fill
+from segxai_jax.explainers.gradients import check_apply_fn
 from segxai_jax.explainers.region_scores import (
     check_region_score_options,
     region_score_fn,
@@ -63,12 +68,10 @@ DEFAULT_STRATEGY = "lax_map"
 
 
 def _pair(value, name: str) -> tuple[int, int]:
-    pair = (value, value) if np.ndim(value) == 0 else tuple(value)
-    if len(pair) != 2 or any(int(v) != v for v in pair):
-        raise ValueError(f"{name}: expected an int or a pair of ints, got {value!r}")
-    if min(pair) < 1:
-        raise ValueError(f"{name}: expected values >= 1, got {value!r}")
-    return int(pair[0]), int(pair[1])
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        value = (value, value)
+    pair = validation.check_int_sequence(value, name, length=2, minimum=1)
+    return pair[0], pair[1]
 
 
 def window_starts(size: int, patch: int, stride: int) -> np.ndarray:
@@ -177,21 +180,21 @@ def occlusion(
       occluding lowers the score. ``key`` feeds random fills (``"noise"``: one
       noise image shared by all windows); otherwise it is ignored.
     """
+    check_apply_fn(apply_fn)
     patch = _pair(patch_size, "patch_size")
     strides = _check_stride(stride, patch)
     fill_fn = as_fill(fill, fill_options)
     check_region_score_options(score, score_reduction, score_space, overlap_within)
     check_chunk_size(chunk_size)
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy: expected one of {STRATEGIES}, got {strategy!r}")
+    check_strategy(strategy)
 
     def explain(key, params, x, target):
-        _checks.check_image(x)
-        _checks.check_target_against(target, x.shape[:2])
+        validation.check_image(x)
+        validation.check_target_against(target, x.shape[:2])
         hw = tuple(x.shape[:2])
         tops, lefts = occlusion_windows(hw, patch, strides)
         clean = apply_fn(params, x)
-        _checks.check_class_id(target, clean.shape[-1])
+        validation.check_class_id(target, clean.shape[-1])
 
         score_of, clean_score = region_score_fn(
             score,
@@ -224,4 +227,6 @@ def occlusion(
         drops = (clean_score - scores).reshape(len(tops), len(lefts))
         return spread_window_scores(drops, hw, patch, strides)
 
-    return explain
+    return validation.attach_class_count(
+        explain, validation.logits_class_count(apply_fn)
+    )

@@ -26,7 +26,13 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from segxai_jax.targets import Target, check_score_options, target_score
+from segxai_jax import validation
+from segxai_jax.targets import (
+    Target,
+    check_score_options,
+    target_score,
+    target_validity,
+)
 
 SCORES = ("target", "mean_probability", "iou", "dice")
 OVERLAP_REGIONS = ("image", "roi")
@@ -36,12 +42,8 @@ def check_region_score_options(
     score: str, score_reduction: str, score_space: str, overlap_within: str
 ) -> None:
     """Raises ``ValueError`` naming the first unknown option."""
-    if score not in SCORES:
-        raise ValueError(f"score: expected one of {SCORES}, got {score!r}")
-    if overlap_within not in OVERLAP_REGIONS:
-        raise ValueError(
-            f"overlap_within: expected one of {OVERLAP_REGIONS}, got {overlap_within!r}"
-        )
+    validation.check_choice(score, "score", SCORES)
+    validation.check_choice(overlap_within, "overlap_within", OVERLAP_REGIONS)
     check_score_options(score_reduction, score_space)
 
 
@@ -90,9 +92,11 @@ def region_score_fn(
 
     Returns:
       ``(score_of, clean_score)``: ``score_of(logits [H, W, K]) -> []`` and the
-      clean image's score ``[]`` (1 for ``"iou"``/``"dice"``).
+      clean image's score ``[]`` (1 for ``"iou"``/``"dice"``). Both are NaN
+      for an invalid target (see :func:`segxai_jax.targets.target_validity`).
     """
     if score in ("iou", "dice"):
+        validity = target_validity(target, clean.shape[-1])
         clean_region = jnp.argmax(clean, -1) == target.class_id
         if overlap_within == "roi":
             weights = target.mask
@@ -101,9 +105,9 @@ def region_score_fn(
 
         def overlap_of(logits):
             region = jnp.argmax(logits, -1) == target.class_id
-            return weighted_overlap(clean_region, region, weights, score)
+            return weighted_overlap(clean_region, region, weights, score) * validity
 
-        return overlap_of, jnp.ones((), clean.dtype)
+        return overlap_of, validity.astype(clean.dtype)
     reduction, space = score_reduction, score_space
     if score == "mean_probability":
         reduction, space = "mean", "probabilities"

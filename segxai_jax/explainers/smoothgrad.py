@@ -33,15 +33,18 @@ References:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from segxai_jax._checks import check_image, check_target_against
-from segxai_jax.explainers._sweep import STRATEGIES, check_chunk_size, map_chunked
+from segxai_jax import validation
+from segxai_jax.explainers._sweep import (
+    check_chunk_size,
+    check_strategy,
+    map_chunked,
+)
+from segxai_jax.validation import check_image, check_target_against
 
 Explainer = Callable[..., jax.Array]
 
@@ -57,17 +60,24 @@ VARIANTS = ("mean", "squared", "variance")
 DEFAULT_CHUNK_SIZE = 4
 
 
-def _check_hyperparameters(num_samples, noise_level) -> None:
-    if not isinstance(num_samples, int | np.integer) or isinstance(num_samples, bool):
-        raise ValueError(f"num_samples: expected an int >= 1, got {num_samples!r}")
-    if num_samples < 1:
-        raise ValueError(f"num_samples: expected an int >= 1, got {num_samples}")
-    if not isinstance(noise_level, int | float | np.number) or not (
-        math.isfinite(noise_level) and noise_level >= 0.0
-    ):
-        raise ValueError(
-            f"noise_level: expected a finite value >= 0, got {noise_level}"
+EXPLAINER_SIGNATURE = "explain(key, params, x, target) -> map"
+
+
+def check_explainer(explainer, name: str = "explainer") -> None:
+    """A function of ``(key, params, x, target)``; refuses apply functions/probes."""
+    from segxai_jax.probes import Probe
+
+    if isinstance(explainer, Probe):
+        raise TypeError(
+            f"{name}: expected {EXPLAINER_SIGNATURE}, got a Probe; build an "
+            "explainer from it first, e.g. seg_grad_cam(probe)"
         )
+    validation.check_callable(explainer, name, EXPLAINER_SIGNATURE, 4)
+
+
+def _check_hyperparameters(num_samples, noise_level) -> None:
+    validation.check_int(num_samples, "num_samples", minimum=1)
+    validation.check_real(noise_level, "noise_level", minimum=0.0)
 
 
 def sample_noise(
@@ -86,6 +96,7 @@ def sample_noise(
       ``x + noise[i]`` with key ``sample_keys[i]``.
     """
     _check_hyperparameters(num_samples, noise_level)
+    validation.check_key(key)
     key_noise, key_samples = jax.random.split(key)
     sigma = noise_level * (jnp.max(x) - jnp.min(x))
     noise = sigma * jax.random.normal(key_noise, (num_samples, *x.shape), x.dtype)
@@ -137,17 +148,19 @@ def smoothgrad(
       >>> explain(jax.random.key(0), w, x, make_target(1, jnp.ones((8, 8)))).shape
       (8, 8, 3)
     """
+    check_explainer(explainer)
     _check_hyperparameters(num_samples, noise_level)
-    if variant not in VARIANTS:
-        raise ValueError(f"variant: expected one of {VARIANTS}, got {variant!r}")
+    validation.check_choice(variant, "variant", VARIANTS)
     check_chunk_size(chunk_size)
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy: expected one of {STRATEGIES}, got {strategy!r}")
+    check_strategy(strategy)
     num_samples, noise_level = int(num_samples), float(noise_level)
 
     def explain(key, params, x, target):
+        validation.check_key(key)
         check_image(x)
         check_target_against(target, x.shape[:2])
+        # The base explainer runs under vmap and cannot see the class id.
+        validation.check_target_classes(explainer, params, x, target)
         noise, sample_keys = sample_noise(
             key, x, num_samples=num_samples, noise_level=noise_level
         )
@@ -164,4 +177,6 @@ def smoothgrad(
         )  # [n, *map_shape]
         return _aggregate(samples, variant)
 
+    if hasattr(explainer, "class_count"):
+        validation.attach_class_count(explain, explainer.class_count)
     return explain

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from segxai_jax._checks import is_concrete
+from segxai_jax.validation import is_concrete
 
 
 def as_float(x) -> jax.Array:

@@ -38,9 +38,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from segxai_jax import _checks
-from segxai_jax.explainers._sweep import STRATEGIES, check_chunk_size, map_chunked
+from segxai_jax import validation
+from segxai_jax.explainers._sweep import (
+    check_chunk_size,
+    check_strategy,
+    map_chunked,
+)
 from segxai_jax.explainers.fills import Fill, apply_fill, as_fill
+from segxai_jax.explainers.gradients import check_apply_fn
 from segxai_jax.explainers.region_scores import (
     check_region_score_options,
     region_score_fn,
@@ -240,45 +245,41 @@ def insertion_curve(
 
 
 def _check_num_steps(num_steps) -> None:
-    integer = isinstance(num_steps, int | np.integer) and not isinstance(
-        num_steps, bool
-    )
-    if not integer or num_steps < 1:
-        raise ValueError(
-            f"num_steps: expected an int >= 1 (a curve needs >= 2 points), got "
-            f"{num_steps!r}"
-        )
+    validation.check_int(num_steps, "num_steps", minimum=1)
 
 
 def _check_saliency(saliency, spatial_shape, name: str = "saliency") -> None:
+    validation.check_float_array(
+        saliency, name, ndim=len(spatial_shape), what="a saliency map [H, W]"
+    )
     shape = tuple(getattr(saliency, "shape", ()))
     if shape != tuple(spatial_shape):
         raise ValueError(
             f"{name}: expected shape {tuple(spatial_shape)} (the image's H, W), got "
             f"{shape}"
         )
-    if _checks.is_concrete(saliency) and not np.all(np.isfinite(saliency)):
+    if validation.is_concrete(saliency) and not np.all(np.isfinite(saliency)):
         raise ValueError(f"{name}: expected finite values, found NaN or inf")
 
 
 def _curve(mode, apply_fn, *, num_steps, fill, fill_options, score, **options):
+    check_apply_fn(apply_fn)
     _check_num_steps(num_steps)
     fill_fn = as_fill(fill, fill_options)
     chunk_size, strategy = options.pop("chunk_size"), options.pop("strategy")
     check_region_score_options(score, **options)
     check_chunk_size(chunk_size)
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy: expected one of {STRATEGIES}, got {strategy!r}")
+    check_strategy(strategy)
     deleting = mode == "deletion"
 
     def curve(key, params, x, saliency, target):
-        _checks.check_image(x)
+        validation.check_image(x)
         hw = tuple(x.shape[:2])
         _check_saliency(saliency, hw)
-        _checks.check_target_against(target, hw)
+        validation.check_target_against(target, hw)
         counts = step_counts(hw[0] * hw[1], num_steps)
         clean = apply_fn(params, x)
-        _checks.check_class_id(target, clean.shape[-1])
+        validation.check_class_id(target, clean.shape[-1])
         score_of, clean_score = region_score_fn(score, clean, target, **options)
         ranks = saliency_ranks(saliency)
         substrate = None
@@ -302,7 +303,7 @@ def _curve(mode, apply_fn, *, num_steps, fill, fill_options, score, **options):
         ends = (clean_score[None], scores) if deleting else (scores, clean_score[None])
         return jnp.concatenate(ends).astype(jnp.float32)
 
-    return curve
+    return validation.attach_class_count(curve, validation.logits_class_count(apply_fn))
 
 
 def auc(curve: jax.Array) -> jax.Array:
@@ -350,13 +351,12 @@ def relative_curve(curve: jax.Array, *, reference: str = "start") -> jax.Array:
         Under ``jit`` the check cannot run; those curves become NaN instead, so
         that the problem shows in any AUC or mean computed from them.
     """
-    if reference not in REFERENCES:
-        raise ValueError(f"reference: expected one of {REFERENCES}, got {reference!r}")
+    validation.check_choice(reference, "reference", REFERENCES)
     curve = jnp.asarray(curve)
     if curve.ndim < 1 or curve.shape[-1] < 1:
         raise ValueError(f"curve: expected [..., n + 1], got shape {curve.shape}")
     ref = curve[..., :1] if reference == "start" else curve[..., -1:]
-    if _checks.is_concrete(ref) and np.any(np.asarray(ref) <= 0):
+    if validation.is_concrete(ref) and np.any(np.asarray(ref) <= 0):
         raise ValueError(
             f"curve: relative curves need a positive {reference} score, got "
             f"min {float(np.min(ref)):.4g}; use a positive score such as "
@@ -400,14 +400,19 @@ def batched_curves(
       deterministic fills. Jit it once: a ranking of ``M`` methods on ``B``
       images is one compiled program.
     """
+    validation.check_callable(
+        curve, "curve", "curve(key, params, x, saliency, target) -> [n + 1]", 5
+    )
+    validation.check_optional_int(num_classes, "num_classes", minimum=1)
     check_chunk_size(chunk_size)
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy: expected one of {STRATEGIES}, got {strategy!r}")
+    check_strategy(strategy)
 
     def batched(key, params, xs, saliencies, targets: Target):
-        if getattr(xs, "ndim", None) != 4:
-            shape = getattr(xs, "shape", xs)
-            raise ValueError(f"xs: expected images [B, H, W, C], got shape {shape}")
+        validation.check_float_array(xs, "xs", ndim=4, what="images [B, H, W, C]")
+        validation.check_float_array(
+            saliencies, "saliencies", ndim=range(3, 9), what="saliencies [..., B, H, W]"
+        )
+        validation.check_target(targets, "targets")
         count, h, w = xs.shape[:3]
         shape = tuple(getattr(saliencies, "shape", ()))
         if len(shape) < 3 or shape[-3:] != (count, h, w):
@@ -421,7 +426,10 @@ def batched_curves(
                 f"targets: expected class_id [{count}] and mask [{count}, {h}, {w}], "
                 f"got {class_shape} and {targets.mask.shape}"
             )
-        _check_batch_values(xs, saliencies, targets, num_classes)
+        classes = num_classes
+        if classes is None and validation.is_concrete(xs):
+            classes = validation.class_count_of(curve, params, xs[0])
+        _check_batch_values(xs, saliencies, targets, classes)
         flat = saliencies.reshape(-1, h, w)  # pair p = method p // B, image p % B
         images = jnp.tile(jnp.arange(count, dtype=jnp.int32), flat.shape[0] // count)
         keys = None if key is None else jax.random.split(key, count)[images]
@@ -442,9 +450,11 @@ def batched_curves(
 def _check_batch_values(xs, saliencies, targets, num_classes) -> None:
     """Value checks that vmapped curves cannot run on tracers."""
     for name, values in (("xs", xs), ("saliencies", saliencies)):
-        if _checks.is_concrete(values) and not np.all(np.isfinite(values)):
+        if validation.is_concrete(values) and not np.all(np.isfinite(values)):
             raise ValueError(f"{name}: expected finite values, found NaN or inf")
-    if _checks.is_concrete(targets.class_id) and _checks.is_concrete(targets.mask):
+    if validation.is_concrete(targets.class_id) and validation.is_concrete(
+        targets.mask
+    ):
         validate_target(
             targets,
             num_classes=np.iinfo(np.int32).max if num_classes is None else num_classes,

@@ -38,9 +38,15 @@ from collections.abc import Callable, Mapping, Sequence
 import jax
 import jax.numpy as jnp
 
-from segxai_jax._checks import check_image, check_target_against
-from segxai_jax.explainers._sweep import STRATEGIES, check_chunk_size, map_chunked
+from segxai_jax import validation
+from segxai_jax.explainers._sweep import (
+    check_chunk_size,
+    check_strategy,
+    map_chunked,
+)
+from segxai_jax.explainers.smoothgrad import check_explainer
 from segxai_jax.targets import Target
+from segxai_jax.validation import check_image, check_target_against
 
 MODES = ("cascading", "independent")
 GRANULARITIES = ("stage", "conv")
@@ -69,6 +75,7 @@ def _redraw(key, leaves: list, init_fn: InitFn | None) -> list:
 
 
 def _groups(layer_names_top_down, params: Mapping) -> tuple[tuple[str, ...], ...]:
+    validation.check_instance(params, "params", Mapping, "a dict of layers")
     name = "layer_names_top_down"
     if isinstance(layer_names_top_down, str) or not len(layer_names_top_down):
         raise ValueError(
@@ -121,8 +128,7 @@ def randomise_params(
       A list of ``len(layer_names_top_down)`` parameter dicts with the
       structure of ``params`` (the top level as a ``dict``).
     """
-    if mode not in MODES:
-        raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
+    validation.check_choice(mode, "mode", MODES)
     groups = _groups(layer_names_top_down, params)
     original = dict(params)
     layers = [layer for group in groups for layer in group]
@@ -198,13 +204,18 @@ def parameter_randomisation(
     Returns:
       ``[L]`` similarities, in the order of ``layer_names_top_down``.
     """
+    check_explainer(explain, "explain")
+    validation.check_callable(
+        similarity, "similarity", "similarity(map_a, map_b) -> scalar", 2
+    )
+    validation.check_key(key)
     check_chunk_size(chunk_size)
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy: expected one of {STRATEGIES}, got {strategy!r}")
-    if mode not in MODES:
-        raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
+    check_strategy(strategy)
+    validation.check_choice(mode, "mode", MODES)
     check_image(x)
     check_target_against(target, x.shape[:2])
+    # The explainer runs inside jit and vmap, where it cannot see the class id.
+    validation.check_target_classes(explain, params, x, target)
     groups = _groups(layer_names_top_down, params)
     options = (groups, mode, init_fn, chunk_size, strategy)
     return _parameter_randomisation(
@@ -251,10 +262,7 @@ def unet_layer_groups(config, *, granularity: str = "stage") -> tuple[tuple[str,
       >>> unet_layer_groups(UNetConfig(widths=(8, 16), blocks_per_stage=1))
       (('head',), ('dec0_conv0', 'dec0_up'), ('bottleneck_conv0',), ('enc0_conv0',))
     """
-    if granularity not in GRANULARITIES:
-        raise ValueError(
-            f"granularity: expected one of {GRANULARITIES}, got {granularity!r}"
-        )
+    validation.check_choice(granularity, "granularity", GRANULARITIES)
     groups = [("head",)]
     if config.bottleneck_head:
         groups.append(("bottleneck_head",))

@@ -30,17 +30,21 @@ References:
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from segxai_jax._checks import check_image, check_target_against
-from segxai_jax.explainers._sweep import STRATEGIES, check_chunk_size, map_chunked
+from segxai_jax import validation
+from segxai_jax.explainers._sweep import (
+    check_chunk_size,
+    check_strategy,
+    map_chunked,
+)
+from segxai_jax.explainers.smoothgrad import check_explainer
 from segxai_jax.metrics._maps import safe_divide, safe_sqrt
 from segxai_jax.targets import Target
+from segxai_jax.validation import check_image, check_target_against
 
 # Perturbed explanations vectorised together by default, as for SmoothGrad
 # (its sweep has the same shape); pass None on a GPU.
@@ -48,15 +52,15 @@ DEFAULT_CHUNK_SIZE = 4
 
 
 def _check_hyperparameters(radius, num_samples, clip_range) -> None:
-    if not isinstance(num_samples, int | np.integer) or isinstance(num_samples, bool):
-        raise ValueError(f"num_samples: expected an int >= 1, got {num_samples!r}")
-    if num_samples < 1:
-        raise ValueError(f"num_samples: expected an int >= 1, got {num_samples}")
-    if not isinstance(radius, int | float | np.number) or not (
-        math.isfinite(radius) and radius >= 0
-    ):
-        raise ValueError(f"radius: expected a finite number >= 0, got {radius!r}")
+    validation.check_int(num_samples, "num_samples", minimum=1)
+    validation.check_real(radius, "radius", minimum=0.0)
     if clip_range is not None:
+        if isinstance(clip_range, str) or not isinstance(clip_range, tuple | list):
+            raise TypeError(
+                f"clip_range: expected None or (low, high), got {clip_range!r}"
+            )
+        for bound in clip_range:
+            validation.check_real(bound, "clip_range")
         if len(clip_range) != 2 or not clip_range[0] <= clip_range[1]:
             raise ValueError(
                 f"clip_range: expected None or (low, high) with low <= high, got "
@@ -104,12 +108,15 @@ def sensitivities(
     Returns:
       ``[N]`` sensitivities ``||e(x_i) - e(x)|| / ||e(x)||``.
     """
+    check_explainer(explain, "explain")
+    validation.check_key(key)
     _check_hyperparameters(radius, num_samples, clip_range)
     check_chunk_size(chunk_size)
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy: expected one of {STRATEGIES}, got {strategy!r}")
+    check_strategy(strategy)
     check_image(x, value_range=clip_range)
     check_target_against(target, x.shape[:2])
+    # The explainer runs inside jit and vmap, where it cannot see the class id.
+    validation.check_target_classes(explain, params, x, target)
     if clip_range is not None:
         clip_range = (float(clip_range[0]), float(clip_range[1]))
     options = (int(num_samples), clip_range, chunk_size, strategy)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
+from segxai_jax import validation
 from segxai_jax.models.unet import UNetConfig
 
 
@@ -82,5 +83,7 @@ def count_flops(
     config: UNetConfig, *, height: int = 64, width: int | None = None
 ) -> int:
     """Forward FLOPs (2 x conv multiply-accumulates) per ``height x width`` image."""
-    width = height if width is None else width
+    validation.check_instance(config, "config", UNetConfig)
+    height = validation.check_int(height, "height", minimum=1)
+    width = height if width is None else validation.check_int(width, "width", minimum=1)
     return sum(spec.flops(height, width) for spec in conv_specs(config))

@@ -31,6 +31,9 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from segxai_jax import validation
 
 ACTIVATIONS = ("relu", "softplus")
 NORMS = ("group", "none")
@@ -104,50 +107,47 @@ class UNetConfig:
     bottleneck_head: bool = False
 
     def __post_init__(self):
-        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
-        if not isinstance(self.blocks_per_stage, int):
-            object.__setattr__(
-                self, "blocks_per_stage", tuple(int(b) for b in self.blocks_per_stage)
-            )
-        if not isinstance(self.kernel_size, int):
-            object.__setattr__(
-                self, "kernel_size", tuple(int(k) for k in self.kernel_size)
-            )
-        if self.num_classes < 2:
-            raise ValueError(f"num_classes: expected >= 2, got {self.num_classes}")
-        if len(self.widths) < 2 or min(self.widths) < 1:
+        check = validation
+        check.check_int(self.num_classes, "num_classes", minimum=2)
+        widths = check.check_int_sequence(self.widths, "widths", minimum=1)
+        if len(widths) < 2:
             raise ValueError(
                 "widths: expected at least 2 positive channel counts (one level and "
                 f"the bottleneck), got {self.widths}"
             )
-        if len(self.stage_blocks) != self.num_stages or min(self.stage_blocks) < 1:
-            raise ValueError(
-                "blocks_per_stage: expected a positive int or "
-                f"{self.num_stages} positive ints, got {self.blocks_per_stage}"
-            )
-        kernels = self.stage_kernels
-        if len(kernels) != self.num_stages or any(k < 1 or k % 2 == 0 for k in kernels):
+        object.__setattr__(self, "widths", widths)
+        for name in ("blocks_per_stage", "kernel_size"):
+            value = getattr(self, name)
+            if isinstance(value, int | np.integer) and not isinstance(value, bool):
+                check.check_int(value, name, minimum=1)
+                object.__setattr__(self, name, int(value))
+            else:
+                object.__setattr__(
+                    self,
+                    name,
+                    check.check_int_sequence(
+                        value, name, length=self.num_stages, minimum=1
+                    ),
+                )
+        if any(k % 2 == 0 for k in self.stage_kernels):
             raise ValueError(
                 "kernel_size: expected a positive odd int or "
                 f"{self.num_stages} positive odd ints, got {self.kernel_size}"
             )
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(
-                f"activation: expected one of {ACTIVATIONS}, got {self.activation!r}"
-            )
-        if self.norm not in NORMS:
-            raise ValueError(f"norm: expected one of {NORMS}, got {self.norm!r}")
+        check.check_choice(self.activation, "activation", ACTIVATIONS)
+        check.check_real(
+            self.softplus_beta, "softplus_beta", minimum=0.0, exclusive_minimum=True
+        )
+        check.check_int(self.in_channels, "in_channels", minimum=1)
+        check.check_choice(self.norm, "norm", NORMS)
+        check.check_int(self.group_size, "group_size", minimum=1)
         if self.norm == "group" and any(w % self.group_size for w in self.widths):
             raise ValueError(
                 f"widths: with norm='group' every width must be a multiple of "
                 f"group_size={self.group_size}, got {self.widths}"
             )
-        if self.input_norm not in INPUT_NORMS:
-            raise ValueError(
-                f"input_norm: expected one of {INPUT_NORMS}, got {self.input_norm!r}"
-            )
-        if not self.softplus_beta > 0:
-            raise ValueError(f"softplus_beta: expected > 0, got {self.softplus_beta}")
+        check.check_choice(self.input_norm, "input_norm", INPUT_NORMS)
+        check.check_bool(self.bottleneck_head, "bottleneck_head")
 
     @property
     def depth(self) -> int:
@@ -319,7 +319,17 @@ def init_unet(
       image_size: input height and width used to trace shapes (the parameters do
         not depend on it).
     """
-    hw = (image_size, image_size) if isinstance(image_size, int) else image_size
+    validation.check_instance(config, "config", UNetConfig)
+    if isinstance(image_size, int | np.integer) and not isinstance(image_size, bool):
+        image_size = (image_size, image_size)
+    hw = validation.check_int_sequence(image_size, "image_size", length=2, minimum=1)
+    factor = 2**config.depth
+    if hw[0] % factor or hw[1] % factor:
+        raise ValueError(
+            f"image_size: height and width must be divisible by 2**depth = "
+            f"{factor}, got {hw[0]}x{hw[1]}"
+        )
+    validation.check_key(key)
     model = UNet(config)
     x = jnp.zeros((1, *hw, config.in_channels), jnp.float32)
     params = jax.jit(model.init)(key, x)["params"]
@@ -334,7 +344,22 @@ def unet_apply_fn(model: UNet, *, softplus_beta: float | None = None):
       ``logits: [H, W, K]``, the contract every explainer and metric expects.
     """
 
+    validation.check_instance(model, "model", nn.Module, "a Flax Linen model")
+    if softplus_beta is not None and not hasattr(softplus_beta, "dtype"):
+        # A Python number is checked; arrays may be traced (attacks anneal it).
+        validation.check_real(
+            softplus_beta, "softplus_beta", minimum=0.0, exclusive_minimum=True
+        )
+
     def apply_fn(params, x):
-        return model.apply({"params": params}, x[None], softplus_beta=softplus_beta)[0]
+        if getattr(x, "ndim", None) != 3:
+            raise ValueError(
+                f"x: expected one image [H, W, C], got shape {getattr(x, 'shape', x)}"
+            )
+        with validation.params_errors(model):
+            logits = model.apply(
+                {"params": params}, x[None], softplus_beta=softplus_beta
+            )
+        return logits[0]
 
     return apply_fn

@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from segxai_jax import validation
 from segxai_jax.models import UNetConfig, count_flops, count_params
 from segxai_jax.nas.space import SearchSpace, genome_cost
 
@@ -43,12 +44,15 @@ class Budget:
     image_size: int | tuple[int, int] = 64
 
     def __post_init__(self):
-        for name in ("max_params", "max_flops"):
-            value = getattr(self, name)
-            if value is not None and not (value > 0 and math.isfinite(value)):
-                raise ValueError(
-                    f"{name}: expected a finite number > 0 or None, got {value}"
-                )
+        validation.check_optional_int(self.max_params, "max_params", minimum=1)
+        validation.check_optional_real(
+            self.max_flops, "max_flops", minimum=0.0, exclusive_minimum=True
+        )
+        size = self.image_size
+        if isinstance(size, int | np.integer) and not isinstance(size, bool):
+            validation.check_int(size, "image_size", minimum=1)
+        else:
+            validation.check_int_sequence(size, "image_size", length=2, minimum=1)
 
     @classmethod
     def fraction_of(

@@ -40,6 +40,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from segxai_jax import validation
 from segxai_jax.metrics.similarity import inverse_euclidean
 from segxai_jax.nas.space import SearchSpace
 from segxai_jax.nas.supernet import (
@@ -49,7 +50,7 @@ from segxai_jax.nas.supernet import (
     supernet_probe,
 )
 from segxai_jax.targets import Target
-from segxai_jax.training.trainer import segmentation_loss
+from segxai_jax.training.trainer import LOSSES, segmentation_loss
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,10 +60,14 @@ class Fitness:
     Attributes:
       fn: ``fn(weights, genome [G], data) -> []`` float, larger is better.
       data: pytree of arrays shared by every candidate.
+      space: the search space the genomes come from, when known: the
+        population evaluator then refuses genomes outside it (the supernet
+        would otherwise score them as some clamped architecture).
     """
 
     fn: Callable[[Any, jax.Array, Any], jax.Array]
     data: Any
+    space: SearchSpace | None = None
 
 
 def student_explainer(
@@ -127,6 +132,11 @@ def make_warmup(
     Returns:
       The warm-up function; it returns the trained supernet weights.
     """
+    validation.check_instance(space, "space", SearchSpace)
+    validation.check_real(
+        learning_rate, "learning_rate", minimum=0.0, exclusive_minimum=True
+    )
+    validation.check_choice(loss, "loss", LOSSES)
     optimizer = optax.adam(learning_rate)
 
     def warmup(weights, genome, images, masks):
@@ -215,7 +225,7 @@ def make_explanation_fitness(
         )
         return _mean_similarity(similarity, data["teacher_maps"], maps)
 
-    return Fitness(fn, data)
+    return Fitness(fn, data, space)
 
 
 def teacher_maps(explain: Callable, params, images: jax.Array, targets: Target):
@@ -246,6 +256,13 @@ def make_zen_proxy(
       batch_size: Gaussian images.
       alpha: perturbation size.
     """
+    validation.check_instance(space, "space", SearchSpace)
+    validation.check_key(key)
+    image_shape = validation.check_int_sequence(
+        image_shape, "image_shape", length=3, minimum=1
+    )
+    validation.check_int(batch_size, "batch_size", minimum=1)
+    validation.check_real(alpha, "alpha", minimum=0.0, exclusive_minimum=True)
     key_x, key_e = jax.random.split(key)
     shape = (batch_size, *image_shape)
     data = {
@@ -260,4 +277,4 @@ def make_zen_proxy(
         norms = jnp.sqrt(jnp.sum(jnp.square(moved - clean), axis=(1, 2, 3)))
         return jnp.log(norms.mean() / alpha + 1e-12)
 
-    return Fitness(fn, data)
+    return Fitness(fn, data, space)

@@ -32,6 +32,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from segxai_jax import validation
 from segxai_jax.nas.fitness import Fitness
 
 AXIS = "population"
@@ -64,6 +65,8 @@ def make_population_evaluator(
       function ``(weights, genomes, data) -> [P]`` (for benchmarks), and
       ``mesh`` the mesh.
     """
+    validation.check_instance(fitness, "fitness", Fitness, "make_explanation_fitness")
+    validation.check_bool(pad, "pad")
     mesh = population_mesh(devices)
     replicated = NamedSharding(mesh, PartitionSpec())
     split = NamedSharding(mesh, PartitionSpec(AXIS))
@@ -90,7 +93,12 @@ def make_population_evaluator(
     num_devices = mesh.size
 
     def evaluate(weights, genomes) -> np.ndarray:
-        genomes = np.asarray(genomes, np.int32)
+        if fitness.space is not None:
+            genomes = fitness.space.check_genome(genomes, name="genomes")
+        genomes = np.asarray(genomes)
+        if not np.issubdtype(genomes.dtype, np.integer):
+            raise TypeError(f"genomes: expected integer genes, got {genomes.dtype}")
+        genomes = genomes.astype(np.int32)
         if genomes.ndim != 2:
             raise ValueError(f"genomes: expected [P, G], got shape {genomes.shape}")
         count = genomes.shape[0]

@@ -31,6 +31,7 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
+from segxai_jax import validation
 from segxai_jax.nas.space import genome_cost
 from segxai_jax.nas.strategy import EvolutionarySearch, EvolutionState
 from segxai_jax.training.checkpointing import (
@@ -143,8 +144,11 @@ def run_search(
       CheckpointError: the workdir holds another run, or more generations than
         asked for (a resumed search never replaces newer checkpoints).
     """
-    if int(generations) != generations or generations < 1:
-        raise ValueError(f"generations: expected an int >= 1, got {generations!r}")
+    validation.check_instance(strategy, "strategy", EvolutionarySearch)
+    validation.check_callable(evaluate, "evaluate", "evaluate(genomes) -> fitness", 1)
+    validation.check_int(seed, "seed", minimum=0)
+    validation.check_int(generations, "generations", minimum=1)
+    validation.check_optional_int(stop_after, "stop_after", minimum=0)
     hyperparams = strategy.default_hyperparams if hyperparams is None else hyperparams
     key = jax.random.key(seed)
     state = jax.jit(strategy.init)(jax.random.fold_in(key, -1 % 2**31), hyperparams)

@@ -38,12 +38,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from segxai_jax import validation
 from segxai_jax.models import UNetConfig
 
 
 def _int_tuple(values, name: str) -> tuple[int, ...]:
-    values = tuple(int(v) for v in values)
-    if not values or min(values) < 1 or len(set(values)) != len(values):
+    values = validation.check_int_sequence(values, name, minimum=1)
+    if len(set(values)) != len(values):
         raise ValueError(f"{name}: expected distinct positive ints, got {values}")
     return tuple(sorted(values))
 
@@ -82,6 +83,14 @@ class SearchSpace:
     bottleneck_head: bool = True
 
     def __post_init__(self):
+        validation.check_int(self.num_classes, "num_classes", minimum=2)
+        validation.check_int(self.in_channels, "in_channels", minimum=1)
+        validation.check_bool(self.bottleneck_head, "bottleneck_head")
+        if isinstance(self.widths, str) or not isinstance(self.widths, tuple | list):
+            raise TypeError(
+                "widths: expected one sequence of widths per level, got "
+                f"{self.widths!r}"
+            )
         set_ = object.__setattr__
         set_(self, "depths", _int_tuple(self.depths, "depths"))
         set_(self, "blocks", _int_tuple(self.blocks, "blocks"))
@@ -95,8 +104,6 @@ class SearchSpace:
                 f"widths: expected {self.max_depth + 1} levels (max depth "
                 f"{self.max_depth} plus the deepest level), got {len(widths)}"
             )
-        if self.num_classes < 2:
-            raise ValueError(f"num_classes: expected >= 2, got {self.num_classes}")
         # Fails early on options the U-Net rejects.
         self.to_config(np.zeros(self.genome_length, np.int32))
 
@@ -160,6 +167,8 @@ class SearchSpace:
           ValueError: wrong shape, non-integer values or a gene outside its
             choices (the message names the gene and its range).
         """
+        if isinstance(genome, jax.core.Tracer):
+            raise TypeError(f"{name}: expected a concrete genome, got a traced value")
         array = np.asarray(genome)
         if array.ndim not in (1, 2) or array.shape[-1] != self.genome_length:
             raise ValueError(
@@ -167,7 +176,7 @@ class SearchSpace:
                 f"[P, {self.genome_length}], got {array.shape}"
             )
         if not np.issubdtype(array.dtype, np.integer):
-            raise ValueError(f"{name}: expected integer genes, got {array.dtype}")
+            raise TypeError(f"{name}: expected integer genes, got {array.dtype}")
         limits = self.num_choices
         bad = (array < 0) | (array >= limits)
         if bad.any():

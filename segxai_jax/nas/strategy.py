@@ -39,8 +39,10 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
+from segxai_jax import validation
 from segxai_jax.nas.budget import Budget, budget_limits, within_budget
 from segxai_jax.nas.space import SearchSpace, active_genes
 
@@ -69,6 +71,14 @@ class EvolutionHyperparams:
 
     crossover_rate: float | jax.Array = 0.0
     immigrant_rate: float | jax.Array = 0.0
+
+    def __post_init__(self):
+        for name in ("crossover_rate", "immigrant_rate"):
+            value = getattr(self, name)
+            if isinstance(value, int | float) or (
+                isinstance(value, np.ndarray | np.generic) and np.ndim(value) == 0
+            ):
+                validation.check_real(value, name, minimum=0.0, maximum=1.0)
 
 
 @struct.dataclass
@@ -133,16 +143,16 @@ class EvolutionarySearch:
         max_tries: int = 16,
         sampling: str = "evolution",
     ):
+        validation.check_instance(space, "space", SearchSpace)
+        validation.check_instance(budget, "budget", Budget)
         for name, value in (
             ("population_size", population_size),
             ("archive_size", archive_size),
             ("tournament_size", tournament_size),
             ("max_tries", max_tries),
         ):
-            if int(value) != value or value < 1:
-                raise ValueError(f"{name}: expected an int >= 1, got {value!r}")
-        if sampling not in SAMPLINGS:
-            raise ValueError(f"sampling: expected one of {SAMPLINGS}, got {sampling!r}")
+            validation.check_int(value, name, minimum=1)
+        validation.check_choice(sampling, "sampling", SAMPLINGS)
         self.space = space
         self.budget = budget
         self.limits = budget_limits(space, budget)

@@ -41,6 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from segxai_jax import validation
 from segxai_jax.models.unet import (
     depth_to_space_2x2,
     max_pool_2x2,
@@ -106,6 +107,8 @@ def genome_masks(space: SearchSpace, genome: jax.Array) -> dict:
       "kernel": {conv: []}, "gain": {conv: []}}``: kernel size of every
       convolution and its weight gain ``sqrt(fan_in_max / fan_in)``.
     """
+    if validation.is_concrete(genome):
+        space.check_genome(genome)
     g = space.split(genome)
     depth = jnp.asarray(space.depths, jnp.int32)[g["depth"][0]]
     widths = [

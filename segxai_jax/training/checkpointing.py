@@ -15,6 +15,8 @@ from typing import Any
 import jax
 import orbax.checkpoint as ocp
 
+from segxai_jax import validation
+
 
 class CheckpointError(ValueError):
     """A checkpoint is missing, unreadable or does not match what was asked for."""
@@ -29,6 +31,7 @@ class CheckpointStore:
     """
 
     def __init__(self, directory: str | os.PathLike, *, max_to_keep: int = 2):
+        validation.check_int(max_to_keep, "max_to_keep", minimum=1)
         self.directory = Path(directory).absolute()
         ensure_writable_dir(self.directory, name="checkpoint directory")
         options = ocp.CheckpointManagerOptions(

@@ -25,6 +25,7 @@ import optax
 from flax import struct
 from tqdm.auto import tqdm
 
+from segxai_jax import validation
 from segxai_jax.data.pipeline import batches
 from segxai_jax.metrics.segmentation import confusion_matrix, segmentation_scores
 from segxai_jax.training.checkpointing import (
@@ -66,16 +67,14 @@ class TrainConfig:
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "eval_batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
-        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
-            raise ValueError(
-                f"learning_rate: expected a finite value > 0, got {self.learning_rate}"
-            )
-        if self.warmup_steps < 0 or self.weight_decay < 0:
-            raise ValueError("warmup_steps and weight_decay: expected >= 0")
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss: expected one of {LOSSES}, got {self.loss!r}")
+            validation.check_int(getattr(self, name), name, minimum=1)
+        validation.check_real(
+            self.learning_rate, "learning_rate", minimum=0.0, exclusive_minimum=True
+        )
+        validation.check_int(self.warmup_steps, "warmup_steps", minimum=0)
+        validation.check_real(self.weight_decay, "weight_decay", minimum=0.0)
+        validation.check_choice(self.loss, "loss", LOSSES)
+        validation.check_int(self.seed, "seed", minimum=0)
 
 
 class TrainState(struct.PyTreeNode):
@@ -169,7 +168,13 @@ def make_train_step(
 
 
 def make_eval_step(model: nn.Module, num_classes: int):
-    """Returns a jitted ``step(params, images, masks) -> [K, K] confusion counts``."""
+    """Returns a jitted ``step(params, images, masks) -> [K, K] confusion counts``.
+
+    Predictions or labels outside ``[0, K)`` under ``jit`` make every count -1
+    (see :func:`segxai_jax.metrics.segmentation.confusion_matrix`).
+    """
+    validation.check_instance(model, "model", nn.Module, "a Flax Linen model")
+    num_classes = validation.check_int(num_classes, "num_classes", minimum=1)
 
     def step(params, images, masks):
         predictions = model.apply({"params": params}, images).argmax(-1)
@@ -201,14 +206,52 @@ def evaluate(
 
     Returns:
       :func:`segxai_jax.training.segmentation_scores` of the split.
+
+    Raises:
+      ValueError: ``num_classes`` differs from the model's output classes, or
+        a mask holds a label outside ``[0, num_classes)``.
     """
+    num_classes = validation.check_int(num_classes, "num_classes", minimum=1)
+    validation.check_int(batch_size, "batch_size", minimum=1)
+    first = next(iter(batches(data, batch_size=1, seed=0, shuffle=False)))
+    check_model_classes(model, first["image"], num_classes)
+    check_labels(data, num_classes)
     eval_step = eval_step or make_eval_step(model, num_classes)
     total = np.zeros((num_classes, num_classes), np.int64)
-    for batch in batches(
-        data, batch_size=batch_size, seed=0, shuffle=False, drop_remainder=False
-    ):
-        total += np.asarray(eval_step(params, batch["image"], batch["mask"]))
+    with validation.params_errors(model):
+        for batch in batches(
+            data, batch_size=batch_size, seed=0, shuffle=False, drop_remainder=False
+        ):
+            validation.check_label_array(batch["mask"], "mask", num_classes=num_classes)
+            total += np.asarray(eval_step(params, batch["image"], batch["mask"]))
     return segmentation_scores(total)
+
+
+def check_model_classes(model: nn.Module, sample, num_classes: int) -> None:
+    """The model's logits have ``num_classes`` channels (shape evaluation only).
+
+    Args:
+      model: a Linen model ``[B, H, W, C] -> [B, H, W, K]``.
+      sample: an input batch ``[B, H, W, C]`` (only its shape is used).
+      num_classes: the K the caller expects.
+    """
+    spec = jax.ShapeDtypeStruct((1, *np.shape(sample)[1:]), jnp.float32)
+    out = jax.eval_shape(
+        lambda x: model.init_with_output(jax.random.key(0), x)[0], spec
+    )
+    validation.check_num_classes(out.shape[-1], num_classes)
+
+
+def check_labels(data: Any, num_classes: int, name: str = "mask") -> None:
+    """Every label of an in-memory split lies in ``[0, num_classes)``.
+
+    Sources read example by example are checked batch by batch as they are
+    read instead.
+    """
+    if isinstance(data, Mapping):
+        validation.check_label_array(
+            np.asarray(data["mask"]), name, num_classes=num_classes
+        )
 
 
 def init_train_state(
@@ -265,7 +308,21 @@ def train(
 
     Returns:
       A :class:`TrainResult`.
+
+    Raises:
+      ValueError: ``num_classes`` differs from the model's output classes, a
+        label lies outside ``[0, num_classes)``, or another bad argument;
+        checked before anything is written into ``workdir``.
     """
+    validation.check_instance(model, "model", nn.Module, "a Flax Linen model")
+    validation.check_instance(config, "config", TrainConfig)
+    num_classes = validation.check_int(num_classes, "num_classes", minimum=1)
+    validation.check_optional_int(stop_after_epochs, "stop_after_epochs", minimum=0)
+    validation.check_bool(progress, "progress")
+    first = next(iter(batches(train_data, batch_size=1, seed=0, shuffle=False)))
+    check_model_classes(model, first["image"], num_classes)
+    check_labels(train_data, num_classes, "train_data['mask']")
+    check_labels(validation_data, num_classes, "validation_data['mask']")
     workdir = ensure_writable_dir(workdir, name="workdir")
     fingerprint = json.loads(
         json.dumps(
@@ -281,7 +338,6 @@ def train(
             f"got {num_train}"
         )
     optimizer = make_optimizer(config, config.epochs * steps_per_epoch)
-    first = next(iter(batches(train_data, batch_size=1, seed=0, shuffle=False)))
     state = init_train_state(model, optimizer, seed=config.seed, sample=first["image"])
 
     store = CheckpointStore(workdir / "checkpoints")
@@ -319,6 +375,9 @@ def train(
         for batch in batches(
             train_data, batch_size=config.batch_size, seed=config.seed, epoch=epoch
         ):
+            validation.check_label_array(
+                batch["mask"], "train_data['mask']", num_classes=num_classes
+            )
             state, loss = train_step(state, batch["image"], batch["mask"])
             losses.append(loss)
             bar.update(1)

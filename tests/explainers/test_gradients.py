@@ -16,7 +16,7 @@ from segxai_jax.explainers.gradients import (
 )
 from segxai_jax.models.unet import UNetConfig, init_unet, unet_apply_fn
 from segxai_jax.postprocess import reduce_channels
-from segxai_jax.targets import box_roi, make_target
+from segxai_jax.targets import Target, box_roi, make_target
 
 SIZE, CHANNELS, CLASSES = 8, 3, 4
 
@@ -217,7 +217,9 @@ def _nan_image(x):
         (lambda x, t: (x, make_target(2, jnp.ones((SIZE, SIZE + 1)))), "target.mask"),
         (lambda x, t: (x, make_target(2, jnp.zeros((SIZE, SIZE)))), "target.mask"),
         (lambda x, t: (x, make_target(CLASSES, t.mask)), "target.class_id"),
-        (lambda x, t: (x, make_target(-1, t.mask)), "target.class_id"),
+        # make_target refuses -1 itself; a Target built directly still reaches
+        # the explainer, which must refuse it too.
+        (lambda x, t: (x, Target(jnp.int32(-1), t.mask)), "target.class_id"),
     ],
     ids=["nan", "rank", "mask_shape", "empty_roi", "class_high", "class_negative"],
 )

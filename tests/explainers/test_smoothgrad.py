@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _testing import assert_close_reordered
 
 from segxai_jax.explainers.gradients import vanilla_gradient
 from segxai_jax.explainers.smoothgrad import sample_noise, smoothgrad
@@ -44,14 +45,15 @@ def per_pixel_linear(weights, x):
         ("linear", "variance"),
     ],
 )
-def test_zero_noise_reproduces_the_base_explainer_exactly(unet, model, variant):
+def test_zero_noise_reproduces_the_base_explainer(unet, model, variant):
     if model == "unet":
         apply_fn, params, x, target = unet
     else:
         apply_fn, params = per_pixel_linear, jnp.arange(6.0).reshape(3, 2)
         x, target = unet[2], make_target(1, unet[3].mask)
-    # Both jitted (fast). Exact here; a model whose reductions XLA fuses
-    # differently when batched (e.g. GroupNorm) can differ in the last bits.
+    # Both jitted (fast). Mathematically equal, but the samples run batched and
+    # the base unbatched: other convolution blocking, so equal only up to the
+    # order of additions (bit-equal on one Intel CPU, 2e-9 apart on an AMD one).
     base = jax.jit(vanilla_gradient(apply_fn))(None, params, x, target)
     out = jax.jit(
         smoothgrad(
@@ -59,7 +61,10 @@ def test_zero_noise_reproduces_the_base_explainer_exactly(unet, model, variant):
         )
     )(jax.random.key(7), params, x, target)
     expected = {"mean": base, "squared": base**2, "variance": np.zeros_like(base)}
-    np.testing.assert_array_equal(out, expected[variant])
+    scale = float(np.max(np.abs(base)))
+    assert_close_reordered(
+        out, expected[variant], scale=scale ** (2 if variant == "squared" else 1)
+    )
 
 
 @pytest.mark.parametrize("variant", ["mean", "squared", "variance"])
@@ -175,7 +180,7 @@ def test_gradient_through_smoothgrad_is_finite_nonzero_and_deterministic(unet):
     ],
 )
 def test_bad_hyperparameters_raise_value_error(kwargs, argument):
-    with pytest.raises(ValueError, match=argument):
+    with pytest.raises((ValueError, TypeError), match=argument):
         smoothgrad(keyed_dummy, **kwargs)
 
 

@@ -315,7 +315,7 @@ def test_bad_inputs(conv_net):
             ({"overlap_within": "box"}, "overlap_within"),
             ({"score_reduction": "max"}, "score_reduction"),
         ]:
-            with pytest.raises(ValueError, match=name):
+            with pytest.raises((ValueError, TypeError), match=name):
                 make(apply_fn, **kwargs)
     curve = deletion_curve(apply_fn, num_steps=2)
     for bad in (saliency[:-1], saliency[..., None], saliency.ravel()):

@@ -139,7 +139,7 @@ def test_vmap_over_images_matches_loop():
     ],
 )
 def test_bad_options_name_the_argument(options, argument):
-    with pytest.raises(ValueError, match=argument):
+    with pytest.raises((ValueError, TypeError), match=argument):
         sensitivities(GRADIENT, KEY, MLP_PARAMS, IMAGE, TARGET, **options)
 
 
