@@ -55,3 +55,61 @@ def assert_close_reordered(actual, expected, *, scale=None, rtol=REORDER_RTOL):
         scale = float(np.max(np.abs(expected))) if expected.size else 0.0
     scale = max(float(np.abs(scale)), np.finfo(np.float32).tiny)
     np.testing.assert_allclose(actual, expected, rtol=0.0, atol=rtol * scale)
+
+
+def committed_steps(checkpoint_dir) -> list[int]:
+    """Steps of a checkpoint folder whose save finished (integrity manifest)."""
+    from pathlib import Path
+
+    root = Path(checkpoint_dir)
+    if not root.is_dir():
+        return []
+    return sorted(
+        int(p.name)
+        for p in root.iterdir()
+        if p.name.isdigit() and (p / "integrity.json").is_file()
+    )
+
+
+def kill_at_random_point(args, *, ready, seed: int, max_delay: float, env=None):
+    """Runs ``args`` and SIGKILLs it a random moment after ``ready()`` first holds.
+
+    The delay is drawn from ``U[0, max_delay]`` with a seeded RNG (the test is
+    reproducible); the process must still be running when killed.
+
+    Returns:
+      The delay used, in seconds.
+    """
+    import os
+    import random
+    import signal
+    import subprocess
+    import time
+
+    delay = random.Random(seed).uniform(0.0, max_delay)
+    process = subprocess.Popen(
+        args,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not ready():
+            if process.poll() is not None:
+                raise AssertionError(
+                    "the subprocess ended before it was ready: "
+                    + process.stderr.read().decode()[-2000:]
+                )
+            if time.monotonic() > deadline:
+                raise AssertionError("the subprocess never became ready")
+            time.sleep(0.02)
+        time.sleep(delay)
+        assert process.poll() is None, "the subprocess finished before the kill"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == -signal.SIGKILL
+    return delay

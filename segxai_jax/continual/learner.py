@@ -22,7 +22,6 @@ Keys: everything random in task ``t`` derives from ``fold_in(key(seed), t)``
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -49,7 +48,8 @@ from segxai_jax.continual.memory import (
 )
 from segxai_jax.data.pipeline import batches
 from segxai_jax.metrics.segmentation import confusion_matrix, segmentation_scores
-from segxai_jax.training import CheckpointError, CheckpointStore, TrainState
+from segxai_jax.training import CheckpointStore, TrainState
+from segxai_jax.training.resume import json_fingerprint, resume
 from segxai_jax.training.trainer import check_model_classes
 
 LOSSES = ("cross_entropy", "cross_entropy+dice")
@@ -259,8 +259,9 @@ def train_stream(
     Returns:
       dict with ``history`` (one entry per task: scores, memory counters,
       seconds), ``accuracy`` ``[T, T]``, ``final_miou``, ``final_iou``,
-      ``average_forgetting``, ``backward_transfer`` and ``memory`` (capacity,
-      exemplar bytes, stored bytes).
+      ``average_forgetting``, ``backward_transfer``, ``memory`` (capacity,
+      exemplar bytes, stored bytes) and ``resumed_from`` (tasks restored from
+      a checkpoint, 0 if none).
     """
     validation.check_instance(model, "model", nn.Module, "a Flax Linen model")
     validation.check_instance(config, "config", ContinualConfig)
@@ -276,147 +277,194 @@ def train_stream(
             np.asarray(split["mask"]), f"{name}['mask']", num_classes=num_classes
         )
     check_model_classes(model, train["image"][:1], num_classes)
-    replay = compressor is not None and budget_bytes > 0
-    images_hw = tuple(train["image"].shape[1:3])
+
     key_run = jax.random.key(config.seed)
     optimizer = optax.adamw(config.learning_rate, weight_decay=config.weight_decay)
     params = jax.jit(model.init)(
-        jax.random.fold_in(key_run, 10_000), jnp.zeros((1, *images_hw, 3))
+        jax.random.fold_in(key_run, 10_000),
+        jnp.zeros((1, *train["image"].shape[1:3], 3)),
     )["params"]
     state = TrainState(jnp.zeros((), jnp.int32), params, optimizer.init(params))
-
-    memory = None
-    replay_state = None
-    memory_info = {"capacity": 0, "exemplar_bytes": 0, "storage_bytes": 0}
-    if replay:
-        capacity = capacity_for_budget(budget_bytes, compressor.example)
-        memory = replay_memory(
-            capacity=capacity,
-            num_groups=num_classes,
-            policy=config.policy,
-            sample_size=config.replay_batch_size,
+    replay, replay_state = None, None
+    if compressor is not None and budget_bytes > 0:
+        replay, replay_state = _setup_replay(
+            compressor, budget_bytes, saliency, config, num_classes
         )
-        replay_state = memory.init(compressor.example)
-        memory_info = {
-            "capacity": capacity,
-            "exemplar_bytes": exemplar_bytes(compressor.example),
-            "storage_bytes": storage_bytes(replay_state),
-            "overhead_bytes": overhead_bytes(replay_state),
+    record_id = json_fingerprint(
+        {
+            "config": dataclasses.asdict(config),
+            "tasks": tasks,
+            "compressor": compressor.name if replay else None,
+            "budget_bytes": int(budget_bytes) if replay else 0,
+            **(fingerprint or {}),
         }
-
-    record_id = json.loads(
-        json.dumps(
-            {
-                "config": dataclasses.asdict(config),
-                "tasks": tasks,
-                "compressor": compressor.name if replay else None,
-                "budget_bytes": int(budget_bytes) if replay else 0,
-                **(fingerprint or {}),
-            },
-            default=str,
-        )
     )
-    store = CheckpointStore(Path(workdir) / "checkpoints")
-    history: list[dict] = []
-    start = 0
-    items = {"params": state.params, "opt": (state.step, state.opt_state)}
-    if replay:
-        items["memory"] = replay_state
-    if store.latest_step() is not None:
-        _, _, record = store.restore({})
-        if record.get("fingerprint") != record_id:
-            store.close()
-            raise CheckpointError(
-                f"workdir: {workdir} holds checkpoints of a different run; use a "
-                "new workdir"
+    run = _Stream(
+        model=model,
+        train=train,
+        test=test,
+        tasks=tasks,
+        num_classes=num_classes,
+        config=config,
+        replay=replay,
+        step_fn=make_replay_step(
+            model,
+            optimizer,
+            loss_kind=config.loss,
+            sample=replay.memory.sample if replay else None,
+            decompress=replay.compressor.decompress if replay else None,
+        ),
+        eval_step=_make_eval_step(model, num_classes),
+    )
+    last = len(tasks) if stop_after_tasks is None else min(stop_after_tasks, len(tasks))
+    with CheckpointStore(Path(workdir) / "checkpoints") as store:
+        resumed = resume(store, _checkpoint_items(state, replay_state), record_id)
+        start, history = resumed.step, resumed.history
+        if resumed.items is not None:
+            step, opt_state = resumed.items["opt"]
+            state = TrainState(step, resumed.items["params"], opt_state)
+            replay_state = resumed.items.get("memory")
+        for task in range(start, last):
+            state, replay_state, entry = _run_task(
+                run, task, state, replay_state, jax.random.fold_in(key_run, task)
             )
-        start, restored, record = store.restore(items)
-        state = TrainState(restored["opt"][0], restored["params"], restored["opt"][1])
-        if replay:
-            replay_state = restored["memory"]
-        history = list(record["history"])
+            history.append(entry)
+            store.save(
+                task + 1,
+                _checkpoint_items(state, replay_state),
+                {"fingerprint": record_id, "history": history},
+            )
+    memory_info = replay.info if replay else _NO_MEMORY
+    summary = _summary(history, tasks, memory_info, state, replay_state)
+    return {**summary, "resumed_from": start}
 
-    step_fn = make_replay_step(
-        model,
-        optimizer,
-        loss_kind=config.loss,
-        sample=memory.sample if replay else None,
-        decompress=compressor.decompress if replay else None,
+
+_NO_MEMORY = {"capacity": 0, "exemplar_bytes": 0, "storage_bytes": 0}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Replay:
+    """The replay memory of a run: its functions, compressor and sizes."""
+
+    memory: Any
+    compressor: Compressor
+    offer: Callable
+    info: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class _Stream:
+    """What every task of a :func:`train_stream` run shares."""
+
+    model: nn.Module
+    train: dict
+    test: dict
+    tasks: tuple
+    num_classes: int
+    config: ContinualConfig
+    replay: _Replay | None
+    step_fn: Callable
+    eval_step: Callable
+
+
+def _setup_replay(compressor, budget_bytes, saliency, config, num_classes):
+    capacity = capacity_for_budget(budget_bytes, compressor.example)
+    memory = replay_memory(
+        capacity=capacity,
+        num_groups=num_classes,
+        policy=config.policy,
+        sample_size=config.replay_batch_size,
     )
+    replay_state = memory.init(compressor.example)
+    info = {
+        "capacity": capacity,
+        "exemplar_bytes": exemplar_bytes(compressor.example),
+        "storage_bytes": storage_bytes(replay_state),
+        "overhead_bytes": overhead_bytes(replay_state),
+    }
+    offer = _make_offer(compressor, memory, saliency, config)
+    return _Replay(memory, compressor, offer, info), replay_state
 
+
+def _checkpoint_items(state: TrainState, replay_state) -> dict:
+    items = {"params": state.params, "opt": (state.step, state.opt_state)}
+    if replay_state is not None:
+        items["memory"] = replay_state
+    return items
+
+
+def _make_eval_step(model: nn.Module, num_classes: int) -> Callable:
     def eval_fn(params, images, masks):
         predictions = model.apply({"params": params}, images).argmax(-1)
         return confusion_matrix(
             predictions, masks, num_classes, ignore_label=stream.IGNORE_LABEL
         )
 
-    eval_step = jax.jit(eval_fn)
-    offer = _make_offer(compressor, memory, saliency, config) if replay else None
+    return jax.jit(eval_fn)
 
-    last = len(tasks) if stop_after_tasks is None else min(stop_after_tasks, len(tasks))
-    for task in range(start, last):
-        started = time.perf_counter()
-        key_task = jax.random.fold_in(key_run, task)
-        data = stream.task_data(
-            train, tasks, task, num_classes=num_classes, labelling=config.labelling
+
+def _run_task(run: _Stream, task: int, state, replay_state, key_task):
+    """Trains task ``task``, fills the memory, evaluates: ``(state, memory, log)``."""
+    started = time.perf_counter()
+    config = run.config
+    data = stream.task_data(
+        run.train,
+        run.tasks,
+        task,
+        num_classes=run.num_classes,
+        labelling=config.labelling,
+    )
+    batch_size = min(config.batch_size, len(data["image"]))
+    losses = []
+    step_index = int(state.step)  # a host counter: no sync per step
+    for epoch in range(config.epochs_per_task):
+        for batch in batches(
+            {"image": data["image"], "mask": data["mask"]},
+            batch_size=batch_size,
+            seed=config.seed,
+            epoch=task * 10_000 + epoch,
+        ):
+            key_step = jax.random.fold_in(key_task, step_index)
+            step_index += 1
+            state, loss = run.step_fn(
+                state, replay_state, key_step, batch["image"], batch["mask"]
+            )
+            losses.append(loss)
+    mean_loss = float(jnp.mean(jnp.stack(losses)))
+    if not math.isfinite(mean_loss):
+        raise FloatingPointError(
+            f"training diverged in task {task} (loss {mean_loss}); lower learning_rate"
         )
-        batch_size = min(config.batch_size, len(data["image"]))
-        losses = []
-        step_index = int(state.step)  # a host counter: no sync per step
-        for epoch in range(config.epochs_per_task):
-            for batch in batches(
-                {"image": data["image"], "mask": data["mask"]},
-                batch_size=batch_size,
-                seed=config.seed,
-                epoch=task * 10_000 + epoch,
-            ):
-                key_step = jax.random.fold_in(key_task, step_index)
-                step_index += 1
-                state, loss = step_fn(
-                    state, replay_state, key_step, batch["image"], batch["mask"]
-                )
-                losses.append(loss)
-        mean_loss = float(jnp.mean(jnp.stack(losses)))
-        if not math.isfinite(mean_loss):
-            raise FloatingPointError(
-                f"training diverged in task {task} (loss {mean_loss}); lower "
-                "learning_rate"
-            )
-        if replay:
-            replay_state = offer(
-                state.params,
-                replay_state,
-                jax.random.fold_in(key_task, _OFFER_KEY),
-                data,
-                tasks[task],
-            )
-        scores = evaluate_seen(
-            eval_step,
+    if run.replay is not None:
+        replay_state = run.replay.offer(
             state.params,
-            test,
-            tasks,
-            task,
-            num_classes=num_classes,
-            batch_size=config.eval_batch_size,
+            replay_state,
+            jax.random.fold_in(key_task, _OFFER_KEY),
+            data,
+            run.tasks[task],
         )
-        entry = {
-            "task": task,
-            "classes": list(tasks[task]),
-            "num_images": len(data["image"]),
-            "train_loss": mean_loss,
-            **scores,
-            "exemplars_stored": int(replay_state.count) if replay else 0,
-            "exemplars_offered": int(replay_state.num_offered) if replay else 0,
-            "exemplars_dropped": int(replay_state.num_dropped) if replay else 0,
-            "seconds": time.perf_counter() - started,
-        }
-        history.append(entry)
-        items = {"params": state.params, "opt": (state.step, state.opt_state)}
-        if replay:
-            items["memory"] = replay_state
-        store.save(task + 1, items, {"fingerprint": record_id, "history": history})
-    store.close()
-    return _summary(history, tasks, memory_info, state, replay_state)
+    scores = evaluate_seen(
+        run.eval_step,
+        state.params,
+        run.test,
+        run.tasks,
+        task,
+        num_classes=run.num_classes,
+        batch_size=config.eval_batch_size,
+    )
+    replaying = replay_state is not None
+    entry = {
+        "task": task,
+        "classes": list(run.tasks[task]),
+        "num_images": len(data["image"]),
+        "train_loss": mean_loss,
+        **scores,
+        "exemplars_stored": int(replay_state.count) if replaying else 0,
+        "exemplars_offered": int(replay_state.num_offered) if replaying else 0,
+        "exemplars_dropped": int(replay_state.num_dropped) if replaying else 0,
+        "seconds": time.perf_counter() - started,
+    }
+    return state, replay_state, entry
 
 
 def _make_offer(compressor, memory, saliency, config):

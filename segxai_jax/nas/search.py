@@ -20,9 +20,9 @@ stored raises instead of going back.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,8 +38,8 @@ from segxai_jax.training.checkpointing import (
     CheckpointError,
     CheckpointStore,
     ensure_writable_dir,
-    write_atomic,
 )
+from segxai_jax.training.resume import json_fingerprint, resume, write_history_log
 
 LOG_FILE = "search_log.jsonl"
 
@@ -153,45 +153,38 @@ def run_search(
     key = jax.random.key(seed)
     state = jax.jit(strategy.init)(jax.random.fold_in(key, -1 % 2**31), hyperparams)
     ask, tell = jax.jit(strategy.ask), jax.jit(strategy.tell)
-    record_id = json.loads(
-        json.dumps(
-            {
-                "seed": seed,
-                "population_size": strategy.population_size,
-                "archive_size": strategy.archive_size,
-                "tournament_size": strategy.tournament_size,
-                "max_tries": strategy.max_tries,
-                "sampling": strategy.sampling,
-                "space": dataclasses.asdict(strategy.space),
-                "budget": dataclasses.asdict(strategy.budget),
-                "hyperparams": jax.tree.map(float, dataclasses.asdict(hyperparams)),
-                "run": fingerprint or {},
-            },
-            default=str,
-        )
+    record_id = json_fingerprint(
+        {
+            "seed": seed,
+            "population_size": strategy.population_size,
+            "archive_size": strategy.archive_size,
+            "tournament_size": strategy.tournament_size,
+            "max_tries": strategy.max_tries,
+            "sampling": strategy.sampling,
+            "space": dataclasses.asdict(strategy.space),
+            "budget": dataclasses.asdict(strategy.budget),
+            "hyperparams": jax.tree.map(float, dataclasses.asdict(hyperparams)),
+            "run": fingerprint or {},
+        }
     )
     history: list[dict] = []
     start = 0
-    store = None
-    if workdir is not None:
-        workdir = ensure_writable_dir(workdir, name="workdir")
-        store = CheckpointStore(workdir / "checkpoints")
-    try:
-        if store is not None and store.latest_step() is not None:
-            _, _, record = store.restore({})
-            if record.get("fingerprint") != record_id:
+    with contextlib.ExitStack() as stack:
+        store = None
+        if workdir is not None:
+            workdir = ensure_writable_dir(workdir, name="workdir")
+            store = stack.enter_context(CheckpointStore(workdir / "checkpoints"))
+            resumed = resume(store, {"state": state}, record_id, what="search")
+            if resumed.step > generations:
                 raise CheckpointError(
-                    f"workdir: {workdir} holds checkpoints of a different search; "
-                    "use a new workdir or delete the old one"
+                    f"generations: {workdir} already holds generation "
+                    f"{resumed.step}, more than the {generations} asked for; "
+                    "refusing to go back"
                 )
-            latest = store.latest_step()
-            if latest > generations:
-                raise CheckpointError(
-                    f"generations: {workdir} already holds generation {latest}, more "
-                    f"than the {generations} asked for; refusing to go back"
-                )
-            start, items, record = store.restore({"state": state})
-            state, history = items["state"], list(record["history"])
+            start, history = resumed.step, resumed.history
+            if resumed.items is not None:
+                state = resumed.items["state"]
+                write_history_log(workdir / LOG_FILE, history)
         end = generations if stop_after is None else min(generations, stop_after)
         began = time.perf_counter()
         bar = tqdm(
@@ -221,13 +214,7 @@ def run_search(
                     {"state": state},
                     {"fingerprint": record_id, "history": history},
                 )
-                write_atomic(
-                    workdir / LOG_FILE,
-                    "".join(json.dumps(h) + "\n" for h in history),
-                )
+                write_history_log(workdir / LOG_FILE, history)
         bar.close()
         seconds = time.perf_counter() - began
-    finally:
-        if store is not None:
-            store.close()
     return SearchResult(state, history, start, seconds)

@@ -5,7 +5,14 @@ from segxai_jax.training.checkpointing import (
     CheckpointError,
     CheckpointStore,
     ensure_writable_dir,
+    tree_digest,
     write_atomic,
+)
+from segxai_jax.training.resume import (
+    Resumed,
+    json_fingerprint,
+    resume,
+    write_history_log,
 )
 from segxai_jax.training.trainer import (
     TrainConfig,
@@ -26,6 +33,7 @@ from segxai_jax.training.trainer import (
 __all__ = [
     "CheckpointError",
     "CheckpointStore",
+    "Resumed",
     "TrainConfig",
     "TrainResult",
     "TrainState",
@@ -33,14 +41,18 @@ __all__ = [
     "ensure_writable_dir",
     "evaluate",
     "init_train_state",
+    "json_fingerprint",
     "load_trained_params",
     "make_eval_step",
     "make_optimizer",
     "make_train_step",
     "pixel_cross_entropy",
+    "resume",
     "segmentation_loss",
     "segmentation_scores",
     "soft_dice_loss",
     "train",
+    "tree_digest",
     "write_atomic",
+    "write_history_log",
 ]

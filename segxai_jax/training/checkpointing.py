@@ -1,29 +1,83 @@
-"""Orbax checkpoints of a pytree plus a JSON record, one per step (or epoch).
+"""Orbax checkpoints of a pytree plus a JSON record, one per step, verified.
 
 Writes are atomic (Orbax saves into a temporary directory and renames it), so a
 process killed while saving leaves the previous checkpoints intact. A store
 refuses to write a step older than the newest one it holds, so a resumed run can
 never replace newer work with older.
+
+Integrity. After Orbax has written step ``s``, the store writes
+``s/integrity.json``: the SHA-256 and size of every file of the step, and a
+SHA-256 of every saved pytree's content (tree paths, dtypes, shapes and bytes).
+A checkpoint counts as written only once that manifest exists. Restoring checks
+the files against it and the restored arrays against the pytree hashes, so a
+flipped byte, a truncated or a missing file raises :class:`CheckpointError`
+naming the step and the file instead of loading wrong weights.
+:meth:`CheckpointStore.restore_latest_intact` (used to resume) falls back to the
+newest intact checkpoint, logs which ones were damaged, and moves them to a
+sibling ``<directory>_damaged/`` folder (nothing is deleted) so that the run can
+save its next steps.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import os
+import shutil
+import time
 from pathlib import Path
 from typing import Any
 
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 
 from segxai_jax import validation
 
+MANIFEST = "integrity.json"
+_CHUNK = 1 << 20
+
+logger = logging.getLogger(__name__)
+
 
 class CheckpointError(ValueError):
-    """A checkpoint is missing, unreadable or does not match what was asked for."""
+    """A checkpoint is missing, damaged or does not match what was asked for."""
+
+
+def tree_digest(tree: Any) -> str:
+    """SHA-256 of a pytree's structure and array contents (paths, dtypes, bytes)."""
+    digest = hashlib.sha256()
+    leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+    for path, leaf in leaves:
+        array = np.asarray(leaf)
+        digest.update(jax.tree_util.keystr(path).encode())
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(_CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _step_files(step_dir: Path) -> dict[str, Path]:
+    return {
+        str(p.relative_to(step_dir)): p
+        for p in sorted(step_dir.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }
 
 
 class CheckpointStore:
     """Saves and restores ``(state pytree, json record)`` pairs keyed by step.
+
+    Use it as a context manager (``with CheckpointStore(d) as store:``) or call
+    :meth:`close`.
 
     Args:
       directory: folder holding one sub-folder per step; created if missing.
@@ -42,6 +96,16 @@ class CheckpointStore:
         )
         self._manager = ocp.CheckpointManager(self.directory, options=options)
 
+    def __enter__(self) -> CheckpointStore:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def steps(self) -> list[int]:
+        """Every stored step, oldest first (damaged ones included)."""
+        return sorted(self._manager.all_steps())
+
     def latest_step(self) -> int | None:
         return self._manager.latest_step()
 
@@ -53,6 +117,7 @@ class CheckpointStore:
           items: name -> pytree of arrays; items are restored independently.
           record: JSON-serialisable metadata (configs, history).
         """
+        step = validation.check_int(step, "step", minimum=0)
         latest = self.latest_step()
         if latest is not None and step <= latest:
             raise CheckpointError(
@@ -63,9 +128,62 @@ class CheckpointStore:
         args["record"] = ocp.args.JsonSave(record)
         self._manager.save(step, args=ocp.args.Composite(**args))
         self._manager.wait_until_finished()
+        step_dir = self._step_dir(step)
+        manifest = {
+            "step": step,
+            "files": {
+                name: {"sha256": _file_digest(path), "bytes": path.stat().st_size}
+                for name, path in _step_files(step_dir).items()
+            },
+            "items": {name: tree_digest(tree) for name, tree in items.items()},
+        }
+        write_atomic(step_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+
+    def _step_dir(self, step: int) -> Path:
+        return self.directory / str(step)
+
+    def verify(self, step: int) -> dict:
+        """Checks step ``step``'s files against its manifest; returns the manifest.
+
+        Raises:
+          CheckpointError: no manifest (the save never finished), or a file
+            that is missing, truncated or changed, naming it.
+        """
+        step_dir = self._step_dir(step)
+        where = f"checkpoint {step} in {self.directory}"
+        try:
+            manifest = json.loads((step_dir / MANIFEST).read_text())
+        except FileNotFoundError as error:
+            raise CheckpointError(
+                f"{where} has no {MANIFEST}: its save did not finish (or it was "
+                "written by another program)"
+            ) from error
+        except (OSError, ValueError) as error:
+            raise CheckpointError(
+                f"{where}: {MANIFEST} is unreadable ({error})"
+            ) from error
+        for name, expected in manifest.get("files", {}).items():
+            path = step_dir / name
+            if not path.is_file():
+                raise CheckpointError(f"{where} is damaged: file {name} is missing")
+            size = path.stat().st_size
+            if size != expected["bytes"]:
+                raise CheckpointError(
+                    f"{where} is damaged: file {name} has {size} bytes, "
+                    f"{expected['bytes']} were written (truncated?)"
+                )
+            if _file_digest(path) != expected["sha256"]:
+                raise CheckpointError(
+                    f"{where} is damaged: file {name} does not match the SHA-256 "
+                    "written with it (a changed byte)"
+                )
+        return manifest
 
     def restore(self, abstract_items: dict[str, Any], step: int | None = None):
         """Restores ``(step, items, record)``; ``step=None`` takes the newest.
+
+        The step's files are verified first and the restored arrays compared
+        with the content hashes written at save time.
 
         Args:
           abstract_items: name -> pytree with the structure, shapes and dtypes of
@@ -74,12 +192,13 @@ class CheckpointStore:
           step: which checkpoint.
 
         Raises:
-          CheckpointError: no checkpoint, or one that does not match
-            ``abstract_items`` or cannot be read.
+          CheckpointError: no checkpoint, a damaged one (naming the file), or
+            one that does not match ``abstract_items``.
         """
         step = self.latest_step() if step is None else step
         if step is None:
             raise CheckpointError(f"no checkpoint found in {self.directory}")
+        manifest = self.verify(step)
         args = {
             name: ocp.args.StandardRestore(
                 jax.tree.map(ocp.utils.to_shape_dtype_struct, tree)
@@ -95,7 +214,70 @@ class CheckpointStore:
                 f"expected structure ({type(error).__name__}: {error})"
             ) from error
         items = {name: restored[name] for name in abstract_items}
+        for name, tree in items.items():
+            expected = manifest.get("items", {}).get(name)
+            if expected is not None and tree_digest(tree) != expected:
+                raise CheckpointError(
+                    f"checkpoint {step} in {self.directory} is damaged: item {name!r} "
+                    "restored with other contents than were saved"
+                )
         return step, items, restored["record"]
+
+    def restore_latest_intact(self, abstract_items: dict[str, Any], *, accept=None):
+        """The newest checkpoint that verifies, moving damaged newer ones aside.
+
+        Args:
+          abstract_items: as for :meth:`restore`.
+          accept: ``accept(record) -> None`` called on the newest intact
+            checkpoint's record BEFORE anything is moved; it raises to refuse
+            (e.g. a fingerprint of another run), leaving the folder untouched.
+
+        Returns:
+          ``(step, items, record)``, or ``None`` when the store holds no
+          checkpoint at all.
+
+        Raises:
+          CheckpointError: checkpoints exist but none is intact (nothing is
+            moved: they may belong to another run), or ``accept`` refused.
+        """
+        steps = self.steps()
+        if not steps:
+            return None
+        damaged: list[tuple[int, CheckpointError]] = []
+        for step in reversed(steps):
+            try:
+                self.verify(step)
+            except CheckpointError as error:
+                damaged.append((step, error))
+                continue
+            _, _, record = self.restore({}, step=step)
+            if accept is not None:
+                accept(record)
+            result = self.restore(abstract_items, step=step)
+            if damaged:
+                target = self._move_aside([s for s, _ in damaged])
+                for _, error in damaged:
+                    logger.warning("%s; moved to %s", error, target)
+                logger.warning(
+                    "resuming %s from checkpoint %d, the newest intact one",
+                    self.directory,
+                    step,
+                )
+            return result
+        reasons = "; ".join(str(error) for _, error in damaged)
+        raise CheckpointError(
+            f"{self.directory} holds checkpoints but none is intact ({reasons}); "
+            "move or delete the folder to start afresh"
+        )
+
+    def _move_aside(self, steps: list[int]) -> Path:
+        target = self.directory.with_name(f"{self.directory.name}_damaged")
+        target.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for step in steps:
+            shutil.move(str(self._step_dir(step)), str(target / f"{step}-{stamp}"))
+        self._manager.reload()
+        return target
 
     def close(self) -> None:
         self._manager.close()
@@ -120,5 +302,8 @@ def write_atomic(path: str | os.PathLike, text: str) -> None:
     """Writes a text file so that readers see either the old or the new content."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
+    with open(tmp, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(tmp, path)

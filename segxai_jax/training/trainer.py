@@ -10,7 +10,6 @@ completed epoch and ends with exactly the parameters of an uninterrupted run.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -28,11 +27,8 @@ from tqdm.auto import tqdm
 from segxai_jax import validation
 from segxai_jax.data.pipeline import batches
 from segxai_jax.metrics.segmentation import confusion_matrix, segmentation_scores
-from segxai_jax.training.checkpointing import (
-    CheckpointError,
-    CheckpointStore,
-    ensure_writable_dir,
-)
+from segxai_jax.training.checkpointing import CheckpointStore, ensure_writable_dir
+from segxai_jax.training.resume import json_fingerprint, resume, write_history_log
 
 LOSSES = ("cross_entropy", "cross_entropy+dice")
 
@@ -324,11 +320,8 @@ def train(
     check_labels(train_data, num_classes, "train_data['mask']")
     check_labels(validation_data, num_classes, "validation_data['mask']")
     workdir = ensure_writable_dir(workdir, name="workdir")
-    fingerprint = json.loads(
-        json.dumps(
-            {"train": dataclasses.asdict(config), "run": dict(run_fingerprint or {})},
-            default=str,
-        )
+    fingerprint = json_fingerprint(
+        {"train": dataclasses.asdict(config), "run": dict(run_fingerprint or {})}
     )
     num_train = _num_examples(train_data)
     steps_per_epoch = num_train // config.batch_size
@@ -339,86 +332,108 @@ def train(
         )
     optimizer = make_optimizer(config, config.epochs * steps_per_epoch)
     state = init_train_state(model, optimizer, seed=config.seed, sample=first["image"])
-
-    store = CheckpointStore(workdir / "checkpoints")
-    history: list[dict] = []
-    start_epoch = 0
-    if store.latest_step() is not None:
-        _, _, record = store.restore({})
-        if record.get("fingerprint") != fingerprint:
-            raise CheckpointError(
-                f"workdir: {workdir} holds checkpoints of a different run (other "
-                "config or data); use a new workdir or delete the old one"
-            )
-        start_epoch, items, record = store.restore(
-            {"params": state.params, "opt": (state.step, state.opt_state)}
-        )
-        step, opt_state = items["opt"]
-        state = TrainState(step, items["params"], opt_state)
-        history = list(record["history"])
-
-    train_step = make_train_step(model, optimizer, loss_kind=config.loss)
-    eval_step = make_eval_step(model, num_classes)
-    last_epoch = config.epochs if stop_after_epochs is None else stop_after_epochs
-    last_epoch = min(last_epoch, config.epochs)
-    bar = tqdm(
-        total=(last_epoch - start_epoch) * steps_per_epoch,
-        disable=not progress,
-        desc="train",
-        unit="step",
-        mininterval=2.0,
-    )
     log_path = workdir / "train_log.jsonl"
-    for epoch in range(start_epoch, last_epoch):
-        started = time.perf_counter()
-        losses = []
-        for batch in batches(
-            train_data, batch_size=config.batch_size, seed=config.seed, epoch=epoch
-        ):
-            validation.check_label_array(
-                batch["mask"], "train_data['mask']", num_classes=num_classes
-            )
-            state, loss = train_step(state, batch["image"], batch["mask"])
-            losses.append(loss)
-            bar.update(1)
-        mean_loss = float(jnp.mean(jnp.stack(losses)))
-        train_seconds = time.perf_counter() - started
-        scores = evaluate(
-            model,
-            state.params,
-            validation_data,
-            num_classes=num_classes,
-            batch_size=config.eval_batch_size,
-            eval_step=eval_step,
-        )
-        if not math.isfinite(mean_loss):
-            raise FloatingPointError(
-                f"training diverged in epoch {epoch + 1} (loss {mean_loss}); "
-                "lower learning_rate"
-            )
-        entry = {
-            "epoch": epoch + 1,
-            "step": int(state.step),
-            "train_loss": mean_loss,
-            "val_miou": scores["miou"],
-            "val_pixel_accuracy": scores["pixel_accuracy"],
-            "val_mean_dice": scores["mean_dice"],
-            "train_seconds": train_seconds,
-        }
-        history.append(entry)
-        bar.set_postfix(loss=f"{mean_loss:.3f}", val_miou=f"{scores['miou']:.3f}")
-        store.save(
-            epoch + 1,
+
+    with CheckpointStore(workdir / "checkpoints") as store:
+        resumed = resume(
+            store,
             {"params": state.params, "opt": (state.step, state.opt_state)},
-            {"fingerprint": fingerprint, "history": history},
+            fingerprint,
         )
-        with open(log_path, "a") as log:
-            log.write(json.dumps(entry) + "\n")
-        if on_epoch_end is not None:
-            on_epoch_end(entry, state)
-    bar.close()
-    store.close()
+        start_epoch, history = resumed.step, resumed.history
+        if resumed.items is not None:
+            step, opt_state = resumed.items["opt"]
+            state = TrainState(step, resumed.items["params"], opt_state)
+            write_history_log(log_path, history)  # a kill may have cut the log
+
+        train_step = make_train_step(model, optimizer, loss_kind=config.loss)
+        eval_step = make_eval_step(model, num_classes)
+        last_epoch = config.epochs if stop_after_epochs is None else stop_after_epochs
+        last_epoch = min(last_epoch, config.epochs)
+        bar = tqdm(
+            total=max(last_epoch - start_epoch, 0) * steps_per_epoch,
+            disable=not progress,
+            desc="train",
+            unit="step",
+            mininterval=2.0,
+        )
+        for epoch in range(start_epoch, last_epoch):
+            state, entry = _train_epoch(
+                epoch,
+                state,
+                train_step,
+                eval_step,
+                train_data,
+                validation_data,
+                config=config,
+                model=model,
+                num_classes=num_classes,
+                bar=bar,
+            )
+            history.append(entry)
+            store.save(
+                epoch + 1,
+                {"params": state.params, "opt": (state.step, state.opt_state)},
+                {"fingerprint": fingerprint, "history": history},
+            )
+            write_history_log(log_path, history)
+            if on_epoch_end is not None:
+                on_epoch_end(entry, state)
+        bar.close()
     return TrainResult(state=state, history=history, resumed_from_epoch=start_epoch)
+
+
+def _train_epoch(
+    epoch,
+    state,
+    train_step,
+    eval_step,
+    train_data,
+    validation_data,
+    *,
+    config,
+    model,
+    num_classes,
+    bar,
+):
+    """One epoch of steps, then the validation scores: ``(state, log entry)``."""
+    started = time.perf_counter()
+    losses = []
+    for batch in batches(
+        train_data, batch_size=config.batch_size, seed=config.seed, epoch=epoch
+    ):
+        validation.check_label_array(
+            batch["mask"], "train_data['mask']", num_classes=num_classes
+        )
+        state, loss = train_step(state, batch["image"], batch["mask"])
+        losses.append(loss)
+        bar.update(1)
+    mean_loss = float(jnp.mean(jnp.stack(losses)))
+    train_seconds = time.perf_counter() - started
+    if not math.isfinite(mean_loss):
+        raise FloatingPointError(
+            f"training diverged in epoch {epoch + 1} (loss {mean_loss}); "
+            "lower learning_rate"
+        )
+    scores = evaluate(
+        model,
+        state.params,
+        validation_data,
+        num_classes=num_classes,
+        batch_size=config.eval_batch_size,
+        eval_step=eval_step,
+    )
+    bar.set_postfix(loss=f"{mean_loss:.3f}", val_miou=f"{scores['miou']:.3f}")
+    entry = {
+        "epoch": epoch + 1,
+        "step": int(state.step),
+        "train_loss": mean_loss,
+        "val_miou": scores["miou"],
+        "val_pixel_accuracy": scores["pixel_accuracy"],
+        "val_mean_dice": scores["mean_dice"],
+        "train_seconds": train_seconds,
+    }
+    return state, entry
 
 
 def load_trained_params(workdir: str | Path, model: nn.Module, sample) -> Any:
@@ -433,11 +448,8 @@ def load_trained_params(workdir: str | Path, model: nn.Module, sample) -> Any:
       CheckpointError: missing checkpoint, or one that does not fit ``model``.
     """
     abstract = jax.eval_shape(model.init, jax.random.key(0), sample[:1])["params"]
-    store = CheckpointStore(Path(workdir) / "checkpoints")
-    try:
+    with CheckpointStore(Path(workdir) / "checkpoints") as store:
         _, items, _ = store.restore({"params": abstract})
-    finally:
-        store.close()
     return items["params"]
 
 

@@ -1,10 +1,15 @@
 """Continual learner: weighted loss, a tiny stream, checkpoint/resume equality."""
 
+import sys
+import textwrap
+from pathlib import Path
+
 import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _testing import committed_steps, kill_at_random_point
 
 from segxai_jax.continual import (
     ContinualConfig,
@@ -21,17 +26,19 @@ from segxai_jax.training import CheckpointError
 
 HW = (16, 16)
 TASKS = ((1,), (2,))
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parents[1]
 
 
-def _data(count, seed):
+def _data(count, seed, num_classes=3):
     rng = np.random.default_rng(seed)
     images = rng.uniform(0, 1, (count, *HW, 3)).astype(np.float32)
     masks = np.zeros((count, *HW), np.int32)
     for i in range(count):
-        c = 1 + i % 2
+        c = 1 + i % (num_classes - 1)
         r, q = rng.integers(0, 9, 2)
         masks[i, r : r + 6, q : q + 6] = c
-        images[i, r : r + 6, q : q + 6, c] = 1.0  # class c is bright in channel c
+        images[i, r : r + 6, q : q + 6, c % 3] = 1.0  # class c is bright in channel c
     return {"image": images, "mask": masks}
 
 
@@ -129,3 +136,71 @@ def test_finetune_and_joint_bounds_run(setup, tmp_path):
     )
     assert len(joint["history"]) == 1 and np.isnan(joint["average_forgetting"])
     assert len(joint["final_iou"]) == 3
+
+
+_KILLABLE_STREAM = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    from segxai_jax import runtime
+    runtime.configure()
+    from segxai_jax.continual import (
+        ContinualConfig, default_explainer, exemplar_bytes, make_compressor,
+        saliency_fn, train_stream)
+    from segxai_jax.continual import learner
+    from segxai_jax.models import UNet, UNetConfig
+
+    sys.path[:0] = [sys.argv[2], sys.argv[2] + "/continual"]
+    from test_learner import CONFIG, HW, KILL_TASKS, _data
+
+    run_task = learner._run_task
+
+    def lingering(*args, **kwargs):  # each task lasts long enough to be killed
+        out = run_task(*args, **kwargs)
+        time.sleep(0.5)
+        return out
+
+    learner._run_task = lingering
+    model = UNet(UNetConfig(num_classes=4, widths=(4, 8), blocks_per_stage=1))
+    saliency = saliency_fn(default_explainer(model, image_shape=(*HW, 3)),
+                           num_classes=4)
+    comp = make_compressor("box", image_shape=HW, box_size=8, factor=2)
+    train_stream(model, _data(12, 0, 4), _data(6, 1, 4), tasks=KILL_TASKS,
+                 num_classes=4, config=CONFIG, compressor=comp,
+                 budget_bytes=5 * exemplar_bytes(comp.example), saliency=saliency,
+                 workdir=sys.argv[1])
+    """
+)
+KILL_TASKS = ((1,), (2,), (3,))
+
+
+@pytest.mark.parametrize("kill_seed", [0, 1])
+def test_sigkilled_stream_resumes_to_the_same_state(tmp_path, kill_seed):
+    model = UNet(UNetConfig(num_classes=4, widths=(4, 8), blocks_per_stage=1))
+    saliency = saliency_fn(
+        default_explainer(model, image_shape=(*HW, 3)), num_classes=4
+    )
+    comp = make_compressor("box", image_shape=HW, box_size=8, factor=2)
+    kwargs = dict(
+        tasks=KILL_TASKS,
+        num_classes=4,
+        config=CONFIG,
+        compressor=comp,
+        budget_bytes=5 * exemplar_bytes(comp.example),
+        saliency=saliency,
+    )
+    workdir = tmp_path / "killed"
+    kill_at_random_point(
+        [sys.executable, "-c", _KILLABLE_STREAM, str(workdir), str(TESTS.parent)],
+        ready=lambda: len(committed_steps(workdir / "checkpoints")) >= 1,
+        seed=kill_seed,
+        max_delay=1.0,
+        env={"PYTHONPATH": str(REPO)},
+    )
+    train, test = _data(12, 0, 4), _data(6, 1, 4)
+    full = train_stream(model, train, test, workdir=tmp_path / "full", **kwargs)
+    resumed = train_stream(model, train, test, workdir=workdir, **kwargs)
+    assert resumed["resumed_from"] > 0 and resumed["finished"]
+    chex.assert_trees_all_equal(resumed["state"].params, full["state"].params)
+    chex.assert_trees_all_equal(resumed["replay_state"], full["replay_state"])
+    np.testing.assert_array_equal(resumed["accuracy"], full["accuracy"])

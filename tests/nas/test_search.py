@@ -1,14 +1,20 @@
 """Search loop: checkpoints, resume equality, JSON-lines log, no going back."""
 
 import json
+import sys
+import textwrap
+from pathlib import Path
 
 import chex
 import jax
 import numpy as np
 import pytest
+from _testing import committed_steps, kill_at_random_point
 
 from segxai_jax.nas import Budget, EvolutionarySearch, genome_cost, run_search
 from segxai_jax.training import CheckpointError
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +92,55 @@ def test_never_goes_back_and_refuses_another_run(search, evaluate, tmp_path):
     assert done.resumed_from == 3 and len(done.history) == 3
     with pytest.raises(ValueError, match="generations"):
         run_search(search, evaluate, seed=0, generations=0)
+
+
+_KILLABLE_SEARCH = textwrap.dedent(
+    """
+    import sys, time
+    import jax
+    import numpy as np
+    from segxai_jax import runtime
+    runtime.configure()
+    from segxai_jax.nas import (
+        Budget, EvolutionarySearch, SearchSpace, genome_cost, run_search)
+
+    space = SearchSpace(num_classes=3, depths=(1, 2),
+                        widths=((2, 4), (4, 6), (6, 8)), blocks=(1, 2),
+                        kernels=(1, 3, 5))
+    search = EvolutionarySearch(space, Budget(max_params=1500, image_size=8),
+                                population_size=4, archive_size=3,
+                                tournament_size=2)
+    cost = jax.jit(jax.vmap(lambda g: genome_cost(space, g)))
+
+    def evaluate(genomes):
+        time.sleep(0.3)  # a generation lasts long enough to be killed inside
+        params = np.asarray(cost(genomes)[0], np.float32)
+        params[-1] = np.nan
+        return params
+
+    run_search(search, evaluate, seed=5, generations=8, workdir=sys.argv[1],
+               progress=False)
+    """
+)
+
+
+@pytest.mark.parametrize("kill_seed", [0, 1])
+def test_sigkilled_search_resumes_to_the_same_state(
+    search, evaluate, tmp_path, kill_seed
+):
+    workdir = tmp_path / "killed"
+    kill_at_random_point(
+        [sys.executable, "-c", _KILLABLE_SEARCH, str(workdir)],
+        ready=lambda: len(committed_steps(workdir / "checkpoints")) >= 1,
+        seed=kill_seed,
+        max_delay=1.5,
+        env={"PYTHONPATH": str(REPO)},
+    )
+    full = run_search(search, evaluate, seed=5, generations=8, progress=False)
+    resumed = run_search(
+        search, evaluate, seed=5, generations=8, workdir=workdir, progress=False
+    )
+    assert resumed.resumed_from > 0
+    chex.assert_trees_all_equal(resumed.state, full.state)
+    lines = (workdir / "search_log.jsonl").read_text().splitlines()
+    assert [json.loads(line)["generation"] for line in lines] == list(range(1, 9))

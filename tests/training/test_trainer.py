@@ -205,3 +205,29 @@ def test_evaluate_matches_numpy(data, uninterrupted):
 def test_bad_train_config(field, value):
     with pytest.raises(ValueError, match=field):
         TrainConfig(**{field: value})
+
+
+def test_damaged_newest_checkpoint_falls_back_to_the_same_result(
+    data, uninterrupted, tmp_path, caplog
+):
+    _train(data, tmp_path, stop_after_epochs=2)
+    files = [p for p in (tmp_path / "checkpoints" / "2").rglob("*") if p.is_file()]
+    victim = max(files, key=lambda p: p.stat().st_size)
+    raw = bytearray(victim.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    victim.write_bytes(bytes(raw))
+    resumed = _train(data, tmp_path)
+    assert resumed.resumed_from_epoch == 1  # epoch 2 was damaged: redone
+    _assert_same_params(uninterrupted.state.params, resumed.state.params)
+    assert "newest intact one" in caplog.text
+    assert any((tmp_path / "checkpoints_damaged").iterdir())
+
+
+def test_log_is_rebuilt_after_a_kill_between_checkpoint_and_log(data, tmp_path):
+    _train(data, tmp_path, stop_after_epochs=2)
+    log = tmp_path / "train_log.jsonl"
+    lines = log.read_text().splitlines()
+    log.write_text(lines[0] + "\n")  # as if killed before the epoch-2 line
+    _train(data, tmp_path)
+    epochs = [json.loads(line)["epoch"] for line in log.read_text().splitlines()]
+    assert epochs == [1, 2, 3]
