@@ -111,5 +111,7 @@ def kill_at_random_point(args, *, ready, seed: int, max_delay: float, env=None):
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait(timeout=30)
+        process.stderr.close()
     assert process.returncode == -signal.SIGKILL
     return delay

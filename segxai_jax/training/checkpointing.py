@@ -57,6 +57,32 @@ def tree_digest(tree: Any) -> str:
     return digest.hexdigest()
 
 
+def leaf_specs(tree: Any) -> list[list]:
+    """``[[path, shape, dtype], ...]`` of a pytree's leaves (arrays or shapes)."""
+    leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+    return [
+        [jax.tree_util.keystr(path), list(np.shape(leaf)), np.dtype(leaf.dtype).str]
+        for path, leaf in leaves
+    ]
+
+
+def _describe_mismatch(stored: list, expected: list) -> str | None:
+    stored_map = {path: (shape, dtype) for path, shape, dtype in stored}
+    expected_map = {path: (shape, dtype) for path, shape, dtype in expected}
+    missing = sorted(set(expected_map) - set(stored_map))
+    extra = sorted(set(stored_map) - set(expected_map))
+    if missing or extra:
+        return f"leaves missing {missing[:4]}, unexpected {extra[:4]}"
+    for path, spec in expected_map.items():
+        if stored_map[path] != spec:
+            (s_shape, s_dtype), (e_shape, e_dtype) = stored_map[path], spec
+            return (
+                f"leaf {path}: stored {tuple(s_shape)} {np.dtype(s_dtype)}, "
+                f"expected {tuple(e_shape)} {np.dtype(e_dtype)}"
+            )
+    return None
+
+
 def _file_digest(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -136,6 +162,7 @@ class CheckpointStore:
                 for name, path in _step_files(step_dir).items()
             },
             "items": {name: tree_digest(tree) for name, tree in items.items()},
+            "leaves": {name: leaf_specs(tree) for name, tree in items.items()},
         }
         write_atomic(step_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
 
@@ -199,6 +226,19 @@ class CheckpointStore:
         if step is None:
             raise CheckpointError(f"no checkpoint found in {self.directory}")
         manifest = self.verify(step)
+        stored_leaves = manifest.get("leaves", {})
+        for name, tree in abstract_items.items():
+            if name not in stored_leaves:
+                raise CheckpointError(
+                    f"checkpoint {step} in {self.directory} has no item {name!r} "
+                    f"(it holds {sorted(stored_leaves)})"
+                )
+            problem = _describe_mismatch(stored_leaves[name], leaf_specs(tree))
+            if problem:
+                raise CheckpointError(
+                    f"checkpoint {step} in {self.directory} cannot be restored into "
+                    f"the expected structure: item {name!r}: {problem}"
+                )
         args = {
             name: ocp.args.StandardRestore(
                 jax.tree.map(ocp.utils.to_shape_dtype_struct, tree)

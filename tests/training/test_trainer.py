@@ -142,6 +142,8 @@ def test_killed_run_resumes_to_identical_parameters(data, uninterrupted, tmp_pat
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait(timeout=30)
+        process.stdout.close()
     assert process.returncode == -signal.SIGKILL
     resumed = _train(data, tmp_path)
     assert resumed.resumed_from_epoch == 1
