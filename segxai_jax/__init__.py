@@ -3,22 +3,30 @@
 The functional API: build an apply function or a probe from a model, a
 :class:`Target` (class + ROI), and an explainer; every explainer returns a pure
 ``explain(key, params, x, target)`` to ``jit``/``vmap`` as you like.
+
+Subpackages (``segxai_jax.metrics``, ``.attacks``, ``.nas``, ``.continual``,
+``.data``, ``.models``, ``.training``, ``.viz``, ...) are reachable as
+attributes after ``import segxai_jax``; each is imported on first use, so the
+package itself imports quickly.
 """
+
+import importlib as _importlib
 
 from segxai_jax.explainers import (
     explain_batch,
     explain_targets,
     gradient_x_input,
+    hires_cam,
     integrated_gradients,
     occlusion,
     seg_ablation_cam,
     seg_grad_cam,
     smoothgrad,
     vanilla_gradient,
+    xgrad_cam,
 )
-from segxai_jax.probes import Probe, make_probe, probe_points
+from segxai_jax.probes import make_probe, probe_points
 from segxai_jax.targets import (
-    Target,
     box_roi,
     class_targets,
     ground_truth_roi,
@@ -27,12 +35,48 @@ from segxai_jax.targets import (
     pixel_roi,
     predicted_class_roi,
     target_score,
+    target_validity,
 )
+from segxai_jax.types import ApplyFn, Explainer, Probe, Target
 from segxai_jax.validation import validate_explainer_inputs
 
 __version__ = "0.1.0"
 
+_SUBMODULES = (
+    "attacks",
+    "continual",
+    "data",
+    "explainers",
+    "fills",
+    "metrics",
+    "models",
+    "nas",
+    "postprocess",
+    "probes",
+    "region_scores",
+    "runtime",
+    "sweeps",
+    "targets",
+    "training",
+    "types",
+    "validation",
+    "viz",
+)
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return _importlib.import_module(f"segxai_jax.{name}")
+    raise AttributeError(f"module 'segxai_jax' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_SUBMODULES])
+
+
 __all__ = [
+    "ApplyFn",
+    "Explainer",
     "Probe",
     "Target",
     "box_roi",
@@ -41,6 +85,7 @@ __all__ = [
     "explain_targets",
     "gradient_x_input",
     "ground_truth_roi",
+    "hires_cam",
     "integrated_gradients",
     "largest_component_roi",
     "make_probe",
@@ -53,6 +98,8 @@ __all__ = [
     "seg_grad_cam",
     "smoothgrad",
     "target_score",
+    "target_validity",
     "validate_explainer_inputs",
     "vanilla_gradient",
+    "xgrad_cam",
 ]

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import flax.linen as nn
 import jax
@@ -36,8 +35,7 @@ import jax.numpy as jnp
 from flax import traverse_util
 
 from segxai_jax import validation
-
-Edit = Callable[[jax.Array], jax.Array]
+from segxai_jax.types import Probe
 
 _PATCH_LOCK = threading.RLock()
 
@@ -96,50 +94,6 @@ def _perturbation_shapes(model, input_shape, **apply_kwargs) -> dict[str, tuple]
     )
     flat = traverse_util.flatten_dict(dict(variables.get("perturbations", {})), sep="/")
     return {path: leaf.shape[1:] for path, leaf in flat.items()}
-
-
-class Probe:
-    """Access to one probe point of a model, for one image at a time.
-
-    Build with :func:`make_probe` (Linen models) or directly from a ``forward``
-    function for models written otherwise.
-
-    Args:
-      name: the probe point.
-      forward: ``forward(params, x, edit) -> (logits [H, W, K], A [u, v, Kc])``
-        where ``edit`` is ``None`` or a function applied to ``A`` before the
-        rest of the network; the returned ``A`` is the value before the edit.
-      activation_shape: ``(u, v, Kc)`` for the image size the probe was built
-        for, when known.
-    """
-
-    def __init__(self, name: str, forward: Callable, activation_shape=None):
-        validation.check_instance(name, "name", str)
-        validation.check_callable(
-            forward, "forward", "forward(params, x, edit) -> (logits, A)", 3
-        )
-        self.name = name
-        self.forward = forward
-        self.activation_shape = activation_shape
-
-    def class_count(self, params: Any, x: jax.Array) -> int:
-        """``K`` of the logits for image ``x`` (shape evaluation only)."""
-        return jax.eval_shape(self.forward, params, x, None)[0].shape[-1]
-
-    def activations(self, params: Any, x: jax.Array) -> jax.Array:
-        """``A [u, v, Kc]`` of image ``x [H, W, C]``."""
-        return self.forward(params, x, None)[1]
-
-    def apply_with_edit(self, params: Any, x: jax.Array, edit: Edit) -> jax.Array:
-        """Logits ``[H, W, K]`` after replacing ``A`` by ``edit(A)``."""
-        return self.forward(params, x, edit)[0]
-
-    def apply_with_delta(self, params: Any, x: jax.Array, delta: jax.Array):
-        """Logits ``[H, W, K]`` with ``A + delta`` (so d/d delta = d/dA at 0)."""
-        return self.forward(params, x, lambda a: a + delta)[0]
-
-    def __repr__(self) -> str:
-        return f"Probe({self.name!r}, activation_shape={self.activation_shape})"
 
 
 def make_probe(

@@ -26,26 +26,12 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
 from segxai_jax import validation
+from segxai_jax.types import Target
 
 REDUCTIONS = ("sum", "mean")
 SPACES = ("logits", "probabilities")
-
-
-@struct.dataclass
-class Target:
-    """A class id and an ROI mask; a pytree, so it can be batched and vmapped.
-
-    Attributes:
-      class_id: int32 scalar ``[]`` (``[T]`` for a batch of targets).
-      mask: float32 ``[H, W]`` with 1 inside the ROI (``[T, H, W]`` batched).
-        Non-binary weights are allowed and act as per-pixel weights.
-    """
-
-    class_id: jax.Array
-    mask: jax.Array
 
 
 def make_target(class_id, mask) -> Target:

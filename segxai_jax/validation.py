@@ -31,6 +31,8 @@ from typing import Any
 import jax
 import numpy as np
 
+from segxai_jax.types import Target
+
 
 def is_concrete(x) -> bool:
     """True when ``x`` holds values (not a tracer inside ``jit``/``vmap``/``grad``)."""
@@ -365,8 +367,6 @@ def check_image(x, *, name: str = "x", value_range=None) -> None:
 
 def check_target(target, name: str = "target"):
     """A :class:`~segxai_jax.targets.Target` (not a ``(class, mask)`` tuple)."""
-    from segxai_jax.targets import Target  # targets imports this module
-
     return check_instance(
         target, name, Target, "build it with segxai_jax.make_target(class_id, mask)"
     )

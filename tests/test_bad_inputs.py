@@ -21,9 +21,8 @@ import pytest
 from _testing import numpy_init
 
 import segxai_jax as sx
-from segxai_jax import attacks, continual, data, metrics, models, nas, training
-from segxai_jax.explainers import fills
-from segxai_jax.explainers._sweep import map_chunked
+from segxai_jax import attacks, continual, data, fills, metrics, models, nas, training
+from segxai_jax.sweeps import map_chunked
 
 SIZE = 16
 K = 3

@@ -137,3 +137,12 @@ def test_bad_inputs(unet, nested):
     probe = make_probe(model, "enc0", input_shape=x.shape)
     with pytest.raises(ValueError, match="x"):
         probe.activations(params, x[None])
+
+
+def test_subpackages_are_reachable_after_one_import():
+    import segxai_jax as sx
+
+    for name in ("metrics", "attacks", "nas", "continual", "data", "training"):
+        assert getattr(sx, name).__name__ == f"segxai_jax.{name}"
+    with pytest.raises(AttributeError, match="no attribute"):
+        sx.not_a_module  # noqa: B018

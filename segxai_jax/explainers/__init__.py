@@ -5,7 +5,6 @@ Every factory binds an apply function (``apply_fn(params, x) -> logits``) or a
 a pure ``explain(key, params, x, target) -> attribution``.
 """
 
-from segxai_jax.explainers._sweep import STRATEGIES, map_chunked
 from segxai_jax.explainers.ablation import (
     ablation_region,
     ablation_weights,
@@ -20,14 +19,9 @@ from segxai_jax.explainers.batching import explain_batch, explain_targets
 from segxai_jax.explainers.cams import (
     activation_gradients,
     grad_cam_weights,
+    hires_cam,
     seg_grad_cam,
-)
-from segxai_jax.explainers.fills import (
-    FILL_KINDS,
-    Fill,
-    apply_fill,
-    gaussian_blur,
-    make_fill,
+    xgrad_cam,
 )
 from segxai_jax.explainers.gradients import (
     IG_RULES,
@@ -43,6 +37,16 @@ from segxai_jax.explainers.occlusion import (
     occlusion_windows,
 )
 from segxai_jax.explainers.smoothgrad import VARIANTS, sample_noise, smoothgrad
+
+# Shared with the metrics and defined below both; re-exported for convenience.
+from segxai_jax.fills import (
+    FILL_KINDS,
+    Fill,
+    apply_fill,
+    gaussian_blur,
+    make_fill,
+)
+from segxai_jax.sweeps import STRATEGIES, map_chunked
 
 __all__ = [
     "FILL_KINDS",
@@ -62,6 +66,7 @@ __all__ = [
     "gaussian_blur",
     "grad_cam_weights",
     "gradient_x_input",
+    "hires_cam",
     "integrated_gradients",
     "integration_points",
     "make_fill",
@@ -75,4 +80,5 @@ __all__ = [
     "smoothgrad",
     "target_score_fn",
     "vanilla_gradient",
+    "xgrad_cam",
 ]

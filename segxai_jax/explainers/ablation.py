@@ -27,7 +27,7 @@ silent all-zero map and raises ``ValueError`` when the inputs are concrete.
 
 Cost: one forward pass plus one pass of the part of the network downstream of
 the probe per channel. The channel sweep runs under ``jax.vmap`` (in chunks,
-see :func:`segxai_jax.explainers._sweep.map_chunked`), where nothing upstream
+see :func:`segxai_jax.sweeps.map_chunked`), where nothing upstream
 of the probe depends on the channel index, so XLA computes it once.
 
 References:
@@ -46,11 +46,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from segxai_jax import validation
-from segxai_jax.explainers._sweep import (
-    check_chunk_size,
-    check_strategy,
-    map_chunked,
-)
 from segxai_jax.explainers.cams import (
     ORDERS,
     check_probe,
@@ -58,6 +53,11 @@ from segxai_jax.explainers.cams import (
     resolve_output_size,
 )
 from segxai_jax.probes import Probe
+from segxai_jax.sweeps import (
+    check_chunk_size,
+    check_strategy,
+    map_chunked,
+)
 from segxai_jax.targets import Target, check_score_options, target_score
 
 REGIONS = ("full", "foreground", "background")

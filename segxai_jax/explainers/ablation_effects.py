@@ -20,7 +20,6 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from segxai_jax.explainers._sweep import map_chunked
 from segxai_jax.explainers.ablation import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_STRATEGY,
@@ -32,6 +31,7 @@ from segxai_jax.explainers.ablation import (
 )
 from segxai_jax.explainers.cams import check_probe
 from segxai_jax.probes import Probe
+from segxai_jax.sweeps import map_chunked
 from segxai_jax.targets import Target, target_score
 
 

@@ -27,15 +27,14 @@ import jax
 import numpy as np
 
 from segxai_jax import validation
-from segxai_jax.explainers._sweep import (
+from segxai_jax.sweeps import (
     check_chunk_size,
     check_strategy,
     map_chunked,
 )
 from segxai_jax.targets import Target, validate_target
+from segxai_jax.types import Explainer
 from segxai_jax.validation import is_concrete
-
-Explainer = Callable[..., jax.Array]
 
 
 def _check_targets(targets: Target, spatial_shape, count: int, num_classes) -> None:

@@ -241,3 +241,32 @@ def seg_grad_cam(
         )
 
     return validation.attach_class_count(explain, probe.class_count)
+
+
+def hires_cam(probe: Probe, **options) -> Callable:
+    """HiRes-CAM: ``L = sum_k dS/dA^k * A^k`` element-wise (no pooled weights).
+
+    :func:`seg_grad_cam` with ``weighting="hires_cam"``; ``options`` are the
+    other keyword arguments of :func:`seg_grad_cam`. Unlike Grad-CAM, each cell
+    keeps its own gradient, so the map is the exact first-order contribution
+    of the layer's activations to the score.
+
+    References:
+      Draelos, Carin. Use HiResCAM instead of Grad-CAM for faithful explanations
+      of convolutional neural networks. arXiv:2011.08891, 2020.
+    """
+    return seg_grad_cam(probe, weighting="hires_cam", **options)
+
+
+def xgrad_cam(probe: Probe, **options) -> Callable:
+    """XGrad-CAM: weights ``alpha_k = sum_{u,v} (A^k / sum_{u,v} A^k) dS/dA^k``.
+
+    :func:`seg_grad_cam` with ``weighting="xgrad_cam"``; ``options`` are the
+    other keyword arguments of :func:`seg_grad_cam`. The weighting CAM-NAS used
+    for its classification teacher-student search.
+
+    References:
+      Fu et al. Axiom-based Grad-CAM: Towards accurate visualization and
+      explanation of CNNs. BMVC 2020, arXiv:2008.02312.
+    """
+    return seg_grad_cam(probe, weighting="xgrad_cam", **options)

@@ -37,17 +37,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from segxai_jax import validation
-from segxai_jax.explainers._sweep import (
+from segxai_jax.postprocess import check_channel_reduction, reduce_channels
+from segxai_jax.sweeps import (
     check_chunk_size,
     check_strategy,
     map_chunked,
 )
-from segxai_jax.postprocess import check_channel_reduction, reduce_channels
 from segxai_jax.targets import Target, check_score_options, target_score
+from segxai_jax.types import ApplyFn, Explainer, Probe
 from segxai_jax.validation import check_class_id, check_image, check_target_against
-
-ApplyFn = Callable[..., jax.Array]
-Explainer = Callable[..., jax.Array]
 
 IG_RULES = (
     "gauss_legendre",
@@ -64,8 +62,6 @@ APPLY_FN_SIGNATURE = "apply_fn(params, x [H, W, C]) -> logits [H, W, K]"
 
 def check_apply_fn(apply_fn, name: str = "apply_fn") -> None:
     """A function of ``(params, x)``; an explainer or a Probe is refused."""
-    from segxai_jax.probes import Probe  # probes imports the gradients' users
-
     if isinstance(apply_fn, Probe):
         raise TypeError(
             f"{name}: expected {APPLY_FN_SIGNATURE}, got a Probe; input-gradient "
@@ -259,7 +255,7 @@ def integrated_gradients(
 
     ``IG(x) = (x - x0) * integral_0^1 dS_c/dx(x0 + a (x - x0)) da``, the integral
     approximated by ``rule`` with ``num_steps`` gradient evaluations, which run
-    through :func:`~segxai_jax.explainers._sweep.map_chunked`. Completeness:
+    through :func:`~segxai_jax.sweeps.map_chunked`. Completeness:
     ``sum(IG) = S_c(x) - S_c(x0)`` up to the quadrature error (the test of a
     sufficient ``num_steps``). Check it on your model: a freshly initialised
     network with GroupNorm and zero biases is nearly scale-invariant, so from a

@@ -1,7 +1,7 @@
 """Occlusion sensitivity for segmentation: slide a patch, watch the score drop.
 
 A ``k x k`` patch slides over the image with stride ``s``; inside the patch the
-image is replaced by a fill (:mod:`segxai_jax.explainers.fills`), the model is
+image is replaced by a fill (:mod:`segxai_jax.fills`), the model is
 run again, and the window's saliency is the drop of a score from the clean to
 the occluded image. A pixel's saliency is the mean over the windows that cover
 it.
@@ -14,7 +14,7 @@ The count is :func:`occlusion_num_windows`; the method costs that many forward
 passes plus one clean pass.
 
 Scores (the ROI ``M`` and the clean prediction are frozen; shared with the
-deletion/insertion metrics through :mod:`segxai_jax.explainers.region_scores`):
+deletion/insertion metrics through :mod:`segxai_jax.region_scores`):
 
 * ``"target"``: ``S_c(x; M)`` with the explainer's ``score_reduction`` and
   ``score_space`` (the seed paper's summed logits by default);
@@ -45,16 +45,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from segxai_jax import validation
-from segxai_jax.explainers._sweep import (
+from segxai_jax.explainers.gradients import check_apply_fn
+from segxai_jax.fills import Fill, apply_fill, as_fill
+from segxai_jax.region_scores import (
+    check_region_score_options,
+    region_score_fn,
+)
+from segxai_jax.sweeps import (
     check_chunk_size,
     check_strategy,
     map_chunked,
-)
-from segxai_jax.explainers.fills import Fill, apply_fill, as_fill
-from segxai_jax.explainers.gradients import check_apply_fn
-from segxai_jax.explainers.region_scores import (
-    check_region_score_options,
-    region_score_fn,
 )
 from segxai_jax.targets import box_roi
 
@@ -161,7 +161,7 @@ def occlusion(
       patch_size: ``k`` or ``(k_h, k_w)``; larger than the image raises.
       stride: ``s`` or ``(s_h, s_w)``, between 1 and the patch size (a larger
         stride would leave pixels that no window covers).
-      fill: a kind from :data:`segxai_jax.explainers.fills.FILL_KINDS`, a
+      fill: a kind from :data:`segxai_jax.fills.FILL_KINDS`, a
         substrate callable ``(key, x, mask) -> [H, W, C]`` or a ``Fill``.
       fill_options: keyword options for ``make_fill`` (e.g. ``{"mean": ...}``
         for ``"dataset_mean"``).

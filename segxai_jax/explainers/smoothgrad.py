@@ -33,20 +33,17 @@ References:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import jax
 import jax.numpy as jnp
 
 from segxai_jax import validation
-from segxai_jax.explainers._sweep import (
+from segxai_jax.sweeps import (
     check_chunk_size,
     check_strategy,
     map_chunked,
 )
+from segxai_jax.types import Explainer, Probe
 from segxai_jax.validation import check_image, check_target_against
-
-Explainer = Callable[..., jax.Array]
 
 VARIANTS = ("mean", "squared", "variance")
 
@@ -65,8 +62,6 @@ EXPLAINER_SIGNATURE = "explain(key, params, x, target) -> map"
 
 def check_explainer(explainer, name: str = "explainer") -> None:
     """A function of ``(key, params, x, target)``; refuses apply functions/probes."""
-    from segxai_jax.probes import Probe
-
     if isinstance(explainer, Probe):
         raise TypeError(
             f"{name}: expected {EXPLAINER_SIGNATURE}, got a Probe; build an "

@@ -14,7 +14,7 @@ has the first ``N_i = floor(i * N / n + 1/2)`` pixels of the order moved
 order is a stable sort of ``-saliency``: ties go to the lower row-major index,
 so flat (e.g. ReLU-zeroed) regions are removed top-left first, deterministically.
 
-Scores are those of occlusion (:mod:`segxai_jax.explainers.region_scores`):
+Scores are those of occlusion (:mod:`segxai_jax.region_scores`):
 ``"target"`` (``S_c(x; M)``, summed logits by default), ``"mean_probability"``,
 ``"iou"``/``"dice"`` of class ``c`` against the clean prediction. The ROI ``M``
 and the clean prediction are frozen from the clean image. The clean end of a
@@ -39,16 +39,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from segxai_jax import validation
-from segxai_jax.explainers._sweep import (
+from segxai_jax.explainers.gradients import check_apply_fn
+from segxai_jax.fills import Fill, apply_fill, as_fill
+from segxai_jax.region_scores import (
+    check_region_score_options,
+    region_score_fn,
+)
+from segxai_jax.sweeps import (
     check_chunk_size,
     check_strategy,
     map_chunked,
-)
-from segxai_jax.explainers.fills import Fill, apply_fill, as_fill
-from segxai_jax.explainers.gradients import check_apply_fn
-from segxai_jax.explainers.region_scores import (
-    check_region_score_options,
-    region_score_fn,
 )
 from segxai_jax.targets import Target, validate_target
 
@@ -133,7 +133,7 @@ def deletion_curve(
       apply_fn: ``apply_fn(params, x [H, W, C]) -> logits [H, W, K]``.
       num_steps: ``n >= 1``; the curve has ``n + 1`` points.
       fill: the substrate: a kind from
-        :data:`segxai_jax.explainers.fills.FILL_KINDS` (RISE deletes to
+        :data:`segxai_jax.fills.FILL_KINDS` (RISE deletes to
         ``"black"``), a callable ``(key, x, mask) -> [H, W, C]`` or a ``Fill``.
         Substrates that do not depend on the mask are computed once.
       fill_options: keyword options for ``make_fill`` (e.g. ``{"mean": ...}``).

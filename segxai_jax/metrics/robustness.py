@@ -36,13 +36,13 @@ import jax
 import jax.numpy as jnp
 
 from segxai_jax import validation
-from segxai_jax.explainers._sweep import (
+from segxai_jax.explainers.smoothgrad import check_explainer
+from segxai_jax.metrics._maps import safe_divide, safe_sqrt
+from segxai_jax.sweeps import (
     check_chunk_size,
     check_strategy,
     map_chunked,
 )
-from segxai_jax.explainers.smoothgrad import check_explainer
-from segxai_jax.metrics._maps import safe_divide, safe_sqrt
 from segxai_jax.targets import Target
 from segxai_jax.validation import check_image, check_target_against
 

@@ -12,7 +12,9 @@ from segxai_jax.explainers.cams import (
     activation_gradients,
     finish_cam,
     grad_cam_weights,
+    hires_cam,
     seg_grad_cam,
+    xgrad_cam,
 )
 from segxai_jax.models.unet import UNet, UNetConfig
 from segxai_jax.probes import make_probe
@@ -184,3 +186,11 @@ def test_bad_inputs(unet):
         explain(KEY, params, x, make_target(1, jnp.ones((8, 8))))
     with pytest.raises(ValueError, match="class_id"):
         explain(KEY, params, x, make_target(3, target.mask))
+
+
+def test_named_variants_equal_their_weighting(unet):
+    _, params, probe, x, target = unet
+    for factory, weighting in ((hires_cam, "hires_cam"), (xgrad_cam, "xgrad_cam")):
+        named = jax.jit(factory(probe, order="resize_relu"))(KEY, params, x, target)
+        general = jax.jit(seg_grad_cam(probe, weighting=weighting, order="resize_relu"))
+        np.testing.assert_array_equal(named, general(KEY, params, x, target))

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from _testing import assert_close_reordered, numpy_init
 
-from segxai_jax.explainers.fills import make_fill
 from segxai_jax.explainers.occlusion import (
     occlusion,
     occlusion_num_windows,
@@ -16,6 +15,7 @@ from segxai_jax.explainers.occlusion import (
     spread_window_scores,
     window_starts,
 )
+from segxai_jax.fills import make_fill
 from segxai_jax.targets import box_roi, make_target, target_score
 
 SIZE = 12

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from _testing import numpy_init
 
-from segxai_jax.explainers.fills import gaussian_blur
+from segxai_jax.fills import gaussian_blur
 from segxai_jax.metrics.faithfulness import (
     auc,
     batched_curves,

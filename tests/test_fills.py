@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from segxai_jax.explainers.fills import (
+from segxai_jax.fills import (
     FILL_KINDS,
     Fill,
     apply_fill,
