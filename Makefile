@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 quickstart: $(VENV)/.installed
-	$(PY) -m experiments.main --config experiments/configs/quickstart.py --workdir $(WORKDIR)
+	$(PY) -m experiments.main --config experiments/quickstart/config.py --workdir $(WORKDIR)
 
 # Two to four test processes: on a cold compilation cache most of the time is
 # single-threaded XLA compilation (4.7 -> 3.5 min on 2 cores; warm 2.1 -> 1.3).

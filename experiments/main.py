@@ -2,12 +2,17 @@
 
 Usage::
 
-    python -m experiments.main --config experiments/configs/quickstart.py \
-        --workdir runs/quickstart [--config.train.epochs=3 ...]
+    python -m experiments.main --config experiments/quickstart/config.py \
+        --workdir runs/quickstart [--config.teacher.train.epochs=3 ...]
+    python -m experiments.main --config experiments/rank_methods/config.py:quick \
+        --workdir runs/rank_methods_quick
 
-The config's ``experiment`` field names the module in ``experiments/`` whose
-``run(config, workdir)`` is called. Any config field can be overridden on the
-command line with ``--config.<field>=<value>``.
+The config's ``experiment`` field names the folder ``experiments/<name>/``
+whose ``run.run(config, workdir)`` is called; ``config.py:<variant>`` picks a
+variant of the config (``quick`` for every experiment). Any config field can
+be overridden on the command line with ``--config.<field>=<value>``. The work
+directory is claimed for the run before anything is written into it (see
+:mod:`experiments.shared.workdir`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import importlib
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from experiments.shared import workdir as run_folder
 from segxai_jax import runtime
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.")
@@ -36,14 +42,16 @@ EXPERIMENTS = (
 
 
 def run_experiment(config, workdir: str):
-    """Dispatches ``config.experiment`` to ``experiments.<name>.run``."""
-    name = config.experiment
+    """Claims ``workdir`` and calls ``experiments.<config.experiment>.run.run``."""
+    name = config.get("experiment") if hasattr(config, "get") else None
     if name not in EXPERIMENTS:
         raise ValueError(
             f"config.experiment: expected one of {EXPERIMENTS}, got {name!r}"
         )
-    module = importlib.import_module(f"experiments.{name}")
-    return module.run(config, workdir)
+    module = importlib.import_module(f"experiments.{name}.run")
+    module.Options.from_config(config, workdir)  # bad fields: refused before writing
+    folder = run_folder.claim(workdir, name, config)
+    return module.run(config, folder)
 
 
 def main(argv):

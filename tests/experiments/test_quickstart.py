@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from experiments import main as experiments_main
-from experiments.configs import quickstart
+from experiments.quickstart import config as quickstart
+from experiments.rank_methods import config as rank_methods
 
 
 @pytest.fixture(scope="module")
@@ -14,11 +15,10 @@ def quick_config(tmp_path_factory):
     config = quickstart.get_config()
     config.data.config = "tiny"
     config.data.data_dir = str(tmp_path_factory.mktemp("tfds"))
-    config.model.widths = (4, 8)
-    config.train.epochs = 2
-    config.train.batch_size = 16
+    config.teacher.model.widths = (4, 8)
+    config.teacher.train.epochs = 2
+    config.teacher.train.batch_size = 16
     config.report.num_figure_images = 2
-    config.model.widths = (4, 8)
     config.explain.num_images = 2
     config.explain.smoothgrad_samples = 2
     config.explain.ig_steps = 2
@@ -58,3 +58,19 @@ def test_unknown_experiment_is_a_clear_error(quick_config, tmp_path):
     config.experiment = "nope"
     with pytest.raises(ValueError, match="config.experiment"):
         experiments_main.run_experiment(config, str(tmp_path))
+
+
+def test_a_workdir_of_another_run_is_refused_before_anything_is_written(
+    quick_config, tmp_path
+):
+    workdir = tmp_path / "run"
+    experiments_main.run_experiment(quick_config, str(workdir))
+    before = {p: p.stat().st_mtime_ns for p in workdir.rglob("*") if p.is_file()}
+    other = quick_config.copy_and_resolve_references()
+    other.teacher.train.epochs = 3
+    with pytest.raises(ValueError, match="another config.*teacher.train.epochs"):
+        experiments_main.run_experiment(other, str(workdir))
+    with pytest.raises(ValueError, match="workdir: .* holds a 'quickstart' run"):
+        experiments_main.run_experiment(rank_methods.get_config("quick"), str(workdir))
+    after = {p: p.stat().st_mtime_ns for p in workdir.rglob("*") if p.is_file()}
+    assert after == before  # model.json included: nothing was touched

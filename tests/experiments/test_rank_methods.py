@@ -11,8 +11,8 @@ import pytest
 from scipy import stats
 
 from experiments import main as experiments_main
-from experiments.configs import rank_methods
-from experiments.method_ranking import image_mean_ci, mean_ranks, pareto_front
+from experiments.rank_methods import config as rank_methods
+from experiments.shared.stats import image_mean_ci, mean_ranks, pareto_front
 
 FIGURES = (
     "deletion_curves.png",
@@ -25,12 +25,12 @@ FIGURES = (
 @pytest.fixture(scope="module")
 def tiny_config(tmp_path_factory):
     config = rank_methods.get_config()
-    config.teacher_workdir = ""  # train a teacher inside the workdir
+    config.teacher.workdir = ""  # train a teacher inside the workdir
     config.data.config = "tiny"
     config.data.data_dir = str(tmp_path_factory.mktemp("tfds"))
-    config.model.widths = (4, 8)
-    config.train.epochs = 1
-    config.train.batch_size = 16
+    config.teacher.model.widths = (4, 8)
+    config.teacher.train.epochs = 1
+    config.teacher.train.batch_size = 16
     config.num_images = 2
     config.num_seeds = 1
     config.explain.smoothgrad_samples = 2
@@ -116,9 +116,9 @@ def test_unknown_method_is_a_clear_error(tiny_config, tmp_path):
 
 def test_missing_teacher_without_training_is_a_clear_error(tiny_config, tmp_path):
     config = tiny_config.copy_and_resolve_references()
-    config.teacher_workdir = str(tmp_path / "no_teacher")
-    config.train_teacher = False
-    with pytest.raises(ValueError, match=r"config\.teacher_workdir"):
+    config.teacher.workdir = str(tmp_path / "no_teacher")
+    config.teacher.train_if_missing = False
+    with pytest.raises(ValueError, match=r"config\.teacher\.workdir"):
         experiments_main.run_experiment(config, str(tmp_path / "out"))
 
 

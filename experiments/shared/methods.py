@@ -10,11 +10,40 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from experiments.shared.options import field
 from segxai_jax import explainers
+from segxai_jax.fills import FILL_KINDS
 from segxai_jax.metrics import PassCount, pass_counts
 from segxai_jax.models import UNet, unet_apply_fn
 from segxai_jax.postprocess import reduce_channels
 from segxai_jax.probes import make_probe
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodOptions:
+    """Settings of the compared methods (a config's ``explain`` section).
+
+    Attributes:
+      smoothgrad_samples: noisy samples of SmoothGrad.
+      noise_level: SmoothGrad's sigma relative to the image's range.
+      ig_steps: integrated-gradients steps.
+      cam_layer: probe point of the Grad-CAM family.
+      ablation_layer: probe point of Seg-Ablation-CAM.
+      occlusion_patch: occlusion window side (pixels).
+      occlusion_stride: occlusion stride (pixels).
+      occlusion_fill: the occluding fill.
+      timing_repeats: timed calls per method.
+    """
+
+    smoothgrad_samples: int = field(minimum=1)
+    noise_level: float = field(minimum=0.0)
+    ig_steps: int = field(minimum=1)
+    cam_layer: str = field()
+    ablation_layer: str = field()
+    occlusion_patch: int = field(minimum=1)
+    occlusion_stride: int = field(minimum=1)
+    occlusion_fill: str = field(choices=FILL_KINDS)
+    timing_repeats: int = field(minimum=1)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,12 +1,15 @@
 """Rank methods: which explainer is best for segmentation, by cost AND quality.
 
-Command (reuses the quickstart's teacher; trains one there with the
-quickstart's settings if it is missing)::
+Commands (the full run reuses the quickstart's teacher and trains one there
+with the quickstart's recipe if it is missing; ``quick`` trains a small
+teacher on the 32-px ``tiny`` dataset in its own workdir)::
 
-    python -m experiments.main --config experiments/configs/rank_methods.py \
-        --workdir runs/rank_methods [--config.teacher_workdir=runs/quickstart]
+    python -m experiments.main --config experiments/rank_methods/config.py \
+        --workdir runs/rank_methods [--config.teacher.workdir=runs/quickstart]
+    python -m experiments.main --config experiments/rank_methods/config.py:quick \
+        --workdir runs/rank_methods_quick
 
-Every method of ``experiments/methods.py`` plus SmoothGrad-Squared, VarGrad and
+Every method of ``experiments/shared/methods.py`` plus SmoothGrad-Squared, VarGrad and
 a seeded random-saliency baseline explains the largest predicted digit of the
 first 16 TextureDigits test images (ROI = its predicted region) for 3 seeds;
 each map is scored for faithfulness (deletion/insertion AUC, absolute and
@@ -42,11 +45,17 @@ CI over 16 images, 3 seeds):
   ~80 ms, occlusion 0.46 s; Pareto front (s/image vs deletion AUC):
   Seg-Grad-CAM -> gradient x input -> Seg-Ablation-CAM (the cheap end is a
   toss-up among the equal-pass-count methods: timing noise).
+
+``quick`` (about 1.5 min): 4 test images x 2 seeds of ``tiny`` with a 40-epoch
+(8, 16, 32) teacher, fewer curve steps and perturbations. The numbers only
+show that the pipeline works; a tiny teacher explains poorly.
 """
 
 from ml_collections import config_dict
 
-from experiments.configs import quickstart
+from experiments.quickstart import config as quickstart
+
+VARIANTS = ("full", "quick")
 
 # The random baseline is always added; listing it here is optional.
 METHODS = (
@@ -65,32 +74,29 @@ METHODS = (
 )
 
 
-def get_config():
-    teacher = quickstart.get_config()
+def get_config(variant: str = "full"):
+    if variant not in VARIANTS:
+        raise ValueError(f"config variant: expected one of {VARIANTS}, got {variant!r}")
+    base = quickstart.get_config()
     config = config_dict.ConfigDict()
     config.experiment = "rank_methods"
     # Seed of the teacher (when it is trained here) and of the evaluation keys:
     # evaluation seed s uses fold_in(key(seed), s), s = 0 .. num_seeds - 1.
-    config.seed = teacher.seed
-    # A quickstart-style work directory holding teacher/ (model.json + Orbax
-    # checkpoints); "" = this run's own workdir.
-    config.teacher_workdir = "runs/quickstart"
-    # Train the teacher with the settings below if teacher_workdir has none.
-    config.train_teacher = True
-    # The quickstart's data, model and training settings (used to train a
-    # missing teacher; the data config also selects the explained images and
-    # must match the one the loaded teacher was trained on).
-    config.data = teacher.data
-    config.model = teacher.model
-    config.train = teacher.train
+    config.seed = base.seed
+    # The quickstart's data and teacher recipe; the teacher is loaded from (or
+    # trained in) runs/quickstart/teacher. The data config also selects the
+    # explained images.
+    config.data = base.data
+    config.teacher = base.teacher
+    config.teacher.workdir = "runs/quickstart"
     config.split = "test"
     config.num_images = 16
     config.num_seeds = 3
     config.methods = METHODS
-    # Applied to every map before any metric: "none" (raw maps as methods.py
-    # returns them), "relu" or "abs".
+    # Applied to every map before any metric: "none" (raw maps as the methods
+    # return them), "relu" or "abs".
     config.map_postprocess = "none"
-    config.explain = teacher.explain
+    config.explain = base.explain
     del config.explain["num_images"]  # the quickstart's; num_images above rules
     config.explain.timing_repeats = 3
     # Images explained together (vmap) per call; 0 = all at once.
@@ -122,4 +128,28 @@ def get_config():
             "chunk_size": 0,  # images explained together per call; 0 = all
         }
     )
+    if variant == "quick":
+        _quick(config)
     return config
+
+
+def _quick(config) -> None:
+    config.teacher.workdir = ""  # this run's own workdir
+    config.data.config = "tiny"
+    config.teacher.model.widths = (8, 16, 32)
+    # 64 training images: many small steps; the quickstart's weight decay
+    # (0.05) keeps such a short run predicting background only.
+    config.teacher.train.epochs = 40
+    config.teacher.train.batch_size = 8
+    config.teacher.train.learning_rate = 2e-2
+    config.teacher.train.weight_decay = 1e-4
+    config.teacher.train.warmup_steps = 8
+    config.num_images = 4
+    config.num_seeds = 2
+    config.explain.smoothgrad_samples = 8
+    config.explain.ig_steps = 8
+    config.explain.ablation_layer = "enc1"
+    config.explain.timing_repeats = 2
+    config.faithfulness.num_steps = 16
+    config.robustness.num_samples = 3
+    config.randomisation.num_images = 2

@@ -1,9 +1,10 @@
-"""The metric stages of :mod:`experiments.rank_methods`.
+"""The measurement stages of the ranking, and their summaries.
 
 Each stage takes the methods (``name -> Method``), the inputs ``(params,
-images [B, H, W, C], targets [B])`` and the config, and returns per method
-arrays ``[B, S, ...]`` (images x seeds) with NaN where a value is undefined
-or was not evaluated. Work is batched: one jitted call per method for the maps
+images [B, H, W, C], targets [B])`` and the run's options ``opts``
+(:class:`experiments.rank_methods.run.Options`), and returns per method
+arrays ``[B, S, ...]`` (images x seeds) with NaN where a value is undefined or
+was not evaluated. Work is batched: one jitted call per method for the maps
 (all images), ONE jitted call for all deletion (and one for all insertion)
 curves of all methods, images and seeds, one for all localisation and
 complexity scores, and one compiled program per method for robustness and for
@@ -13,12 +14,15 @@ randomisation, called on fixed-size chunks of (image, seed) pairs.
 from __future__ import annotations
 
 import dataclasses
+import math
+import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
+from experiments.shared.stats import image_mean_ci, mean_ranks, pareto_front
 from segxai_jax import explainers
 from segxai_jax.metrics import (
     auc,
@@ -40,10 +44,10 @@ from segxai_jax.metrics import (
 from segxai_jax.models import unet_apply_fn
 
 
-def explain_methods(methods, inputs, explain_keys, config):
+def explain_methods(methods, inputs, explain_keys, opts):
     """Maps ``[S, B, H, W]`` per method, the cost, and seed invariance."""
     params, images, targets = inputs
-    chunk = config.explain.batch_chunk_size or None
+    chunk = opts.explain.batch_chunk_size or None
     maps, costs, invariant = {}, {}, {}
     bar = tqdm(methods.items(), desc="explain", unit="method")
     for name, method in bar:
@@ -55,7 +59,7 @@ def explain_methods(methods, inputs, explain_keys, config):
             params,
             images,
             targets,
-            repeats=config.explain.timing_repeats,
+            repeats=opts.explain.timing_repeats,
             items_per_call=len(images),
         )
         jitted = jax.jit(batched)
@@ -97,7 +101,7 @@ def _per_method(row_values, index):
     return {name: np.moveaxis(row_values[rows], 0, 1) for name, rows in index.items()}
 
 
-def faithfulness(model, inputs, maps, invariant, config) -> dict:
+def faithfulness(model, inputs, maps, invariant, opts) -> dict:
     """Deletion and insertion curves of every distinct map, AUCs.
 
     Returns:
@@ -107,7 +111,7 @@ def faithfulness(model, inputs, maps, invariant, config) -> dict:
       ``num_points``. Relative curves are NaN where the clean score is <= 0.
     """
     params, images, targets = inputs
-    options = config.faithfulness
+    options = opts.faithfulness
     apply_fn = unet_apply_fn(model)
     saliencies, index = _rows(maps, invariant)
     common_options = dict(
@@ -123,7 +127,7 @@ def faithfulness(model, inputs, maps, invariant, config) -> dict:
             apply_fn, fill=options.insertion_fill, **common_options
         ),
     }
-    key = jax.random.key(config.seed)  # only random fills read it
+    key = jax.random.key(opts.seed)  # only random fills read it
     result = {"num_points": options.num_steps + 1}
     for kind, curve in tqdm(curve_fns.items(), desc="curves", unit="kind"):
         batched = jax.jit(batched_curves(curve, chunk_size=options.pair_chunk_size))
@@ -161,13 +165,13 @@ def _scores_of_maps(saliencies, truth_masks):
     return jax.vmap(jax.vmap(one), in_axes=(0, None))(saliencies, truth_masks)
 
 
-def map_metrics(maps, invariant, truth_masks, config) -> dict:
+def map_metrics(maps, invariant, truth_masks, opts) -> dict:
     """Localisation (vs ``truth_masks [B, H, W]``) and complexity, ``[B, S]``.
 
     Localisation is NaN for images whose ground truth lacks the target class.
     """
     saliencies, index = _rows(maps, invariant)
-    tolerance = config.localisation.pointing_tolerance
+    tolerance = opts.localisation.pointing_tolerance
     scores = {
         k: np.asarray(v) for k, v in _scores_of_maps(saliencies, truth_masks).items()
     }
@@ -223,7 +227,7 @@ def _pair_args(pairs, keys_by_seed, images, targets):
     return keys, jnp.asarray(images[idx]), jax.tree.map(lambda a: a[idx], targets)
 
 
-def robustness(methods, inputs, robustness_keys, config) -> dict:
+def robustness(methods, inputs, robustness_keys, opts) -> dict:
     """Avg- and max-sensitivity ``[B, S]`` (NaN beyond ``robustness.num_images``).
 
     :func:`segxai_jax.metrics.sensitivities` per (image, seed) pair, with key
@@ -231,8 +235,8 @@ def robustness(methods, inputs, robustness_keys, config) -> dict:
     ``robustness.pair_chunk_size`` (one compiled program per method).
     """
     params, images, targets = inputs
-    options = config.robustness
-    pairs = _pairs(options.num_images, len(images), config.num_seeds)
+    options = opts.robustness
+    pairs = _pairs(options.num_images, len(images), opts.num_seeds)
     args = _pair_args(pairs, robustness_keys, images, targets)
     result = {"avg_sensitivity": {}, "max_sensitivity": {}}
     bar = tqdm(methods.items(), desc="robustness", unit="method")
@@ -256,13 +260,13 @@ def robustness(methods, inputs, robustness_keys, config) -> dict:
         values = _chunked_calls(
             lambda *a, f=fn: f(params, *a), args, options.pair_chunk_size
         )  # [P, 2]
-        spread = _spread(pairs, values, len(images), config.num_seeds)
+        spread = _spread(pairs, values, len(images), opts.num_seeds)
         result["avg_sensitivity"][name] = spread[..., 0]
         result["max_sensitivity"][name] = spread[..., 1]
     return result
 
 
-def randomisation(methods, inputs, randomisation_keys, layer_groups, config):
+def randomisation(methods, inputs, randomisation_keys, layer_groups, opts):
     """Cascading model-parameter randomisation, Spearman vs the original map.
 
     The computation of :func:`segxai_jax.metrics.parameter_randomisation`
@@ -286,7 +290,7 @@ def randomisation(methods, inputs, randomisation_keys, layer_groups, config):
       ``randomisation_mean [B, S]`` (mean over the cascade), per method.
     """
     params, images, targets = inputs
-    options = config.randomisation
+    options = opts.randomisation
     count = min(options.num_images or len(images), len(images))
     xs = jnp.asarray(images[:count])
     subset = jax.tree.map(lambda leaf: leaf[:count], targets)
@@ -298,7 +302,7 @@ def randomisation(methods, inputs, randomisation_keys, layer_groups, config):
         explain_keys.append(key_explain)
     # [B, H, W] original vs [L, B, H, W] randomised -> [L, B]
     similarity = jax.jit(jax.vmap(jax.vmap(spearman), in_axes=(None, 0)))
-    shape = (len(images), config.num_seeds, len(layer_groups))
+    shape = (len(images), opts.num_seeds, len(layer_groups))
     result = {"randomisation_top": {}, "randomisation_mean": {}, "randomisation": {}}
     bar = tqdm(methods.items(), desc="randomisation", unit="method")
     for name, method in bar:
@@ -318,3 +322,125 @@ def randomisation(methods, inputs, randomisation_keys, layer_groups, config):
         result["randomisation_top"][name] = values[..., 0]
         result["randomisation_mean"][name] = values.mean(axis=-1)
     return result
+
+
+RANDOM = "random"
+# name, higher is better, part of the mean rank.
+METRICS = (
+    ("deletion_auc_rel", False, True),
+    ("insertion_auc_rel", True, True),
+    ("deletion_auc", False, False),
+    ("insertion_auc", True, False),
+    ("pointing_game", True, True),
+    ("relevance_mass", True, True),
+    ("relevance_rank", True, True),
+    ("top_k_iou", True, True),
+    ("sparseness", True, True),
+    ("entropy", False, False),
+    ("avg_sensitivity", False, True),
+    ("max_sensitivity", False, False),
+    ("randomisation_top", False, False),
+    ("randomisation_mean", False, True),
+)
+RANKED = {name: higher for name, higher, ranked in METRICS if ranked}
+PAIRED_WITH_RANDOM = (
+    "deletion_auc_rel",
+    "insertion_auc_rel",
+    "deletion_auc",
+    "insertion_auc",
+)
+
+
+def summarise(values: dict, methods, costs: dict) -> dict:
+    """Intervals, ranks, differences to random and to the best, Pareto front.
+
+    Args:
+      values: metric -> method -> ``[B, S]`` per (image, seed).
+      methods: the ranked methods (the random baseline among them).
+      costs: method -> cost row of :func:`explain_methods`.
+
+    Returns:
+      ``{"summaries", "ranking", "vs_random", "versus_best", "front",
+      "pareto_metric", "ranked"}``.
+    """
+    summaries = {
+        name: {metric: image_mean_ci(values[metric][name]) for metric, _, _ in METRICS}
+        for name in methods
+    }
+    ranking = mean_ranks(
+        {
+            n: {m: s["mean"] for m, s in summary.items()}
+            for n, summary in summaries.items()
+        },
+        RANKED,
+    )
+    ranked = [n for n in methods if n != RANDOM]
+    # Paired by (image, seed): the difference to the random baseline on the
+    # same images has a much narrower interval than the two separate ones.
+    vs_random = {
+        name: {
+            metric: image_mean_ci(values[metric][name] - values[metric][RANDOM])
+            for metric in PAIRED_WITH_RANDOM
+        }
+        for name in ranked
+    }
+    versus_best = _compare_to_best(values, summaries, ranked)
+    # Relative AUC unless no image has a positive clean score (an untrained
+    # smoke-test teacher), then the absolute one.
+    pareto_metric = "deletion_auc_rel"
+    if all(math.isnan(summaries[n][pareto_metric]["mean"]) for n in ranked):
+        pareto_metric = "deletion_auc"
+    front = pareto_front(
+        [costs[n]["seconds_per_image"] for n in ranked],
+        [summaries[n][pareto_metric]["mean"] for n in ranked],
+    )
+    return {
+        "summaries": summaries,
+        "ranking": ranking,
+        "vs_random": vs_random,
+        "versus_best": versus_best,
+        "front": front,
+        "pareto_metric": pareto_metric,
+        "ranked": ranked,
+    }
+
+
+def _compare_to_best(values, summaries, ranked) -> dict:
+    """Per headline metric: the best method and who is not clearly worse.
+
+    A method is "not clearly worse" when the paired 95 % interval (over
+    images, seeds averaged) of its per-image difference to the best method
+    contains 0.
+    """
+    comparison = {}
+    for metric in PAIRED_WITH_RANDOM[:2]:
+        means = {
+            n: summaries[n][metric]["mean"]
+            for n in ranked
+            if not math.isnan(summaries[n][metric]["mean"])
+        }
+        if not means:
+            continue
+        best = (max if RANKED[metric] else min)(means, key=means.get)
+        differences = {
+            n: image_mean_ci(values[metric][n] - values[metric][best])
+            for n in means
+            if n != best
+        }
+        comparison[metric] = {
+            "best": best,
+            "differences_to_best": differences,
+            "not_clearly_worse": [
+                n
+                for n, d in differences.items()
+                if not math.isnan(d["half_width"]) and d["ci_low"] <= 0 <= d["ci_high"]
+            ],
+        }
+    return comparison
+
+
+def _nanmean(rows: np.ndarray) -> np.ndarray:
+    """Column means ignoring NaN rows (all-NaN columns stay NaN, silently)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(rows, axis=0)

@@ -1,13 +1,23 @@
-"""Summaries for method rankings: confidence intervals, mean ranks, Pareto fronts.
+"""Every confidence interval and paired comparison of the experiments.
 
-Pure NumPy/SciPy on small tables (methods x images x seeds), used by
-:mod:`experiments.rank_methods`.
+Each helper is named for what it computes:
 
-Confidence intervals. A metric is measured per (method, image, seed). Images
-are the sampling unit: the seeds of one image share the image, and for a
-deterministic explainer they give the same value, so treating ``images x
-seeds`` values as independent would shrink the interval by up to
-``sqrt(num_seeds)`` without new information. :func:`image_mean_ci` therefore
+* :func:`mean_ci`: mean and Student-t interval over plain values (one per
+  seed, per run, or per image when images are the values);
+* :func:`image_mean_ci`: the same with IMAGES as the sampling unit when each
+  image has several seeds (seeds averaged within an image first);
+* :func:`paired_difference`: ``mean_ci(a - b)`` of paired values, plus the
+  share of pairs where ``a > b``;
+* :func:`sign_of`: +1 / -1 when an interval excludes 0 on that side, else 0;
+* :func:`repeated_measures_p`: Friedman (3+ groups) or Wilcoxon (2) p-value;
+* :func:`mean_ranks` and :func:`pareto_front` for method rankings;
+* :func:`fmt_ci`: ``"m [lo, hi]"`` for reports.
+
+Confidence intervals of :func:`image_mean_ci`. A metric is measured per
+(method, image, seed). Images are the sampling unit: the seeds of one image
+share the image, and for a deterministic explainer they give the same value, so
+treating ``images x seeds`` values as independent would shrink the interval by
+up to ``sqrt(num_seeds)`` without new information. The function therefore
 averages over seeds within each image first and puts a Student-t interval on
 the mean of those per-image values (a cluster-level interval; the seed
 variation of a stochastic method still enters through the per-image means).
@@ -26,12 +36,94 @@ from scipy import stats
 CONFIDENCE = 0.95
 
 
+def mean_ci(values, confidence: float = 0.95) -> dict:
+    """Mean and Student-t confidence interval over the finite ``values``.
+
+    Returns:
+      ``{"mean", "ci_low", "ci_high", "std", "n"}``; with fewer than two
+      values the interval is the mean itself (no spread to estimate).
+    """
+    values = np.asarray(values, np.float64).ravel()
+    values = values[np.isfinite(values)]
+    n = int(values.size)
+    if n == 0:
+        nan = float("nan")
+        return {"mean": nan, "ci_low": nan, "ci_high": nan, "std": nan, "n": 0}
+    mean = float(values.mean())
+    std = float(values.std(ddof=1)) if n > 1 else 0.0
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * std / math.sqrt(n))
+    half = half if n > 1 else 0.0
+    return {
+        "mean": mean,
+        "ci_low": mean - half,
+        "ci_high": mean + half,
+        "std": std,
+        "n": n,
+    }
+
+
+def paired_difference(a, b, confidence: float = 0.95) -> dict:
+    """``mean_ci(a - b)`` plus the share of pairs with ``a > b``."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    summary = mean_ci(a - b, confidence)
+    finite = np.isfinite(a) & np.isfinite(b)
+    summary["fraction_a_greater"] = (
+        float(np.mean(a[finite] > b[finite])) if finite.any() else float("nan")
+    )
+    return summary
+
+
+def sign_of(summary: dict) -> int:
+    """+1 / -1 when the CI excludes 0 on that side, else 0."""
+    if summary["n"] < 2:
+        return 0
+    if summary["ci_low"] > 0:
+        return 1
+    if summary["ci_high"] < 0:
+        return -1
+    return 0
+
+
+def fmt_ci(summary: dict, digits: int = 3) -> str:
+    """``"m [lo, hi]"`` with ``digits`` significant digits."""
+    if summary["n"] == 0:
+        return "n/a"
+    f = f"{{:.{digits}g}}"
+    return (
+        f"{f.format(summary['mean'])} "
+        f"[{f.format(summary['ci_low'])}, {f.format(summary['ci_high'])}]"
+    )
+
+
+def repeated_measures_p(groups) -> float:
+    """p-value that paired samples differ: Friedman (3+ groups) or Wilcoxon (2).
+
+    Args:
+      groups: sequences of equal length ``n`` (one value per image each).
+
+    Returns:
+      The p-value, NaN when the test is undefined (e.g. ``n < 2`` or all
+      differences zero).
+    """
+    arrays = [np.asarray(g, np.float64) for g in groups]
+    finite = np.all([np.isfinite(a) for a in arrays], axis=0)
+    arrays = [a[finite] for a in arrays]
+    if len(arrays) < 2 or arrays[0].size < 2:
+        return float("nan")
+    try:
+        if len(arrays) == 2:
+            return float(stats.wilcoxon(arrays[0], arrays[1]).pvalue)
+        return float(stats.friedmanchisquare(*arrays).pvalue)
+    except ValueError:
+        return float("nan")
+
+
 def image_mean_ci(values, *, confidence: float = CONFIDENCE) -> dict:
     """Mean and Student-t confidence interval of per-image values.
 
-    Unlike :func:`experiments.reproduction.mean_ci` (an interval over plain
-    values, e.g. one per seed), images are the sampling unit here: seeds are
-    averaged within an image first (see the module docstring).
+    Unlike :func:`mean_ci` (an interval over plain values, e.g. one per seed),
+    images are the sampling unit here: seeds are averaged within an image
+    first (see the module docstring).
 
     Args:
       values: ``[images, seeds]`` (or ``[images]``) with NaN for undefined

@@ -1,10 +1,12 @@
-"""The markdown report of :mod:`experiments.rank_methods` (from its results dict)."""
+"""Figures and the markdown report of the ranking (from its results)."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
-from experiments.reporting import markdown_table, wall_time_section
+from experiments.shared.tables import markdown_table, wall_time_section
+from segxai_jax import viz
 
 RANDOM = "random"
 
@@ -228,12 +230,12 @@ def report_markdown(results: dict) -> str:
     images = results["images"]
     order = _ordered(results)
     split_scores = teacher["scores"][images["split"]]
-    epochs = f"{teacher['epochs_done']} of {teacher['epochs_planned']} epochs"
+    epochs = f"{teacher['epochs_done']} of {teacher['train']['epochs']} epochs"
     figures = results["figures"]
     lines = [
         "# Rank methods: explainers for segmentation by cost and quality",
         "",
-        f"Teacher: `{teacher['teacher_dir']}` "
+        f"Teacher: `{teacher['dir']}` "
         f"({'trained by this run' if teacher['trained_here'] else 'loaded'}, "
         f"{epochs}), widths {teacher['model']['widths']}; "
         f"{images['split']} mIoU {_num(split_scores['miou'])}, pixel accuracy "
@@ -345,11 +347,11 @@ def report_markdown(results: dict) -> str:
         "## Method notes",
         "",
         f"- Post-processing before every metric: `{config['map_postprocess']}` "
-        "(raw maps; see the `experiments/rank_methods.py` docstring for why the "
+        "(raw maps; see the `experiments/rank_methods/run.py` docstring for why the "
         "signed maps are not ReLU'd or abs'd).",
         "- Confidence intervals: Student-t over images of the per-image mean over "
         "seeds (images are the sampling unit; see "
-        "`experiments/method_ranking.py`).",
+        "`experiments/shared/stats.py`).",
         "- The mean rank weighs every ranked metric equally; four of the nine "
         "are localisation metrics (correlated), so it leans towards maps that "
         "localise the digit. Read it with the per-metric ranks.",
@@ -363,3 +365,48 @@ def report_markdown(results: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def make_figures(
+    workdir, images, maps, curves, costs, summaries, ranked, front, metric, labels
+) -> dict:
+    def flat(kind):
+        return {name: c.reshape(-1, c.shape[-1]) for name, c in curves[kind].items()}
+
+    figures = {
+        "deletion_curves": viz.mean_curves(
+            flat("deletion_rel_curves"),
+            workdir / "deletion_curves.png",
+            baseline=RANDOM,
+            title="Deletion (black fill), mean over images and seeds",
+            ylabel="target score / clean score",
+        ),
+        "insertion_curves": viz.mean_curves(
+            flat("insertion_rel_curves"),
+            workdir / "insertion_curves.png",
+            baseline=RANDOM,
+            title="Insertion (from blur), mean over images and seeds",
+            ylabel="target score / clean score",
+        ),
+    }
+    baseline = summaries.get(RANDOM, {}).get(metric, {}).get("mean")
+    figures["cost_vs_deletion"] = viz.cost_quality_scatter(
+        [costs[n]["seconds_per_image"] for n in ranked],
+        [summaries[n][metric]["mean"] for n in ranked],
+        workdir / "cost_vs_deletion.png",
+        labels=ranked,
+        errors=[summaries[n][metric]["half_width"] for n in ranked],
+        front=front,
+        baseline=baseline,
+        ylabel=f"{'relative' if metric.endswith('_rel') else 'absolute'} deletion "
+        "AUC (lower is better)",
+        title="Cost vs faithfulness",
+    )
+    count = min(4, len(images))
+    figures["explanations"] = viz.explanation_grid(
+        images[:count],
+        {name: m[0, :count] for name, m in maps.items()},
+        workdir / "explanations.png",
+        row_labels=labels[:count],
+    )
+    return {name: Path(path).name for name, path in figures.items()}

@@ -1,0 +1,1 @@
+"""The quickstart: dataset, teacher U-Net, evaluation, explanations, report."""

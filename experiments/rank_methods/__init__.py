@@ -1,0 +1,1 @@
+"""Which explainer suits segmentation, by cost and quality (see run.py)."""
