@@ -42,6 +42,14 @@ def check_choices(values, field: str, allowed: Sequence[str]) -> tuple[str, ...]
     return values
 
 
+def check_real(value, field: str) -> float:
+    """A finite number, or a ``ValueError`` naming ``config.<field>``."""
+    number = isinstance(value, int | float | np.number) and not isinstance(value, bool)
+    if not number or not math.isfinite(float(value)):
+        raise ValueError(f"config.{field}: expected a finite number, got {value!r}")
+    return float(value)
+
+
 def check_fraction(value, field: str, *, upper_inclusive: bool = False) -> float:
     """A number in ``[0, 1)`` (``[0, 1]`` with ``upper_inclusive``)."""
     number = isinstance(value, int | float | np.number) and not isinstance(value, bool)

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from experiments import main as experiments_main
-from experiments.configs import ablation_regions_quick
+from experiments.ablation_regions import config as ablation_regions
 
 
 @pytest.fixture(scope="module")
 def quick_config(tmp_path_factory):
-    config = ablation_regions_quick.get_config()
+    config = ablation_regions.get_config("quick")
     config.data.data_dir = str(tmp_path_factory.mktemp("tfds"))
     config.num_images = 3
     config.layers = ("enc0", "bottleneck")

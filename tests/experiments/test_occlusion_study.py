@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from experiments import main as experiments_main
-from experiments.configs import occlusion_study_quick
+from experiments.occlusion_study import config as occlusion_study
 
 
 @pytest.fixture(scope="module")
 def quick_config(tmp_path_factory):
-    config = occlusion_study_quick.get_config()
+    config = occlusion_study.get_config("quick")
     config.data.data_dir = str(tmp_path_factory.mktemp("tfds"))
     config.fills = ("black", "grey", "blur", "noise")
     config.patch_sizes = (8,)

@@ -50,18 +50,22 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import common, reproduction
-from experiments.occlusion_study_findings import evaluate_findings
-from experiments.occlusion_study_metrics import deletion_aucs, map_similarity, summarise
-from experiments.occlusion_study_report import make_figures, report_markdown
-from experiments.occlusion_study_sweeps import check_library, run_sweeps
-from experiments.reporting import Timer
+from experiments.occlusion_study.findings import evaluate_findings
+from experiments.occlusion_study.measure import deletion_aucs, map_similarity, summarise
+from experiments.occlusion_study.report import make_figures, report_markdown
+from experiments.occlusion_study.sweeps import check_library, run_sweeps
+from experiments.shared.data import load_data
+from experiments.shared.options import check_choices, check_fraction, check_int
+from experiments.shared.results import Timer, write_results
+from experiments.shared.targets import largest_digit_targets
+from experiments.shared.teacher import needs_training, resolve_teacher, teacher_scores
 from segxai_jax.explainers import FILL_KINDS
 from segxai_jax.models import unet_apply_fn
 from segxai_jax.training import ensure_writable_dir
@@ -71,67 +75,78 @@ from segxai_jax.training import ensure_writable_dir
 SUPPORTED_FILLS = tuple(k for k in FILL_KINDS if k != "patch_mean")
 
 
-def _options(config) -> dict:
-    check = reproduction
-    patches = tuple(config.patch_sizes)
-    if not patches:
-        raise ValueError("config.patch_sizes: expected at least one patch size")
-    for p in patches:
-        check.check_int(p, "patch_sizes", minimum=2)
-    if config.reference_patch not in patches:
-        raise ValueError(
-            f"config.reference_patch: expected one of config.patch_sizes {patches}, "
-            f"got {config.reference_patch!r}"
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """The study's settings, checked (see config.py for their meaning)."""
+
+    num_images: int
+    patches: tuple[int, ...]
+    fills: tuple[str, ...]
+    deletion_fills: tuple[str, ...]
+    deletion_steps: int
+    chunk_size: int
+    num_figure_images: int
+    fake_digit_threshold: float
+    reference_patch: int
+
+    @classmethod
+    def from_config(cls, config, workdir=None) -> Options:
+        """The checked options; errors name ``config.<field>``."""
+        patches = tuple(config.patch_sizes)
+        if not patches:
+            raise ValueError("config.patch_sizes: expected at least one patch size")
+        for p in patches:
+            check_int(p, "patch_sizes", minimum=2)
+        if config.reference_patch not in patches:
+            raise ValueError(
+                "config.reference_patch: expected one of config.patch_sizes "
+                f"{patches}, got {config.reference_patch!r}"
+            )
+        fills = check_choices(config.fills, "fills", SUPPORTED_FILLS)
+        if len(fills) < 2:
+            raise ValueError(f"config.fills: expected at least two fills, got {fills}")
+        return cls(
+            num_images=check_int(config.num_images, "num_images"),
+            patches=patches,
+            fills=fills,
+            deletion_fills=check_choices(
+                config.deletion.fills, "deletion.fills", SUPPORTED_FILLS
+            ),
+            deletion_steps=check_int(config.deletion.num_steps, "deletion.num_steps"),
+            chunk_size=check_int(config.chunk_size, "chunk_size"),
+            num_figure_images=check_int(config.num_figure_images, "num_figure_images"),
+            fake_digit_threshold=check_fraction(
+                config.fake_digit_threshold, "fake_digit_threshold"
+            ),
+            reference_patch=int(config.reference_patch),
         )
-    fills = check.check_choices(config.fills, "fills", SUPPORTED_FILLS)
-    if len(fills) < 2:
-        raise ValueError(f"config.fills: expected at least two fills, got {fills}")
-    return {
-        "num_images": check.check_int(config.num_images, "num_images"),
-        "patches": patches,
-        "fills": fills,
-        "deletion_fills": check.check_choices(
-            config.deletion.fills, "deletion.fills", SUPPORTED_FILLS
-        ),
-        "deletion_steps": check.check_int(
-            config.deletion.num_steps, "deletion.num_steps"
-        ),
-        "chunk_size": check.check_int(config.chunk_size, "chunk_size"),
-        "num_figure_images": check.check_int(
-            config.num_figure_images, "num_figure_images"
-        ),
-        "fake_digit_threshold": check.check_fraction(
-            config.fake_digit_threshold, "fake_digit_threshold"
-        ),
-        "reference_patch": int(config.reference_patch),
-    }
 
 
 def run(config, workdir: str | Path) -> dict:
     """Runs the occlusion study; returns what is written to ``results.json``."""
     workdir = ensure_writable_dir(workdir, name="workdir")
-    options = _options(config)
+    options = Options.from_config(config, workdir)
     timer = Timer()
     with timer("data"):
         splits = ("test", "validation")
-        if reproduction.teacher_needs_training(config.teacher, workdir):
+        if needs_training(config.teacher, workdir):
             splits = ("train", "validation", "test")
-        data = common.load_data(config.data, splits=splits)
+        data = load_data(config.data, splits=splits)
     spec = data["spec"]
-    if max(options["patches"]) > spec.image_size:
+    if max(options.patches) > spec.image_size:
         raise ValueError(
             f"config.patch_sizes: expected at most the image size {spec.image_size}, "
-            f"got {options['patches']}"
+            f"got {options.patches}"
         )
     with timer("teacher"):
-        model, params, teacher = reproduction.resolve_teacher(
+        model, params, teacher = resolve_teacher(
             config.teacher, config.data, data, workdir, seed=config.seed
         )
-    teacher["test_scores"] = reproduction.teacher_scores(
+    teacher["test_scores"] = teacher_scores(
         model, params, data["test"], spec.num_classes
     )
     apply_fn = unet_apply_fn(model)
-    count = min(options["num_images"], len(data["test"]["image"]))
+    count = min(options.num_images, len(data["test"]["image"]))
     images = jnp.asarray(data["test"]["image"][:count])
     batch_apply = jax.jit(jax.vmap(apply_fn, (None, 0)))
     clean_logits = batch_apply(params, images)
@@ -140,7 +155,7 @@ def run(config, workdir: str | Path) -> dict:
         return np.asarray(batch_apply(params, xs).argmax(-1))
 
     predicted = np.asarray(clean_logits.argmax(-1))
-    targets = common.largest_digit_targets(
+    targets = largest_digit_targets(
         predicted, data["test"]["mask"][:count], spec.num_classes
     )
     # Choice: the "dataset mean" fill is the validation split's channel mean.
@@ -200,20 +215,20 @@ def run(config, workdir: str | Path) -> dict:
             "count": count,
             "target_classes": np.asarray(targets.class_id).tolist(),
         },
-        "options": dict(options),
+        "options": dataclasses.asdict(options),
         "dataset_mean": dataset_mean.tolist(),
         "forward_passes": {
-            str(p): len(options["fills"])
+            str(p): len(options.fills)
             * count
-            * sweeps[(options["fills"][0], p)]["windows"]
-            for p in options["patches"]
+            * sweeps[(options.fills[0], p)]["windows"]
+            for p in options.patches
         },
         "library_check": library_check,
         "summaries": summaries,
         "deletion": deletion,
         "similarity": similarity,
     }
-    return reproduction.write_results(
+    return write_results(
         workdir,
         results,
         findings=findings,

@@ -8,10 +8,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import reproduction
-from experiments.occlusion_study_sweeps import fill_substrate
-from experiments.reporting import markdown_table, wall_time_section
-from experiments.reproduction import Finding, fmt_ci
+from experiments.occlusion_study.sweeps import fill_substrate
+from experiments.shared.findings import Finding, findings_markdown
+from experiments.shared.stats import fmt_ci
+from experiments.shared.tables import markdown_table, wall_time_section
 from segxai_jax import viz
 from segxai_jax.explainers import apply_fill, occlusion_windows
 from segxai_jax.targets import box_roi
@@ -29,8 +29,8 @@ def make_figures(
     key_noise,
     predict,
 ) -> dict:
-    fills, patches, ref = opts["fills"], opts["patches"], opts["reference_patch"]
-    shown = min(opts["num_figure_images"], len(images))
+    fills, patches, ref = opts.fills, opts.patches, opts.reference_patch
+    shown = min(opts.num_figure_images, len(images))
     rows = [(i, p) for i in range(shown) for p in patches]
     maps = {f: np.stack([sweeps[(f, p)]["maps"][i] for i, p in rows]) for f in fills}
     row_images = np.stack([np.asarray(images[i]) for i, _ in rows])
@@ -91,7 +91,7 @@ def make_figures(
 
 def _example_figure(workdir, images, sweeps, opts, spec, dataset_mean, key, predict):
     """Every fill on the same window: the one where black fakes most digit pixels."""
-    ref, fills = opts["reference_patch"], opts["fills"]
+    ref, fills = opts.reference_patch, opts.fills
     probe_fill = "black" if "black" in fills else fills[0]
     fake = sweeps[(probe_fill, ref)]["window"]["fake_pixels"]  # [N, n_w]
     image, window = np.unravel_index(np.argmax(fake), fake.shape)
@@ -117,7 +117,7 @@ def _example_figure(workdir, images, sweeps, opts, spec, dataset_mean, key, pred
 
 
 def report_markdown(results, opts, spec) -> str:
-    fills, patches, ref = opts["fills"], opts["patches"], opts["reference_patch"]
+    fills, patches, ref = opts.fills, opts.patches, opts.reference_patch
     teacher = results["teacher"]
     summaries, deletion = results["summaries"], results["deletion"]
     findings = [Finding(**f) for f in results["findings"]]
@@ -142,11 +142,11 @@ def report_markdown(results, opts, spec) -> str:
         "",
         "## Findings",
         "",
-        reproduction.findings_markdown(findings),
+        findings_markdown(findings),
         "",
         "## Deletion AUC of the occlusion maps (lower = more faithful)",
         "",
-        f"Score: {deletion['score']}; {opts['deletion_steps']} steps; the same "
+        f"Score: {deletion['score']}; {opts.deletion_steps} steps; the same "
         "settings for every fill; mean [95 % CI] over images.",
         "",
     ]
@@ -198,7 +198,7 @@ def report_markdown(results, opts, spec) -> str:
         "background and the occluded image's prediction calls a digit (pooled "
         "over windows and images; per-image mean [CI]); windows = share of "
         "windows on background where more than "
-        f"{opts['fake_digit_threshold']:.0%} of those pixels turn into a digit; "
+        f"{opts.fake_digit_threshold:.0%} of those pixels turn into a digit; "
         "changed outside = share of pixels outside the patch whose label changes; "
         "1 - Dice = change of the target class region.",
         "",

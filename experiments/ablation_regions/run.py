@@ -36,67 +36,89 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import common, reproduction
-from experiments.ablation_regions_findings import evaluate_finding
-from experiments.ablation_regions_metrics import measure, summarise
-from experiments.ablation_regions_report import make_figures, report_markdown
-from experiments.reporting import Timer
+from experiments.ablation_regions.findings import evaluate_finding
+from experiments.ablation_regions.measure import measure, summarise
+from experiments.ablation_regions.report import make_figures, report_markdown
+from experiments.shared.options import (
+    check_choices,
+    check_fraction,
+    check_int,
+    check_real,
+)
+from experiments.shared.results import Timer, write_results
+from experiments.shared.targets import largest_digit_targets
+from experiments.shared.teacher import load_data_and_teacher, teacher_probe_names
 from segxai_jax.explainers.ablation import MODES
 from segxai_jax.models import unet_apply_fn
 from segxai_jax.training import ensure_writable_dir
 
 
-def _options(config, probe_names) -> dict:
-    check = reproduction
-    layers = tuple(config.layers) or tuple(probe_names)
-    check.check_choices(layers, "layers", probe_names)
-    thresholds = tuple(config.region_thresholds)
-    if not thresholds:
-        raise ValueError("config.region_thresholds: expected at least one value")
-    for t in thresholds:
-        check.check_fraction(t, "region_thresholds")
-    if config.mode not in MODES:
-        raise ValueError(f"config.mode: expected one of {MODES}, got {config.mode!r}")
-    if config.figure_layer not in probe_names:
-        raise ValueError(
-            f"config.figure_layer: expected one of {tuple(probe_names)}, got "
-            f"{config.figure_layer!r}"
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """The study's settings, checked (see config.py for their meaning)."""
+
+    num_images: int
+    layers: tuple[str, ...]
+    thresholds: tuple[float, ...]
+    mode: str
+    ablation_value: float
+    scale: float
+    chunk_size: int
+    figure_layer: str
+    num_figure_images: int
+
+    @classmethod
+    def from_config(cls, config, workdir=None) -> Options:
+        """The checked options; errors name ``config.<field>``."""
+        probe_names = teacher_probe_names(config.teacher, workdir)
+        layers = tuple(config.layers) or tuple(probe_names)
+        check_choices(layers, "layers", probe_names)
+        thresholds = tuple(config.region_thresholds)
+        if not thresholds:
+            raise ValueError("config.region_thresholds: expected at least one value")
+        for t in thresholds:
+            check_fraction(t, "region_thresholds")
+        if config.mode not in MODES:
+            raise ValueError(
+                f"config.mode: expected one of {MODES}, got {config.mode!r}"
+            )
+        if config.figure_layer not in probe_names:
+            raise ValueError(
+                f"config.figure_layer: expected one of {tuple(probe_names)}, got "
+                f"{config.figure_layer!r}"
+            )
+        return cls(
+            num_images=check_int(config.num_images, "num_images"),
+            layers=layers,
+            thresholds=tuple(float(t) for t in thresholds),
+            mode=config.mode,
+            ablation_value=check_real(config.ablation_value, "ablation_value"),
+            scale=check_real(config.scale, "scale"),
+            chunk_size=check_int(config.chunk_size, "chunk_size"),
+            figure_layer=config.figure_layer,
+            num_figure_images=check_int(config.num_figure_images, "num_figure_images"),
         )
-    return {
-        "num_images": check.check_int(config.num_images, "num_images"),
-        "layers": layers,
-        "thresholds": tuple(float(t) for t in thresholds),
-        "mode": config.mode,
-        "ablation_value": float(config.ablation_value),
-        "scale": float(config.scale),
-        "chunk_size": check.check_int(config.chunk_size, "chunk_size"),
-        "figure_layer": config.figure_layer,
-        "num_figure_images": check.check_int(
-            config.num_figure_images, "num_figure_images"
-        ),
-    }
 
 
 def run(config, workdir: str | Path) -> dict:
     """Runs the region study; returns what is written to ``results.json``."""
     workdir = ensure_writable_dir(workdir, name="workdir")
-    opts = _options(config, reproduction.teacher_probe_names(config.teacher, workdir))
+    opts = Options.from_config(config, workdir)
     timer = Timer()
-    data, model, params, teacher = reproduction.load_data_and_teacher(
-        config, workdir, timer
-    )
+    data, model, params, teacher = load_data_and_teacher(config, workdir, timer)
     spec = data["spec"]
-    count = min(opts["num_images"], len(data["test"]["image"]))
+    count = min(opts.num_images, len(data["test"]["image"]))
     images = jnp.asarray(data["test"]["image"][:count])
     apply_fn = unet_apply_fn(model)
     logits = jax.jit(jax.vmap(apply_fn, (None, 0)))(params, images)
-    targets = common.largest_digit_targets(
+    targets = largest_digit_targets(
         np.asarray(logits.argmax(-1)), data["test"]["mask"][:count], spec.num_classes
     )
     with timer("ablation"):
@@ -112,7 +134,7 @@ def run(config, workdir: str | Path) -> dict:
             "count": count,
             "target_classes": np.asarray(targets.class_id).tolist(),
         },
-        "options": opts,
+        "options": dataclasses.asdict(opts),
         "channels": {
             layer: int(w)
             for layer, w in zip(
@@ -121,7 +143,7 @@ def run(config, workdir: str | Path) -> dict:
         },
         "summary": summary,
     }
-    return reproduction.write_results(
+    return write_results(
         workdir,
         results,
         findings=findings,

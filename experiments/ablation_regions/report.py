@@ -7,10 +7,10 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from experiments import reproduction
-from experiments.ablation_regions_metrics import METRICS, REGIONS
-from experiments.reporting import markdown_table, wall_time_section
-from experiments.reproduction import Finding, fmt_ci
+from experiments.ablation_regions.measure import METRICS, REGIONS
+from experiments.shared.findings import Finding, findings_markdown
+from experiments.shared.stats import fmt_ci
+from experiments.shared.tables import markdown_table, wall_time_section
 from segxai_jax import viz
 from segxai_jax.explainers import seg_ablation_cam
 from segxai_jax.probes import make_probe
@@ -19,8 +19,8 @@ _CAM_TITLES = {"full": "all cells", "foreground": "fg cells", "background": "bg 
 
 
 def make_figures(workdir, model, params, images, targets, summary, opts) -> dict:
-    threshold = str(opts["thresholds"][0])
-    layers = opts["layers"]
+    threshold = str(opts.thresholds[0])
+    layers = opts.layers
 
     def series(metric):
         return {
@@ -45,8 +45,8 @@ def make_figures(workdir, model, params, images, targets, summary, opts) -> dict
             ylabel="mean over images (95 % CI)",
         )
     }
-    shown = min(opts["num_figure_images"], len(images))
-    probe = make_probe(model, opts["figure_layer"], input_shape=tuple(images.shape[1:]))
+    shown = min(opts.num_figure_images, len(images))
+    probe = make_probe(model, opts.figure_layer, input_shape=tuple(images.shape[1:]))
     maps = {}
     for region in ("full", *REGIONS):
         explain = jax.jit(
@@ -54,10 +54,10 @@ def make_figures(workdir, model, params, images, targets, summary, opts) -> dict
                 probe,
                 region=region,
                 region_threshold=float(threshold),
-                mode=opts["mode"],
-                ablation_value=opts["ablation_value"],
-                scale=opts["scale"],
-                chunk_size=opts["chunk_size"],
+                mode=opts.mode,
+                ablation_value=opts.ablation_value,
+                scale=opts.scale,
+                chunk_size=opts.chunk_size,
             )
         )
         maps[_CAM_TITLES[region]] = np.stack(
@@ -100,16 +100,16 @@ def report_markdown(results, opts) -> str:
         "images; target = the largest predicted digit, its predicted region M "
         "frozen as ROI, S_c = summed logits over M. Deactivation: "
         + (
-            f"set to {opts['ablation_value']:g}"
-            if opts["mode"] == "value"
-            else f"multiplied by {opts['scale']:g}"
+            f"set to {opts.ablation_value:g}"
+            if opts.mode == "value"
+            else f"multiplied by {opts.scale:g}"
         )
         + ". Foreground = cells of the layer's grid whose ROI share exceeds the "
         "region threshold; background = the rest. Mean [95 % CI] over images.",
         "",
         "## Finding",
         "",
-        reproduction.findings_markdown(findings),
+        findings_markdown(findings),
         "",
     ]
     for threshold, per_layer in results["summary"].items():
@@ -187,7 +187,7 @@ def report_markdown(results, opts) -> str:
     lines += [
         f"![foreground vs background]({results['figures']['bars']})",
         "",
-        f"Seg-Ablation-CAM at `{opts['figure_layer']}`, channels deactivated in "
+        f"Seg-Ablation-CAM at `{opts.figure_layer}`, channels deactivated in "
         "all cells, in the foreground cells only and in the background cells "
         "only; last column: the ROI M.",
         "",

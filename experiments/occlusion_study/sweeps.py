@@ -90,10 +90,10 @@ def run_sweeps(
     """``{(fill, patch): {"maps", "windows", per-window arrays [N, n_w], clean}}``."""
     hw = tuple(images.shape[1:3])
     out = {}
-    for patch in opts["patches"]:
-        sweep, windows = _make_sweep(apply_fn, hw, patch, opts["chunk_size"])
-        jobs = list(itertools.product(range(len(images)), opts["fills"]))
-        results = {fill: [] for fill in opts["fills"]}
+    for patch in opts.patches:
+        sweep, windows = _make_sweep(apply_fn, hw, patch, opts.chunk_size)
+        jobs = list(itertools.product(range(len(images)), opts.fills))
+        results = {fill: [] for fill in opts.fills}
         for i, fill in tqdm(jobs, desc=f"occlusion k={patch}", unit="map"):
             x = images[i]
             target = jax.tree.map(lambda leaf, i=i: leaf[i], targets)
@@ -119,19 +119,19 @@ def run_sweeps(
 
 def check_library(apply_fn, params, x, targets, sweeps, opts) -> dict:
     """Max relative difference to ``explainers.occlusion`` on the first image."""
-    fill = "grey" if "grey" in opts["fills"] else opts["fills"][0]
+    fill = "grey" if "grey" in opts.fills else opts.fills[0]
     if fill in ("dataset_mean", "noise"):
         return {"skipped": f"fill {fill!r} needs options; check done in tests"}
     target = jax.tree.map(lambda leaf: leaf[0], targets)
     checks = {}
-    for patch in opts["patches"]:
+    for patch in opts.patches:
         explain = jax.jit(
             occlusion(
                 apply_fn,
                 patch_size=patch,
                 stride=max(patch // 2, 1),
                 fill=fill,
-                chunk_size=opts["chunk_size"],
+                chunk_size=opts.chunk_size,
             )
         )
         reference = np.asarray(explain(jax.random.key(0), params, x, target))

@@ -1,6 +1,6 @@
 """The published findings tested by :mod:`experiments.occlusion_study`.
 
-One :class:`~experiments.reproduction.Finding` per claim of Gipiskis &
+One :class:`~experiments.Finding` per claim of Gipiskis &
 Kurasova (CISTI 2023), each with its verdict rule.
 """
 
@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments import reproduction
-from experiments.reproduction import Finding, fmt_ci, mean_ci, paired_difference
+from experiments.shared.findings import Finding
+from experiments.shared.stats import (
+    fmt_ci,
+    mean_ci,
+    paired_difference,
+    repeated_measures_p,
+    sign_of,
+)
 
 GAUSSIAN_FILLS = ("blur", "noise")
 SOURCE = "Gipiskis & Kurasova, CISTI 2023 (seed paper sec. 5)"
@@ -22,8 +28,8 @@ def _auc_per_image(deletion, substrate, fill, patch):
 
 
 def evaluate_findings(summaries, deletion, similarity, opts) -> list[Finding]:
-    fills, patches, ref = opts["fills"], opts["patches"], opts["reference_patch"]
-    substrates = opts["deletion_fills"]
+    fills, patches, ref = opts.fills, opts.patches, opts.reference_patch
+    substrates = opts.deletion_fills
     return [
         _finding_fill(fills, patches, ref, substrates, deletion, similarity),
         _finding_size(fills, patches, substrates, deletion, similarity),
@@ -39,7 +45,7 @@ def _finding_fill(fills, patches, ref, substrates, deletion, similarity) -> Find
         hits = []
         for patch in patches:
             groups = [_auc_per_image(deletion, substrate, f, patch) for f in fills]
-            p_value = reproduction.repeated_measures_p(groups)
+            p_value = repeated_measures_p(groups)
             means = dict(zip(fills, map(float, map(np.mean, groups)), strict=True))
             best, worst = min(means, key=means.get), max(means, key=means.get)
             hits.append(p_value < 0.05)
@@ -93,7 +99,7 @@ def _finding_size(fills, patches, substrates, deletion, similarity) -> Finding:
             )
             for f in fills
         }
-        counts[substrate] = sum(reproduction.sign_of(d) != 0 for d in diffs.values())
+        counts[substrate] = sum(sign_of(d) != 0 for d in diffs.values())
         parts.append(
             f"{substrate} deletion: AUC(k={large}) - AUC(k={small}) significant for "
             f"{counts[substrate]}/{len(fills)} fills ("
@@ -215,7 +221,7 @@ def _finding_small_change(summaries, fills, ref) -> Finding:
     diffs = {name: paired_difference(v, seg) for name, v in proxies.items()}
     max_drop = mean_ci(over_fills("seg_score_max_rel_drop"))
     spread = mean_ci(over_fills("seg_score_rel_std"))
-    smaller = all(reproduction.sign_of(d) > 0 for d in diffs.values())
+    smaller = all(sign_of(d) > 0 for d in diffs.values())
     faint = max_drop["mean"] < 0.5
     if smaller and faint:
         verdict = "yes"

@@ -6,20 +6,20 @@ its verdict rule.
 
 from __future__ import annotations
 
-from experiments import reproduction
-from experiments.ablation_regions_metrics import METRICS
-from experiments.reproduction import Finding, fmt_ci
+from experiments.ablation_regions.measure import METRICS
+from experiments.shared.findings import Finding
+from experiments.shared.stats import fmt_ci, sign_of
 
 SOURCE = "Gipiskis et al., EUROCON 2023 (seed paper sec. 5)"
 
 
 def evaluate_finding(summary, opts) -> Finding:
-    threshold = str(opts["thresholds"][0])
-    layers = opts["layers"]
+    threshold = str(opts.thresholds[0])
+    layers = opts.layers
     votes, parts = {}, []
     for metric in ("rel_change", "dice_change"):
         signs = {
-            layer: reproduction.sign_of(summary[threshold][layer]["difference"][metric])
+            layer: sign_of(summary[threshold][layer]["difference"][metric])
             for layer in layers
         }
         votes[metric] = list(signs.values())

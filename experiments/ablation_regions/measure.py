@@ -13,7 +13,7 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
-from experiments.reproduction import mean_ci, paired_difference
+from experiments.shared.stats import mean_ci, paired_difference
 from segxai_jax.explainers import ablation_effects
 from segxai_jax.probes import make_probe
 
@@ -33,7 +33,7 @@ def measure(model, params, images, targets, opts) -> dict:
     """``{(threshold, layer): {region: {field: [N] or [N, Kc]}}}``."""
     shape = tuple(images.shape[1:])
     raw = {}
-    jobs = [(t, layer) for t in opts["thresholds"] for layer in opts["layers"]]
+    jobs = [(t, layer) for t in opts.thresholds for layer in opts.layers]
     for threshold, layer in tqdm(jobs, desc="ablation", unit="layer"):
         probe = make_probe(model, layer, input_shape=shape)
         effects = jax.jit(
@@ -41,11 +41,11 @@ def measure(model, params, images, targets, opts) -> dict:
                 ablation_effects,
                 probe,
                 regions=REGIONS,
-                mode=opts["mode"],
-                ablation_value=opts["ablation_value"],
-                scale=opts["scale"],
+                mode=opts.mode,
+                ablation_value=opts.ablation_value,
+                scale=opts.scale,
                 region_threshold=threshold,
-                chunk_size=opts["chunk_size"],
+                chunk_size=opts.chunk_size,
             )
         )
         per_image = []

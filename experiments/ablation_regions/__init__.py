@@ -1,0 +1,1 @@
+"""Foreground vs background deactivation per layer (Seg-Ablation-CAM; see run.py)."""
