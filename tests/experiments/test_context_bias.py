@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from experiments import main as experiments_main
-from experiments.configs import context_bias_quick
-from experiments.context_swap import render_on_family
+from experiments.context_bias import config as context_bias
+from experiments.context_bias.swap import render_on_family
 
 
 @pytest.fixture(scope="module")
 def quick_config(tmp_path_factory):
-    config = context_bias_quick.get_config()
+    config = context_bias.get_config("quick")
     tfds_dir = str(tmp_path_factory.mktemp("tfds"))
     config.data.data_dir = tfds_dir
     config.reference_data.data_dir = tfds_dir

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from experiments import main as experiments_main
-from experiments.configs import continual_replay_quick
+from experiments.continual_replay import config as continual_replay_config
 
 
 @pytest.fixture(scope="module")
 def quick_config():
-    return continual_replay_quick.get_config()
+    return continual_replay_config.get_config("quick")
 
 
 def test_writes_outputs_and_resumes_to_the_same_numbers(quick_config, tmp_path):

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments import reproduction
-from experiments.context_bias_data import CONDITIONS
-from experiments.reporting import markdown_table, wall_time_section
-from experiments.reproduction import Finding, fmt_ci
+from experiments.context_bias.data import CONDITIONS
+from experiments.shared.findings import Finding, findings_markdown
+from experiments.shared.stats import fmt_ci
+from experiments.shared.tables import markdown_table, wall_time_section
 from segxai_jax import viz
 from segxai_jax.data import TEXTURE_FAMILY_NAMES
 
 
 def make_figures(workdir, pairs, cams, predictions, summary, teachers, opts) -> dict:
-    shown = min(opts["num_figure_images"], len(pairs["label"]))
+    shown = min(opts.num_figure_images, len(pairs["label"]))
     rows = [(i, c) for i in range(shown) for c in CONDITIONS]
     images = np.stack([pairs[c]["image"][i] for i, c in rows])
     maps = {
@@ -114,15 +114,15 @@ def report_markdown(results, opts) -> str:
         "",
         f"{results['pairs']['count']} test digits, each rendered on a texture of "
         "its own family (matched) and of a random other family (mismatched); "
-        f"Seg-Grad-CAM at `{opts['cam_layer']}` for the true class with its "
+        f"Seg-Grad-CAM at `{opts.cam_layer}` for the true class with its "
         f"ground-truth mask as ROI; far context = farther than "
-        f"{opts['context_radius']} px from the digit, replaced by the "
-        f"`{opts['context_fill']}` fill for the removal test. Mean [95 % CI] over "
+        f"{opts.context_radius} px from the digit, replaced by the "
+        f"`{opts.context_fill}` fill for the removal test. Mean [95 % CI] over "
         "images.",
         "",
         "## Findings",
         "",
-        reproduction.findings_markdown(findings),
+        findings_markdown(findings),
         "",
         "## Matched vs mismatched backgrounds",
         "",

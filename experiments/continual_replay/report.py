@@ -1,149 +1,44 @@
-"""Summary, findings, figures and report of the replay-compression experiment."""
+"""Figures and the markdown report of the replay-compression study."""
 
 from __future__ import annotations
-
-from collections import defaultdict
 
 import jax
 import matplotlib
 import numpy as np
 
-from experiments import reproduction
-from experiments.reporting import markdown_table, wall_time_section
-from experiments.reproduction import Finding, fmt_ci, mean_ci, paired_difference
+from experiments.continual_replay.measure import BOUNDS, make_strategy_compressor
+from experiments.shared.findings import Finding, findings_markdown
+from experiments.shared.stats import fmt_ci
+from experiments.shared.tables import markdown_table, wall_time_section
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-METRICS = ("final_miou", "average_forgetting", "backward_transfer")
-# (saliency-guided, baseline): the comparisons the hypothesis is about.
-COMPARISONS = (
-    ("box", "full"),
-    ("patch", "full"),
-    ("box", "random_box"),
-    ("patch", "random_patch"),
-    ("box", "downsample"),
-)
-SALIENT = ("box", "patch")
-
-
-def summarise(runs: list[dict], opts: dict) -> dict:
-    """Mean and CI over seeds per (strategy, budget); paired differences."""
-    cells = defaultdict(list)
-    for run in runs:
-        cells[(run["strategy"], run["budget_images"])].append(run)
-    table = {}
-    for (strategy, budget), group in cells.items():
-        group = sorted(group, key=lambda r: r["seed"])
-        entry = {m: mean_ci([r[m] for r in group]) for m in METRICS}
-        entry["per_seed"] = {m: [r[m] for r in group] for m in METRICS}
-        entry["seeds"] = [r["seed"] for r in group]
-        entry["exemplars_stored"] = float(
-            np.mean([r["memory"]["exemplars_stored"] for r in group])
-        )
-        entry["exemplar_bytes"] = group[0]["memory"]["exemplar_bytes"]
-        entry["budget_bytes"] = group[0]["budget_bytes"]
-        entry["compressor"] = group[0]["compressor"]
-        table.setdefault(strategy, {})[str(budget)] = entry
-    differences = {}
-    for a, b in COMPARISONS:
-        if a not in table or b not in table:
-            continue
-        pooled_a, pooled_b = [], []
-        for budget in opts["budget_images"]:
-            ea, eb = table[a].get(str(budget)), table[b].get(str(budget))
-            if ea is None or eb is None or ea["seeds"] != eb["seeds"]:
-                continue
-            va, vb = ea["per_seed"]["final_miou"], eb["per_seed"]["final_miou"]
-            differences.setdefault(f"{a}-{b}", {})[str(budget)] = paired_difference(
-                va, vb
-            )
-            pooled_a += va
-            pooled_b += vb
-        if pooled_a:
-            # every (budget, seed) pair: more pairs than seeds alone, but pairs
-            # of one seed share the model initialisation (not independent)
-            differences[f"{a}-{b}"]["pooled"] = paired_difference(pooled_a, pooled_b)
-    return {"table": table, "differences": differences}
-
-
-def evaluate_findings(summary: dict, opts: dict) -> list[Finding]:
-    """Verdicts: salient vs full images, salient vs the random control."""
-    diffs = summary["differences"]
-    findings = []
-    for baseline, claim in (
-        (
-            "full",
-            "At equal bytes, saliency-guided compressed replay (salient patch or "
-            "salient box + downsampled rest) beats full-image replay",
-        ),
-        (
-            "random",
-            "At equal bytes, placing the patch/box on the salient region beats "
-            "placing it at random",
-        ),
-    ):
-        wins, losses, cells, words = 0, 0, 0, []
-        for salient in SALIENT:
-            other = baseline if baseline == "full" else f"random_{salient}"
-            per_budget = diffs.get(f"{salient}-{other}", {})
-            for budget, d in per_budget.items():
-                if budget == "pooled":
-                    continue
-                words.append(f"{salient} - {other} at {budget} images: {fmt_ci(d)}")
-            if "pooled" in per_budget:
-                d = per_budget["pooled"]
-                cells += 1
-                sign = reproduction.sign_of(d)
-                wins += sign > 0
-                losses += sign < 0
-                words.append(
-                    f"**{salient} - {other} pooled over budgets and seeds "
-                    f"(n = {d['n']}): {fmt_ci(d)}**"
-                )
-        if cells == 0:
-            verdict, evidence = "no", "not measured (strategies missing)"
-        else:
-            verdict = "yes" if wins == cells else ("partly" if wins else "no")
-            evidence = (
-                f"final mIoU differences (paired, 95 % Student-t CI): "
-                f"{'; '.join(words)}. Pooled CI above 0 for {wins} of {cells} "
-                f"salient strategies, below 0 for {losses}."
-            )
-        findings.append(
-            Finding(
-                claim=claim,
-                source="Saha & Roy 2023; Luo et al. 2023 (classification)",
-                reproduced=verdict,
-                evidence=evidence,
-            )
-        )
-    return findings
-
 
 def _bounds(table):
-    return {b: table[b]["0"]["final_miou"] for b in ("finetune", "joint") if b in table}
+    return {b: table[b]["0"]["final_miou"] for b in BOUNDS if b in table}
 
 
 def make_figures(
-    workdir,
-    summary,
-    opts,
-    *,
-    data,
-    strategies,
-    hw,
-    full_bytes,
-    params,
-    saliency,
-    tasks,
+    workdir, summary, *, data, strategies, hw, params, saliency, tasks
 ) -> dict:
-    """``miou_vs_bytes.png`` and ``exemplars.png`` (what each strategy replays)."""
-    del full_bytes
+    """``miou_vs_bytes.png`` and ``exemplars.png`` (what each strategy replays).
+
+    Args:
+      workdir: where the figures go.
+      summary: :func:`experiments.continual_replay.measure.summarise` output.
+      data: the stream data (test images are shown).
+      strategies: the checked strategies (:class:`.run.StrategyOptions`).
+      hw: ``(H, W)`` of the images.
+      params: the model whose saliency picks what is stored (``None``: no
+        ``exemplars.png``).
+      saliency: ``f(params, images, masks, classes) -> [B, H, W]``.
+      tasks: the task split.
+    """
     table = summary["table"]
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for strategy, cells in table.items():
-        if strategy in ("finetune", "joint"):
+        if strategy in BOUNDS:
             continue
         budgets = sorted(cells, key=int)
         x = np.array([cells[b]["budget_bytes"] for b in budgets]) / 1024
@@ -166,14 +61,12 @@ def make_figures(
     if params is None:
         return figures
     # What is replayed: one test image per task's classes, decompressed.
-    from experiments.continual_replay import make_strategy_compressor
-
     count = min(3, len(data["test"]["image"]))
     images = data["test"]["image"][:count]
     masks = data["test"]["mask"][:count]
     classes = tuple(c for t in tasks for c in t)
     maps = jax.jit(saliency, static_argnums=3)(params, images, masks, classes)
-    shown = [s for s in strategies if s.kind not in ("finetune", "joint")]
+    shown = [s for s in strategies if s.kind not in BOUNDS]
     fig, axes = plt.subplots(
         count, len(shown) + 1, figsize=(1.7 * (len(shown) + 1), 1.8 * count)
     )
@@ -183,7 +76,7 @@ def make_figures(
         axes[i, 0].imshow(np.asarray(maps[i]), alpha=0.45, cmap="jet")
         axes[i, 0].set_title("saliency" if i == 0 else "", fontsize=8)
         for j, strategy in enumerate(shown, start=1):
-            comp = make_strategy_compressor(strategy, hw, 0)
+            comp = make_strategy_compressor(strategy, hw)
             ex = comp.compress(jax.random.key(i), images[i], masks[i], maps[i])
             image, _, weight = comp.decompress(ex)
             axes[i, j].imshow(
@@ -208,8 +101,9 @@ def make_figures(
     return figures
 
 
-def report_markdown(results: dict, opts: dict) -> str:
-    """The experiment's ``report.md``."""
+def report_markdown(results: dict) -> str:
+    """The experiment's ``report.md``, from its completed results."""
+    options = results["options"]
     table = results["summary"]["table"]
     rows = []
     for strategy, cells in table.items():
@@ -236,8 +130,8 @@ def report_markdown(results: dict, opts: dict) -> str:
     lines = [
         "# Replay compression for class-incremental segmentation",
         "",
-        f"Tasks: {results['tasks']}; seeds {list(opts['seeds'])}; budgets in full "
-        f"exemplars {list(opts['budget_images'])} (one full exemplar = "
+        f"Tasks: {results['tasks']}; seeds {list(options['seeds'])}; budgets in "
+        f"full exemplars {list(options['budget_images'])} (one full exemplar = "
         f"{results['full_exemplar_bytes']} bytes).",
         "",
         f"Data: `{results['data']}`; model: `{results['model']}`; training: "
@@ -247,7 +141,7 @@ def report_markdown(results: dict, opts: dict) -> str:
         "",
         "## Findings",
         "",
-        reproduction.findings_markdown([Finding(**f) for f in results["findings"]]),
+        findings_markdown([Finding(**f) for f in results["findings"]]),
         "",
         "## Results (mean [95 % CI] over seeds)",
         "",

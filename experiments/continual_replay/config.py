@@ -1,9 +1,13 @@
-"""Replay compression for class-incremental segmentation (full study).
+"""Replay compression for class-incremental segmentation (full study and quick).
 
-Command::
+Commands::
 
-    python -m experiments.main --config experiments/configs/continual_replay.py \
+    python -m experiments.main --config experiments/continual_replay/config.py \
         --workdir runs/continual_replay
+    # tiny: a smoke test of the whole pipeline, not a result
+    python -m experiments.main \
+        --config experiments/continual_replay/config.py:quick \
+        --workdir runs/continual_replay_quick
 
 TextureDigits at 32 px generated in memory (1,500 training, 200 test images,
 one digit of 16-26 px each), 5 tasks of 2 digits, a (8, 16, 32, 64) U-Net
@@ -30,16 +34,24 @@ random box +0.026 [-0.000, 0.053]; box - downsampling -0.011 [-0.041, 0.020].
 The hypothesis holds only partly: more, smaller exemplars help a little, the
 salient placement is not shown to matter, and patch-only replay does not
 help segmentation here (README, "continual_replay").
+
+``quick``: 32 training and 8 test images of 16 px, 2 tasks of 5 digits, a
+(4, 8) U-Net, 1 epoch per task, one budget, one seed; fine-tuning, full
+images and the salient box.
 """
 
 from ml_collections import config_dict
+
+VARIANTS = ("full", "quick")
 
 
 def _strategy(name, kind, **options):
     return config_dict.ConfigDict({"name": name, "kind": kind, **options})
 
 
-def get_config():
+def get_config(variant: str = "full"):
+    if variant not in VARIANTS:
+        raise ValueError(f"config variant: expected one of {VARIANTS}, got {variant!r}")
     config = config_dict.ConfigDict()
     config.experiment = "continual_replay"
     config.seeds = (0, 1, 2)
@@ -90,4 +102,30 @@ def get_config():
         _strategy("random_box", "box", box_size=16, factor=4, placement="random"),
         _strategy("downsample", "downsample", box_size=16, factor=4),
     ]
+    if variant == "quick":
+        _quick(config)
     return config
+
+
+def _quick(config) -> None:
+    config.seeds = (0,)
+    config.data.image_size = 16
+    config.data.num_train = 32
+    config.data.num_test = 8
+    config.data.max_digits = 2
+    config.data.min_digit_size = 8
+    config.data.max_digit_size = 12
+    config.model.widths = (4, 8)
+    config.train.learning_rate = 3e-3
+    config.train.epochs_per_task = 1
+    config.train.batch_size = 8
+    config.train.replay_batch_size = 4
+    config.train.saliency_batch_size = 16
+    config.classes_per_task = 5
+    config.budget_images = (4,)
+    names = ("finetune", "full", "box")
+    config.strategies = [s for s in config.strategies if s.name in names]
+    for s in config.strategies:
+        if "box_size" in s:
+            s.box_size = 8
+            s.factor = 2

@@ -2,7 +2,7 @@
 
 Command::
 
-    python -m experiments.main --config experiments/configs/context_bias.py \
+    python -m experiments.main --config experiments/context_bias/config.py \
         --workdir runs/context_bias
 
 Trains the biased teacher (the quickstart's U-Net and optimiser, 3 epochs of
@@ -34,14 +34,27 @@ Expected result (seed 0; 100 digit pairs; details in ``report.md``):
 * removing the far context (blur) lowers the biased teacher's score more
   (partly): it RAISES S_c for every teacher, by 13 % (biased), 20 %
   (control) and 7 % (quickstart teacher).
+
+``quick`` (``--config experiments/context_bias/config.py:quick``): in-memory
+32 px biased data and (4, 8) U-Nets trained for 2 epochs. Generates a tiny
+biased dataset in memory (64 training images, one digit each, family = digit
+with probability 0.9), trains the biased teacher, a
+reference teacher on ``texture_digits/tiny`` and the unbiased control, and runs
+every stage on 8 digit pairs. A smoke test, not a result. Measured runtime:
+15 s with a warm compilation cache, 38 s cold (2-core CPU shared with other
+jobs).
 """
 
 from ml_collections import config_dict
 
-from experiments.configs import quickstart
+from experiments.quickstart import config as quickstart
+
+VARIANTS = ("full", "quick")
 
 
-def get_config():
+def get_config(variant: str = "full"):
+    if variant not in VARIANTS:
+        raise ValueError(f"config variant: expected one of {VARIANTS}, got {variant!r}")
     base = quickstart.get_config()
     config = config_dict.ConfigDict()
     config.experiment = "context_bias"
@@ -61,10 +74,15 @@ def get_config():
             "context_bias": 0.9,
         }
     )
-    train = base.train.copy_and_resolve_references()
+    train = base.teacher.train.copy_and_resolve_references()
     train.epochs = 3
     config.teacher = config_dict.ConfigDict(
-        {"workdir": "", "train_if_missing": True, "model": base.model, "train": train}
+        {
+            "workdir": "",
+            "train_if_missing": True,
+            "model": base.teacher.model,
+            "train": train,
+        }
     )
     config.train_subset = 0  # 0 = every training image
     config.reference_data = base.data
@@ -72,8 +90,8 @@ def get_config():
         {
             "workdir": "runs/quickstart",
             "train_if_missing": True,
-            "model": base.model,
-            "train": base.train,
+            "model": base.teacher.model,
+            "train": base.teacher.train,
         }
     )
     config.control = True
@@ -83,4 +101,26 @@ def get_config():
     config.context_fill = "blur"
     config.cam_layer = "bottleneck"
     config.num_figure_images = 3
+    if variant == "quick":
+        _quick(config)
     return config
+
+
+def _quick(config) -> None:
+    """Context bias, tiny: in-memory 32 px biased data, (4, 8) U-Nets, 2 epochs."""
+    config.data.generate = True
+    config.data.image_size = 32
+    config.data.num_train = 64
+    config.data.num_validation = 16
+    config.data.num_test = 16
+    for teacher in (config.teacher, config.reference_teacher):
+        teacher.model.widths = (4, 8)
+        teacher.train.epochs = 2
+        teacher.train.batch_size = 16
+    config.reference_data.config = "tiny"
+    config.reference_teacher.workdir = ""
+    config.control = True
+    config.num_images = 8
+    config.num_natural = 16
+    config.context_radius = 4
+    config.num_figure_images = 2

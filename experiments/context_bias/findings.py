@@ -6,8 +6,8 @@ segmentation models, each with its verdict rule.
 
 from __future__ import annotations
 
-from experiments import reproduction
-from experiments.reproduction import Finding, fmt_ci, mean_ci, paired_difference
+from experiments.shared.findings import Finding
+from experiments.shared.stats import fmt_ci, mean_ci, paired_difference, sign_of
 
 SOURCE = "Hoyer et al., NeurIPS 2019 (grid saliency; seed paper ref. [1])"
 
@@ -39,8 +39,8 @@ def evaluate_findings(measures, names) -> list[Finding]:
     }
     shortcut = mean_ci(measures[(biased, "mismatched")]["shortcut_class"])
     missed = mean_ci(measures[(biased, "mismatched")]["missed_as_background"])
-    degrade = reproduction.sign_of(own) > 0
-    larger = all(reproduction.sign_of(g) > 0 for g in gaps.values())
+    degrade = sign_of(own) > 0
+    larger = all(sign_of(g) > 0 for g in gaps.values())
     verdict = "yes" if degrade and larger else ("partly" if degrade else "no")
     first = Finding(
         "A model trained with a context bias relies on that context: its "
@@ -60,7 +60,7 @@ def evaluate_findings(measures, names) -> list[Finding]:
 
     # 2. Its explanations put more mass on the context.
     outside, far = versus("cam_outside_mask"), versus("cam_far_context")
-    wins = [reproduction.sign_of(d) > 0 for d in (*outside.values(), *far.values())]
+    wins = [sign_of(d) > 0 for d in (*outside.values(), *far.values())]
     verdict = "yes" if all(wins) else ("partly" if any(wins) else "no")
     mass = {n: mean_ci(measures[(n, "matched")]["cam_outside_mask"]) for n in names}
     far_mass = {n: mean_ci(measures[(n, "matched")]["cam_far_context"]) for n in names}
@@ -87,7 +87,7 @@ def evaluate_findings(measures, names) -> list[Finding]:
     drops = {
         n: mean_ci(measures[(n, "matched")]["context_removal_drop"]) for n in names
     }
-    wins = [reproduction.sign_of(d) > 0 for d in removal.values()]
+    wins = [sign_of(d) > 0 for d in removal.values()]
     verdict = "yes" if all(wins) else ("partly" if any(wins) else "no")
     third = Finding(
         "Removing the (matching) context lowers the biased model's class score more "

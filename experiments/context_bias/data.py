@@ -12,8 +12,9 @@ import numpy as np
 from ml_collections import config_dict
 from tqdm.auto import tqdm
 
-from experiments import common, reproduction
-from experiments.context_swap import render_on_family
+from experiments.context_bias.swap import render_on_family
+from experiments.shared.data import load_data
+from experiments.shared.options import check_int
 from segxai_jax.data import (
     TextureDigitsConfig,
     dataset_spec,
@@ -38,14 +39,10 @@ def make_generator(data_config) -> TextureDigitsConfig:
         return get_config(data_config.config)
     return TextureDigitsConfig(
         name=f"{data_config.config}_generated",
-        image_size=reproduction.check_int(
-            data_config.image_size, "data.image_size", minimum=16
-        ),
-        num_train=reproduction.check_int(data_config.num_train, "data.num_train"),
-        num_validation=reproduction.check_int(
-            data_config.num_validation, "data.num_validation"
-        ),
-        num_test=reproduction.check_int(data_config.num_test, "data.num_test"),
+        image_size=check_int(data_config.image_size, "data.image_size", minimum=16),
+        num_train=check_int(data_config.num_train, "data.num_train"),
+        num_validation=check_int(data_config.num_validation, "data.num_validation"),
+        num_test=check_int(data_config.num_test, "data.num_test"),
         min_digits=1,
         max_digits=1,
         context_bias=float(data_config.context_bias),
@@ -57,7 +54,7 @@ def load_biased_data(data_config, generator, splits, subset: int) -> dict:
         data = {s: _as_float(generate_split(generator, s)) for s in splits}
         data["spec"] = dataset_spec("texture_digits", generator)
     else:
-        data = common.load_data(data_config, splits=splits)
+        data = load_data(data_config, splits=splits)
     if subset and "train" in data:
         data["train"] = {k: v[:subset] for k, v in data["train"].items()}
     return data

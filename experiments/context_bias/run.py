@@ -11,7 +11,7 @@ compares it with teachers trained without the bias: the quickstart teacher
 trained exactly like the biased teacher on in-memory data with
 ``context_bias = 0``.
 
-Test pairs (:mod:`experiments.context_swap`): each of the first
+Test pairs (:mod:`experiments.context_bias.swap`): each of the first
 ``num_images`` test digits is re-rendered on a texture of its own family
 ("matched") and of a random other family ("mismatched"); digit, size,
 position and mask are identical within a pair. Per teacher and condition:
@@ -40,13 +40,13 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import jax
 from tqdm.auto import tqdm
 
-from experiments import common, reproduction
-from experiments.context_bias_data import (
+from experiments.context_bias.data import (
     CONDITIONS,
     fingerprint,
     load_biased_data,
@@ -54,46 +54,66 @@ from experiments.context_bias_data import (
     render_pairs,
     unbiased_data,
 )
-from experiments.context_bias_findings import evaluate_findings
-from experiments.context_bias_metrics import measure_teacher, natural_images
-from experiments.context_bias_report import make_figures, report_markdown
-from experiments.reporting import Timer
-from experiments.reproduction import mean_ci
+from experiments.context_bias.findings import evaluate_findings
+from experiments.context_bias.measure import measure_teacher, natural_images
+from experiments.context_bias.report import make_figures, report_markdown
+from experiments.shared.data import load_data
+from experiments.shared.options import check_choices, check_fraction, check_int
+from experiments.shared.results import Timer, write_results
+from experiments.shared.stats import mean_ci
+from experiments.shared.teacher import (
+    needs_training,
+    resolve_teacher,
+    teacher_probe_names,
+    teacher_scores,
+)
 from segxai_jax.training import ensure_writable_dir
 
 # Fills that need no options (the context is replaced by one of these).
 CONTEXT_FILLS = ("black", "white", "grey", "image_mean", "blur", "noise")
 
 
-def _options(config) -> dict:
-    check = reproduction
-    if config.context_fill not in CONTEXT_FILLS:
-        raise ValueError(
-            f"config.context_fill: expected one of {CONTEXT_FILLS}, got "
-            f"{config.context_fill!r}"
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """The study's settings, checked (see config.py for their meaning)."""
+
+    num_images: int
+    num_natural: int
+    context_radius: int
+    context_fill: str
+    cam_layer: str
+    train_subset: int
+    control: bool
+    num_figure_images: int
+
+    @classmethod
+    def from_config(cls, config, workdir=None) -> Options:
+        """The checked options; errors name ``config.<field>``."""
+        if config.context_fill not in CONTEXT_FILLS:
+            raise ValueError(
+                f"config.context_fill: expected one of {CONTEXT_FILLS}, got "
+                f"{config.context_fill!r}"
+            )
+        if config.data.generate:
+            check_fraction(
+                config.data.context_bias, "data.context_bias", upper_inclusive=True
+            )
+        return cls(
+            num_images=check_int(config.num_images, "num_images"),
+            num_natural=check_int(config.num_natural, "num_natural"),
+            context_radius=check_int(
+                config.context_radius, "context_radius", minimum=0
+            ),
+            context_fill=config.context_fill,
+            cam_layer=check_choices(
+                (config.cam_layer,),
+                "cam_layer",
+                teacher_probe_names(config.teacher, workdir or ""),
+            )[0],
+            train_subset=check_int(config.train_subset, "train_subset", minimum=0),
+            control=bool(config.control),
+            num_figure_images=check_int(config.num_figure_images, "num_figure_images"),
         )
-    if config.data.generate:
-        check.check_fraction(
-            config.data.context_bias, "data.context_bias", upper_inclusive=True
-        )
-    return {
-        "num_images": check.check_int(config.num_images, "num_images"),
-        "num_natural": check.check_int(config.num_natural, "num_natural"),
-        "context_radius": check.check_int(
-            config.context_radius, "context_radius", minimum=0
-        ),
-        "context_fill": config.context_fill,
-        "cam_layer": reproduction.check_choices(
-            (config.cam_layer,),
-            "cam_layer",
-            reproduction.teacher_probe_names(config.teacher, ""),
-        )[0],
-        "train_subset": check.check_int(config.train_subset, "train_subset", minimum=0),
-        "control": bool(config.control),
-        "num_figure_images": check.check_int(
-            config.num_figure_images, "num_figure_images"
-        ),
-    }
 
 
 def _teachers(config, opts, workdir, generator, timer) -> tuple[dict, dict]:
@@ -101,16 +121,16 @@ def _teachers(config, opts, workdir, generator, timer) -> tuple[dict, dict]:
 
     ``data`` holds the biased data's splits that were loaded (always ``test``).
     """
-    subset = opts["train_subset"]
+    subset = opts.train_subset
     teachers = {}
     with timer("data"):
         splits = ["test"]
-        if reproduction.teacher_needs_training(config.teacher, workdir):
+        if needs_training(config.teacher, workdir):
             splits = ["train", "validation", "test"]
         data = load_biased_data(config.data, generator, splits, subset)
     spec = data["spec"]
     with timer("train_biased"):
-        teachers["biased"] = reproduction.resolve_teacher(
+        teachers["biased"] = resolve_teacher(
             config.teacher,
             fingerprint(config.data, generator, subset),
             data,
@@ -121,23 +141,23 @@ def _teachers(config, opts, workdir, generator, timer) -> tuple[dict, dict]:
     with timer("reference"):
         reference_dir = workdir / "reference"
         reference_data = {"spec": spec}
-        if reproduction.teacher_needs_training(config.reference_teacher, reference_dir):
-            reference_data = common.load_data(config.reference_data)
-        teachers["reference"] = reproduction.resolve_teacher(
+        if needs_training(config.reference_teacher, reference_dir):
+            reference_data = load_data(config.reference_data)
+        teachers["reference"] = resolve_teacher(
             config.reference_teacher,
             config.reference_data,
             reference_data,
             reference_dir,
             seed=config.seed,
         )
-    if opts["control"]:
+    if opts.control:
         with timer("train_control"):
             control_data, control = unbiased_data(
                 generator, subset, ("train", "validation")
             )
             recipe = config.teacher.copy_and_resolve_references()
             recipe.workdir = ""
-            teachers["control"] = reproduction.resolve_teacher(
+            teachers["control"] = resolve_teacher(
                 recipe,
                 fingerprint(config.data, control, subset),
                 control_data,
@@ -145,7 +165,7 @@ def _teachers(config, opts, workdir, generator, timer) -> tuple[dict, dict]:
                 seed=config.seed,
             )
     for model, params, info in teachers.values():
-        info["biased_test_scores"] = reproduction.teacher_scores(
+        info["biased_test_scores"] = teacher_scores(
             model, params, data["test"], spec.num_classes
         )
     return teachers, data
@@ -154,18 +174,18 @@ def _teachers(config, opts, workdir, generator, timer) -> tuple[dict, dict]:
 def run(config, workdir: str | Path) -> dict:
     """Runs the context-bias study; returns what is written to ``results.json``."""
     workdir = ensure_writable_dir(workdir, name="workdir")
-    opts = _options(config)
+    opts = Options.from_config(config, workdir)
     timer = Timer()
     generator = make_generator(config.data)
     teachers, data = _teachers(config, opts, workdir, generator, timer)
     for name, (model, _, _) in teachers.items():
-        if opts["cam_layer"] not in model.config.probe_names:
+        if opts.cam_layer not in model.config.probe_names:
             raise ValueError(
                 f"config.cam_layer: expected one of {model.config.probe_names} "
-                f"(the {name} teacher's probe points), got {opts['cam_layer']!r}"
+                f"(the {name} teacher's probe points), got {opts.cam_layer!r}"
             )
     with timer("render_pairs"):
-        pairs = render_pairs(generator, opts["num_images"], config.seed)
+        pairs = render_pairs(generator, opts.num_images, config.seed)
     label = pairs["label"]
     key = jax.random.key(config.seed)
     measures, predictions, cams = {}, {}, {}
@@ -206,11 +226,11 @@ def run(config, workdir: str | Path) -> dict:
             "labels": label.tolist(),
             "mismatched_families": pairs["mismatched"]["family"].tolist(),
         },
-        "options": opts,
+        "options": dataclasses.asdict(opts),
         "summary": summary,
         "natural": natural,
     }
-    return reproduction.write_results(
+    return write_results(
         workdir,
         results,
         findings=findings,

@@ -1,0 +1,1 @@
+"""Does a context-biased teacher look at the context? (see run.py)."""

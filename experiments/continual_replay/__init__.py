@@ -1,0 +1,1 @@
+"""Saliency-guided replay compression for class-incremental segmentation."""

@@ -1,0 +1,243 @@
+"""The training runs of the replay-compression study and their summaries.
+
+:func:`setup_stream` builds what every run shares (the U-Net, the saliency of
+the exemplars, the task split, the bytes of one full exemplar);
+:func:`train_runs` trains every strategy x budget x seed through the stream
+(each run checkpoints after every task into ``<workdir>/runs/<name>/`` and a
+finished one is restored); :func:`summarise` gives the mean and CI over seeds
+per (strategy, budget) and the paired differences of final mIoU.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from experiments.shared.stats import mean_ci, paired_difference
+from segxai_jax.continual import (
+    ContinualConfig,
+    default_explainer,
+    downsample_size_for_bytes,
+    exemplar_bytes,
+    joint_tasks,
+    make_compressor,
+    saliency_fn,
+    split_classes,
+    train_stream,
+)
+from segxai_jax.data.texture_digits import (
+    NUM_CLASSES,
+    TextureDigitsConfig,
+    generate_split,
+)
+from segxai_jax.models import UNet, UNetConfig
+
+BOUNDS = ("finetune", "joint")
+METRICS = ("final_miou", "average_forgetting", "backward_transfer")
+# (saliency-guided, baseline): the comparisons the hypothesis is about.
+COMPARISONS = (
+    ("box", "full"),
+    ("patch", "full"),
+    ("box", "random_box"),
+    ("patch", "random_patch"),
+    ("box", "downsample"),
+)
+COMPRESSOR_OPTIONS = ("patch_size", "box_size", "factor", "placement", "outside")
+
+
+def load_stream_data(data) -> dict:
+    """Train and test arrays (images float32 in [0, 1], masks int32).
+
+    Args:
+      data: the checked ``config.data`` (:class:`.run.DataOptions`); digit
+        sizes 0 or ``None`` leave the generator's default.
+    """
+    generator = TextureDigitsConfig(
+        name="continual",
+        image_size=data.image_size,
+        num_train=data.num_train,
+        num_validation=1,
+        num_test=data.num_test,
+        min_digits=data.min_digits,
+        max_digits=data.max_digits,
+        min_digit_size=data.min_digit_size or None,
+        max_digit_size=data.max_digit_size or None,
+        seed=data.seed,
+    )
+    out = {}
+    for split in ("train", "test"):
+        arrays = generate_split(generator, split)
+        out[split] = {
+            "image": arrays["image"].astype(np.float32) / np.float32(255.0),
+            "mask": arrays["mask"].astype(np.int32),
+        }
+    return out
+
+
+def make_strategy_compressor(strategy, hw):
+    """The compressor of one strategy (``None`` for the bounds).
+
+    Args:
+      strategy: a checked strategy (:class:`.run.StrategyOptions`); options
+        that are ``None`` keep the compressor's default.
+      hw: ``(H, W)`` of the images.
+    """
+    kind = strategy.kind
+    if kind in BOUNDS:
+        return None
+    if kind == "downsample":
+        reference = make_compressor(
+            "box",
+            image_shape=hw,
+            box_size=strategy.box_size,
+            factor=strategy.factor,
+        )
+        target = exemplar_bytes(reference.example) - exemplar_bytes({})
+        return make_compressor(
+            "downsample", image_shape=hw, size=downsample_size_for_bytes(target, hw)
+        )
+    options = {
+        k: getattr(strategy, k)
+        for k in COMPRESSOR_OPTIONS
+        if getattr(strategy, k) is not None
+    }
+    return make_compressor(kind, image_shape=hw, **options)
+
+
+class Stream(NamedTuple):
+    """What every run of the study shares."""
+
+    model: UNet
+    saliency: Any  # f(params, images, masks, classes) -> [B, H, W]
+    tasks: tuple[tuple[int, ...], ...]
+    hw: tuple[int, int]
+    full_bytes: int  # one uncompressed exemplar
+
+
+def setup_stream(config, options, data) -> Stream:
+    """The U-Net of ``config.model``, its saliency, the tasks, the full bytes."""
+    hw = tuple(data["train"]["image"].shape[1:3])
+    tasks = split_classes(NUM_CLASSES, classes_per_task=options.classes_per_task)
+    model = UNet(UNetConfig(num_classes=NUM_CLASSES, **config.model.to_dict()))
+    saliency = saliency_fn(
+        default_explainer(model, image_shape=(*hw, 3), layer=options.saliency_layer),
+        num_classes=NUM_CLASSES,
+    )
+    full_bytes = exemplar_bytes(make_compressor("full", image_shape=hw).example)
+    return Stream(model, saliency, tasks, hw, full_bytes)
+
+
+def train_runs(stream: Stream, config, options, data, workdir: Path, timer):
+    """Trains (or restores) every strategy x budget x seed.
+
+    Args:
+      stream: :func:`setup_stream` output.
+      config: the experiment config (``train``, and ``model``/``data`` for the
+        checkpoint fingerprints).
+      options: the checked options (:class:`.run.Options`).
+      data: :func:`load_stream_data` output.
+      workdir: the runs go to ``workdir/runs/<name>/``.
+      timer: records ``train_<strategy>``.
+
+    Returns:
+      ``(runs, params)``: one record per run, and the final parameters of the
+      last replay run of the first seed (``None`` without replay runs).
+    """
+    runs, last_params = [], None
+    for seed in options.seeds:
+        for strategy in options.strategies:
+            comp = make_strategy_compressor(strategy, stream.hw)
+            budgets = (0,) if comp is None else options.budget_images
+            for budget in budgets:
+                name = f"{strategy.name}_b{budget}_s{seed}"
+                train_config = ContinualConfig(seed=seed, **config.train.to_dict())
+                stream_tasks = stream.tasks
+                if strategy.kind == "joint":
+                    # every image seen epochs_per_task times, as in the stream
+                    stream_tasks = joint_tasks(stream.tasks)
+                with timer(f"train_{strategy.name}"):
+                    result = train_stream(
+                        stream.model,
+                        data["train"],
+                        data["test"],
+                        tasks=stream_tasks,
+                        num_classes=NUM_CLASSES,
+                        config=train_config,
+                        compressor=comp,
+                        budget_bytes=budget * stream.full_bytes,
+                        saliency=stream.saliency,
+                        workdir=workdir / "runs" / name,
+                        fingerprint={
+                            "model": config.model.to_dict(),
+                            "data": config.data.to_dict(),
+                            "compressor": None if comp is None else comp.name,
+                        },
+                    )
+                runs.append(
+                    {
+                        "name": name,
+                        "strategy": strategy.name,
+                        "compressor": None if comp is None else comp.name,
+                        "budget_images": budget,
+                        "budget_bytes": budget * stream.full_bytes,
+                        "seed": seed,
+                        "final_miou": result["final_miou"],
+                        "final_iou": result["final_iou"],
+                        "average_forgetting": result["average_forgetting"],
+                        "backward_transfer": result["backward_transfer"],
+                        "accuracy": result["accuracy"],
+                        "memory": result["memory"],
+                        "seconds": sum(h["seconds"] for h in result["history"]),
+                    }
+                )
+                if comp is not None and seed == options.seeds[0]:
+                    last_params = result["state"].params
+    return runs, last_params
+
+
+def summarise(runs: list[dict], budget_images) -> dict:
+    """Mean and CI over seeds per (strategy, budget); paired differences.
+
+    Args:
+      runs: :func:`train_runs` records.
+      budget_images: the budgets compared (in full exemplars), in order.
+    """
+    cells = defaultdict(list)
+    for run in runs:
+        cells[(run["strategy"], run["budget_images"])].append(run)
+    table = {}
+    for (strategy, budget), group in cells.items():
+        group = sorted(group, key=lambda r: r["seed"])
+        entry = {m: mean_ci([r[m] for r in group]) for m in METRICS}
+        entry["per_seed"] = {m: [r[m] for r in group] for m in METRICS}
+        entry["seeds"] = [r["seed"] for r in group]
+        entry["exemplars_stored"] = float(
+            np.mean([r["memory"]["exemplars_stored"] for r in group])
+        )
+        entry["exemplar_bytes"] = group[0]["memory"]["exemplar_bytes"]
+        entry["budget_bytes"] = group[0]["budget_bytes"]
+        entry["compressor"] = group[0]["compressor"]
+        table.setdefault(strategy, {})[str(budget)] = entry
+    differences = {}
+    for a, b in COMPARISONS:
+        if a not in table or b not in table:
+            continue
+        pooled_a, pooled_b = [], []
+        for budget in budget_images:
+            ea, eb = table[a].get(str(budget)), table[b].get(str(budget))
+            if ea is None or eb is None or ea["seeds"] != eb["seeds"]:
+                continue
+            va, vb = ea["per_seed"]["final_miou"], eb["per_seed"]["final_miou"]
+            differences.setdefault(f"{a}-{b}", {})[str(budget)] = paired_difference(
+                va, vb
+            )
+            pooled_a += va
+            pooled_b += vb
+        if pooled_a:
+            # every (budget, seed) pair: more pairs than seeds alone, but pairs
+            # of one seed share the model initialisation (not independent)
+            differences[f"{a}-{b}"]["pooled"] = paired_difference(pooled_a, pooled_b)
+    return {"table": table, "differences": differences}

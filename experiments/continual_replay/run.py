@@ -1,0 +1,212 @@
+"""Saliency-guided replay compression for class-incremental segmentation.
+
+The question (seed paper, third application): at an equal replay-memory
+budget in bytes, does storing exemplars compressed around their salient
+region (a salient patch, Saha & Roy 2023; a salient box at full resolution
+with the rest downsampled, CIM, Luo et al. 2023) beat storing fewer full
+images, and beat the same compression at a random place?
+
+Protocol. TextureDigits generated in memory (:func:`generate_split` with the
+config's sizes), the ten digits split into tasks of ``classes_per_task``
+classes, MiB labelling (only the current task's classes are labelled,
+:mod:`segxai_jax.continual.stream`). Every strategy x budget x seed trains a
+U-Net from scratch through the tasks with a replay memory of
+``budget_images`` times the bytes of one full exemplar; exemplars are
+explained by the current model (Seg-Grad-CAM at the bottleneck, target = the
+task class with the largest area, ROI = its ground-truth pixels), compressed
+and inserted with the memory policy after each task. Bounds: fine-tuning
+without replay and joint training on all classes (``epochs_per_task`` epochs
+over all images: each image is seen as often as in the stream). Measured per
+run: final mIoU over all classes on the test split, average forgetting,
+backward transfer, exemplars stored. Seeds change the model initialisation,
+batch order and memory sampling; the data is fixed.
+
+Each run checkpoints after every task into ``<workdir>/runs/<name>/``; a
+killed experiment resumes where it stopped. Stages: the runs and their
+summaries (:mod:`.measure`), the verdicts (:mod:`.findings`), figures and
+``report.md`` (:mod:`.report`).
+
+References:
+  Saha, Roy. Saliency guided experience packing for replay in continual
+  learning. WACV 2023.
+  Luo et al. Class-incremental exemplar compression for class-incremental
+  learning (CIM). CVPR 2023.
+  Cermelli et al. Modeling the background for incremental learning in
+  semantic segmentation (MiB). CVPR 2020.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from experiments.continual_replay import measure, report
+from experiments.continual_replay.findings import evaluate_findings
+from experiments.shared.options import field, from_section
+from experiments.shared.results import Timer, write_results
+from segxai_jax.continual import ContinualConfig, split_classes
+from segxai_jax.continual.compress import KINDS, OUTSIDES, PLACEMENTS
+from segxai_jax.data.texture_digits import NUM_CLASSES
+from segxai_jax.models import UNetConfig
+from segxai_jax.training import ensure_writable_dir
+
+STRATEGY_KINDS = (*measure.BOUNDS, *KINDS)
+
+
+@dataclasses.dataclass(frozen=True)
+class StrategyOptions:
+    """One entry of ``config.strategies``: a bound or a compressor.
+
+    Options left out (``None``) keep :func:`segxai_jax.continual.make_compressor`'s
+    defaults; ``"downsample"`` takes ``box_size`` and ``factor`` of the box
+    whose bytes it matches.
+    """
+
+    name: str = field()
+    kind: str = field(choices=STRATEGY_KINDS)
+    patch_size: int | None = field(minimum=1, default=None)
+    box_size: int | None = field(minimum=1, default=None)
+    factor: int | None = field(minimum=1, default=None)
+    placement: str | None = field(choices=PLACEMENTS, default=None)
+    outside: str | None = field(choices=OUTSIDES, default=None)
+
+
+@dataclasses.dataclass(frozen=True)
+class DataOptions:
+    """The TextureDigits stream generated in memory (digit sizes 0 / None =
+    the generator's default)."""
+
+    image_size: int = field(minimum=16)
+    num_train: int = field(minimum=1)
+    num_test: int = field(minimum=1)
+    min_digits: int = field(minimum=1)
+    max_digits: int = field(minimum=1)
+    seed: int = field(minimum=0)
+    min_digit_size: int | None = field(minimum=0, default=None)
+    max_digit_size: int | None = field(minimum=0, default=None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """Everything the study reads from its config besides ``model`` and
+    ``train`` (checked by building them), see config.py."""
+
+    seeds: tuple[int, ...] = field(minimum=0)
+    classes_per_task: int = field(minimum=1)
+    saliency_layer: str = field()
+    budget_images: tuple[int, ...] = field(minimum=1)
+    strategies: tuple[StrategyOptions, ...] = field()
+    data: DataOptions = field()
+
+    @classmethod
+    def from_config(cls, config, workdir=None) -> Options:
+        """Checks every field before any data is generated or anything written."""
+        del workdir  # the options do not depend on it
+        options = from_section(cls, config, "", ignore=("experiment", "model", "train"))
+        names = [s.name for s in options.strategies]
+        if len(set(names)) != len(names) or not names:
+            raise ValueError(f"config.strategies: expected unique names, got {names}")
+        for field_name in ("budget_images", "seeds"):
+            values = getattr(options, field_name)
+            if not values:
+                raise ValueError(f"config.{field_name}: expected at least one value")
+            if len(set(values)) != len(values):
+                raise ValueError(
+                    f"config.{field_name}: expected distinct values, got {values}"
+                )
+        try:
+            split_classes(NUM_CLASSES, classes_per_task=options.classes_per_task)
+        except ValueError as error:
+            raise ValueError(f"config.{error}") from error
+        try:
+            model = UNetConfig(num_classes=NUM_CLASSES, **config.model.to_dict())
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"config.model: {error}") from error
+        if options.saliency_layer not in model.probe_names:
+            raise ValueError(
+                f"config.saliency_layer: expected a probe point of the U-Net "
+                f"{model.probe_names}, got {options.saliency_layer!r}"
+            )
+        try:
+            ContinualConfig(**config.train.to_dict())
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"config.train: {error}") from error
+        hw = (options.data.image_size, options.data.image_size)
+        for i, strategy in enumerate(options.strategies):
+            if strategy.kind == "downsample" and None in (
+                strategy.box_size,
+                strategy.factor,
+            ):
+                raise ValueError(
+                    f"config.strategies[{i}]: the downsample kind needs box_size "
+                    "and factor (the box whose bytes it matches)"
+                )
+            try:
+                measure.make_strategy_compressor(strategy, hw)
+            except ValueError as error:
+                raise ValueError(f"config.strategies[{i}]: {error}") from error
+        return options
+
+    def record(self) -> dict:
+        """The options as written to ``results.json``."""
+        return {
+            "strategies": [s.name for s in self.strategies],
+            "budget_images": self.budget_images,
+            "seeds": self.seeds,
+            "classes_per_task": self.classes_per_task,
+        }
+
+
+def config_record(config) -> dict:
+    """``config.to_dict()`` with the strategies as dicts too (a list of
+    ``ConfigDict`` stays one in ``to_dict``)."""
+    record = config.to_dict()
+    record["strategies"] = [
+        s.to_dict() if hasattr(s, "to_dict") else dict(s) for s in config.strategies
+    ]
+    return record
+
+
+def run(config, workdir: str | Path) -> dict:
+    """Runs every strategy x budget x seed; returns what goes to results.json."""
+    options = Options.from_config(config)
+    workdir = ensure_writable_dir(workdir, name="workdir")
+    timer = Timer()
+    with timer("data"):
+        data = measure.load_stream_data(options.data)
+    stream = measure.setup_stream(config, options, data)
+    runs, last_params = measure.train_runs(
+        stream, config, options, data, workdir, timer
+    )
+    summary = measure.summarise(runs, options.budget_images)
+    findings = evaluate_findings(summary)
+    with timer("figures"):
+        figures = report.make_figures(
+            workdir,
+            summary,
+            data=data,
+            strategies=options.strategies,
+            hw=stream.hw,
+            params=last_params,
+            saliency=stream.saliency,
+            tasks=stream.tasks,
+        )
+    results = {
+        "config": config_record(config),
+        "options": options.record(),
+        "tasks": [list(t) for t in stream.tasks],
+        "full_exemplar_bytes": stream.full_bytes,
+        "data": config.data.to_dict(),
+        "model": config.model.to_dict(),
+        "train": config.train.to_dict(),
+        "runs": runs,
+        "summary": summary,
+    }
+    return write_results(
+        workdir,
+        results,
+        findings=findings,
+        figures=figures,
+        seconds=timer.seconds,
+        report=report.report_markdown,
+    )
