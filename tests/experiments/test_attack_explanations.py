@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from experiments import main as experiments_main
-from experiments.configs import attack_explanations_quick
+from experiments.attack_explanations import config as attack_explanations
 
 
 @pytest.fixture(scope="module")
 def quick_config(tmp_path_factory):
-    config = attack_explanations_quick.get_config()
+    config = attack_explanations.get_config("quick")
     config.data.data_dir = str(tmp_path_factory.mktemp("tfds"))
     return config
 

@@ -1,0 +1,1 @@
+"""Manipulating explanations while the segmentation stays (see run.py)."""
