@@ -3,7 +3,7 @@
 The CAM-NAS fitness (Seg-Grad-CAM at the bottleneck of teacher and student,
 inverse Euclidean distance, ``--images`` probe images of 64x64) of a
 population of ``--population`` random genomes of the experiment's search space
-(``experiments/configs/cam_nas.py``), three ways:
+(``experiments/cam_nas/config.py``), three ways:
 
 * ``vmapped``: :func:`segxai_jax.nas.make_population_evaluator`, ONE
   ``jax.jit(jax.vmap(...))`` call on the masked supernet for the whole
@@ -86,7 +86,7 @@ def _parse_args(argv=None):
 
 
 def _space():
-    from experiments.configs import cam_nas
+    from experiments.cam_nas import config as cam_nas
 
     cfg = cam_nas.get_config().space
     return SearchSpace(
@@ -152,7 +152,7 @@ def _materialised_scorer(space, weights, images, targets, maps):
 
 def _compare_searches(args, space, budget, weights, fitness, data):
     """The same seeded search with the vmapped evaluator and with the loop."""
-    from experiments.configs import cam_nas
+    from experiments.cam_nas import config as cam_nas
 
     settings = cam_nas.get_config().search
     strategy = EvolutionarySearch(

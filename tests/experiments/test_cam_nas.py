@@ -5,12 +5,12 @@ import json
 import pytest
 
 from experiments import main as experiments_main
-from experiments.configs import cam_nas_quick
+from experiments.cam_nas import config as cam_nas
 
 
 @pytest.fixture(scope="module")
 def quick_config(tmp_path_factory):
-    config = cam_nas_quick.get_config()
+    config = cam_nas.get_config("quick")
     config.data.data_dir = str(tmp_path_factory.mktemp("tfds"))
     # The warm-up fitness and the proxy are covered by tests/nas; here the
     # entry point, the baselines and the report.

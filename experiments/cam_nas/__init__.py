@@ -1,0 +1,1 @@
+"""CAM-NAS for segmentation: do explanation-matching searches find better students?"""
