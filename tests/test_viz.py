@@ -148,7 +148,7 @@ def test_fixed_scale_grid_draws_every_map_on_the_given_scale(
         limits.append((kwargs["vmin"], kwargs["vmax"]))
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(viz, "overlay", recording_overlay)
+    monkeypatch.setattr(viz.maps, "overlay", recording_overlay)
     before = _open_pyplot_figures()
     path = viz.fixed_scale_grid(
         images,

@@ -41,3 +41,26 @@ def make_targets(logits: np.ndarray, seed: int):
         classes.append(int(np.bincount(inside, minlength=k).argmax()))
         masks.append(mask)
     return np.array(classes, np.int32), np.stack(masks)
+
+
+def cam_agreement(ours_maps, peer_maps) -> float:
+    """Mean per-image Pearson of min-maxed maps (NaN-skipping)."""
+    return _mean_pearson(min_max(np.asarray(ours_maps)), np.asarray(peer_maps))
+
+
+def _mean_pearson(a, b) -> float:
+    r = per_image(a, b)
+    return float(np.nanmean(r)) if np.any(~np.isnan(r)) else float("nan")
+
+
+def agreement_of(method: str, ours_out, peer_out) -> float | None:
+    """Mean per-image Pearson of ours vs the peer's maps (``None``: not compared).
+
+    SmoothGrad is not compared (the two sides draw different noise). CAM maps
+    are compared after min-max scaling (pytorch-grad-cam returns them scaled).
+    """
+    if method == "smoothgrad":
+        return None
+    if method.endswith("cam"):
+        return cam_agreement(ours_out, peer_out)
+    return _mean_pearson(np.asarray(ours_out), np.asarray(peer_out))

@@ -62,7 +62,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import timing_workers  # noqa: E402
-from map_stats import min_max, per_image  # noqa: E402
+from map_stats import agreement_of  # noqa: E402
+from timing_tables import SCALING, scaling_table, table  # noqa: E402
 
 THREADS = 2  # torch threads; XLA's CPU client uses every core of this 2-core machine
 
@@ -152,29 +153,6 @@ class Worker:
                 self.proc.kill()
 
 
-def cam_agreement(ours_maps, peer_maps) -> float:
-    """Mean per-image Pearson of min-maxed maps (NaN-skipping)."""
-    return _mean_pearson(min_max(np.asarray(ours_maps)), np.asarray(peer_maps))
-
-
-def _mean_pearson(a, b) -> float:
-    r = per_image(a, b)
-    return float(np.nanmean(r)) if np.any(~np.isnan(r)) else float("nan")
-
-
-def agreement_of(method: str, ours_out, peer_out) -> float | None:
-    """Mean per-image Pearson of ours vs the peer's maps (``None``: not compared).
-
-    SmoothGrad is not compared (the two sides draw different noise). CAM maps
-    are compared after min-max scaling (pytorch-grad-cam returns them scaled).
-    """
-    if method == "smoothgrad":
-        return None
-    if method.endswith("cam"):
-        return cam_agreement(ours_out, peer_out)
-    return _mean_pearson(np.asarray(ours_out), np.asarray(peer_out))
-
-
 def compare(ours: Worker, peer: Worker, method: str, options: dict, repeats: int):
     """One comparison: interleaved timings of ours and every peer config."""
     mine = ours.request(cmd="prepare", method=method, options=options)
@@ -260,62 +238,15 @@ def run_case(config, case: dict, methods, *, repeats, seed, quick, configure, wo
     return rows
 
 
-def table(rows) -> str:
-    lines = [
-        "| method | ours ms/batch | peer (fastest config) | peer ms/batch "
-        "| ratio ours/peer | ratio of minima | our first call s | Pearson |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for r in rows:
-        pearson = "" if r["pearson_mean"] is None else f"{r['pearson_mean']:.6f}"
-        lines.append(
-            f"| {r['ours_label']} | {r['ours_ms']:.1f} | {r['peer_label']} "
-            f"[{r['peer_best_config']}] | {r['peer_best_ms']:.1f} | {r['ratio']:.2f} "
-            f"| {r['ratio_of_minima']:.2f} | {r['ours_compile_s']:.1f} | {pearson} |"
-        )
-    return "\n".join(lines)
-
-
 QUICK_CONFIG = dict(
     num_classes=3, widths=(4, 8, 8), input_norm="per_image", bottleneck_head=True
 )
 QUICK_OPTIONS = {"samples": 4, "steps": 4}
 
+
 # One factor varied at a time from the default (batch 8, 64x64, 16 samples or
 # steps, bottleneck layer, 8 px windows at stride 4); the methods that the
 # factor scales. Sizes are chosen so that the whole grid runs in ~15 minutes.
-SCALING = {
-    "batch": [
-        ({"batch": b, "size": 64}, ("gradient", "seg_grad_cam", "smoothgrad"))
-        for b in (1, 8, 32)
-    ],
-    "image size": [
-        ({"batch": 8, "size": s}, ("gradient", "seg_grad_cam")) for s in (64, 128, 256)
-    ],
-    "samples / steps": [
-        (
-            {"batch": 8, "size": 64, "options": {"samples": n, "steps": n}},
-            ("smoothgrad", "integrated_gradients"),
-        )
-        for n in (8, 32, 128)
-    ],
-    "channels ablated (layer)": [
-        (
-            {"batch": 8, "size": 64, "options": {"layer": layer}},
-            ("seg_ablation_cam",),
-        )
-        for layer in ("enc0", "enc1", "enc2", "bottleneck")
-    ],
-    "windows (16 px patch, stride)": [
-        (
-            {"batch": 8, "size": 64, "options": {"patch": 16, "stride": st}},
-            ("occlusion",),
-        )
-        for st in (16, 8, 4)
-    ],
-}
-
-
 def run_benchmark(
     *,
     quick: bool,
@@ -400,28 +331,6 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor()
-
-
-def scaling_table(scaling_rows: dict) -> str:
-    """Markdown: one line per (factor value, method), ratio ours/peer."""
-    lines = [
-        "| factor | setting | method | ours ms | peer ms [fastest config] "
-        "| ratio | ratio of minima | our first call s |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for factor, rows in scaling_rows.items():
-        for r in rows:
-            setting = f"batch {r['batch']}, {r['image_size']}px"
-            if r["options"]:
-                setting += ", " + ", ".join(f"{k}={v}" for k, v in r["options"].items())
-            label = r["ours_label"].split(" (")[0]  # the layer is in the setting
-            lines.append(
-                f"| {factor} | {setting} | {label} | {r['ours_ms']:.1f} "
-                f"| {r['peer_best_ms']:.1f} [{r['peer_best_config']}] "
-                f"| {r['ratio']:.2f} | {r['ratio_of_minima']:.2f} "
-                f"| {r['ours_compile_s']:.1f} |"
-            )
-    return "\n".join(lines)
 
 
 def main(argv=None) -> int:

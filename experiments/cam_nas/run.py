@@ -58,7 +58,7 @@ from experiments.shared.teacher import (
 from segxai_jax.models import UNetConfig, count_params
 from segxai_jax.nas import Budget
 from segxai_jax.training import TrainConfig, ensure_writable_dir
-from segxai_jax.training.trainer import LOSSES
+from segxai_jax.training.losses import LOSSES
 
 SPLITS = ("train", "validation", "test")
 

@@ -42,7 +42,7 @@ from pathlib import Path
 
 from experiments.continual_replay import measure, report
 from experiments.continual_replay.findings import evaluate_findings
-from experiments.shared.options import field, from_section
+from experiments.shared.options import config_to_dict, field, from_section
 from experiments.shared.results import Timer, write_results
 from segxai_jax.continual import ContinualConfig, split_classes
 from segxai_jax.continual.compress import KINDS, OUTSIDES, PLACEMENTS
@@ -157,16 +157,6 @@ class Options:
         }
 
 
-def config_record(config) -> dict:
-    """``config.to_dict()`` with the strategies as dicts too (a list of
-    ``ConfigDict`` stays one in ``to_dict``)."""
-    record = config.to_dict()
-    record["strategies"] = [
-        s.to_dict() if hasattr(s, "to_dict") else dict(s) for s in config.strategies
-    ]
-    return record
-
-
 def run(config, workdir: str | Path) -> dict:
     """Runs every strategy x budget x seed; returns what goes to results.json."""
     options = Options.from_config(config)
@@ -192,7 +182,7 @@ def run(config, workdir: str | Path) -> dict:
             tasks=stream.tasks,
         )
     results = {
-        "config": config_record(config),
+        "config": config_to_dict(config),
         "options": options.record(),
         "tasks": [list(t) for t in stream.tasks],
         "full_exemplar_bytes": stream.full_bytes,

@@ -14,15 +14,12 @@ randomisation, called on fixed-size chunks of (image, seed) pairs.
 from __future__ import annotations
 
 import dataclasses
-import math
-import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from experiments.shared.stats import image_mean_ci, mean_ranks, pareto_front
 from segxai_jax import explainers
 from segxai_jax.metrics import (
     auc,
@@ -322,125 +319,3 @@ def randomisation(methods, inputs, randomisation_keys, layer_groups, opts):
         result["randomisation_top"][name] = values[..., 0]
         result["randomisation_mean"][name] = values.mean(axis=-1)
     return result
-
-
-RANDOM = "random"
-# name, higher is better, part of the mean rank.
-METRICS = (
-    ("deletion_auc_rel", False, True),
-    ("insertion_auc_rel", True, True),
-    ("deletion_auc", False, False),
-    ("insertion_auc", True, False),
-    ("pointing_game", True, True),
-    ("relevance_mass", True, True),
-    ("relevance_rank", True, True),
-    ("top_k_iou", True, True),
-    ("sparseness", True, True),
-    ("entropy", False, False),
-    ("avg_sensitivity", False, True),
-    ("max_sensitivity", False, False),
-    ("randomisation_top", False, False),
-    ("randomisation_mean", False, True),
-)
-RANKED = {name: higher for name, higher, ranked in METRICS if ranked}
-PAIRED_WITH_RANDOM = (
-    "deletion_auc_rel",
-    "insertion_auc_rel",
-    "deletion_auc",
-    "insertion_auc",
-)
-
-
-def summarise(values: dict, methods, costs: dict) -> dict:
-    """Intervals, ranks, differences to random and to the best, Pareto front.
-
-    Args:
-      values: metric -> method -> ``[B, S]`` per (image, seed).
-      methods: the ranked methods (the random baseline among them).
-      costs: method -> cost row of :func:`explain_methods`.
-
-    Returns:
-      ``{"summaries", "ranking", "vs_random", "versus_best", "front",
-      "pareto_metric", "ranked"}``.
-    """
-    summaries = {
-        name: {metric: image_mean_ci(values[metric][name]) for metric, _, _ in METRICS}
-        for name in methods
-    }
-    ranking = mean_ranks(
-        {
-            n: {m: s["mean"] for m, s in summary.items()}
-            for n, summary in summaries.items()
-        },
-        RANKED,
-    )
-    ranked = [n for n in methods if n != RANDOM]
-    # Paired by (image, seed): the difference to the random baseline on the
-    # same images has a much narrower interval than the two separate ones.
-    vs_random = {
-        name: {
-            metric: image_mean_ci(values[metric][name] - values[metric][RANDOM])
-            for metric in PAIRED_WITH_RANDOM
-        }
-        for name in ranked
-    }
-    versus_best = _compare_to_best(values, summaries, ranked)
-    # Relative AUC unless no image has a positive clean score (an untrained
-    # smoke-test teacher), then the absolute one.
-    pareto_metric = "deletion_auc_rel"
-    if all(math.isnan(summaries[n][pareto_metric]["mean"]) for n in ranked):
-        pareto_metric = "deletion_auc"
-    front = pareto_front(
-        [costs[n]["seconds_per_image"] for n in ranked],
-        [summaries[n][pareto_metric]["mean"] for n in ranked],
-    )
-    return {
-        "summaries": summaries,
-        "ranking": ranking,
-        "vs_random": vs_random,
-        "versus_best": versus_best,
-        "front": front,
-        "pareto_metric": pareto_metric,
-        "ranked": ranked,
-    }
-
-
-def _compare_to_best(values, summaries, ranked) -> dict:
-    """Per headline metric: the best method and who is not clearly worse.
-
-    A method is "not clearly worse" when the paired 95 % interval (over
-    images, seeds averaged) of its per-image difference to the best method
-    contains 0.
-    """
-    comparison = {}
-    for metric in PAIRED_WITH_RANDOM[:2]:
-        means = {
-            n: summaries[n][metric]["mean"]
-            for n in ranked
-            if not math.isnan(summaries[n][metric]["mean"])
-        }
-        if not means:
-            continue
-        best = (max if RANKED[metric] else min)(means, key=means.get)
-        differences = {
-            n: image_mean_ci(values[metric][n] - values[metric][best])
-            for n in means
-            if n != best
-        }
-        comparison[metric] = {
-            "best": best,
-            "differences_to_best": differences,
-            "not_clearly_worse": [
-                n
-                for n, d in differences.items()
-                if not math.isnan(d["half_width"]) and d["ci_low"] <= 0 <= d["ci_high"]
-            ],
-        }
-    return comparison
-
-
-def _nanmean(rows: np.ndarray) -> np.ndarray:
-    """Column means ignoring NaN rows (all-NaN columns stay NaN, silently)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(rows, axis=0)

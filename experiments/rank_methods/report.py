@@ -5,42 +5,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from experiments.rank_methods.findings import findings_lines
+from experiments.rank_methods.labels import LABELS, ci_text, number_text
+from experiments.rank_methods.methods import RANDOM
 from experiments.shared.tables import markdown_table, wall_time_section
 from segxai_jax import viz
-
-RANDOM = "random"
-
-LABELS = {
-    "deletion_auc_rel": "deletion AUC (rel.) ↓",
-    "insertion_auc_rel": "insertion AUC (rel.) ↑",
-    "deletion_auc": "deletion AUC (abs.) ↓",
-    "insertion_auc": "insertion AUC (abs.) ↑",
-    "pointing_game": "pointing game ↑",
-    "relevance_mass": "relevance mass ↑",
-    "relevance_rank": "relevance rank ↑",
-    "top_k_iou": "top-|M| IoU ↑",
-    "sparseness": "sparseness ↑",
-    "entropy": "entropy ↓",
-    "avg_sensitivity": "avg-sensitivity ↓",
-    "max_sensitivity": "max-sensitivity ↓",
-    "randomisation_top": "rand. sim. top layer ↓",
-    "randomisation_mean": "rand. sim. cascade mean ↓",
-}
-
-
-def _num(value, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    if value != 0 and (abs(value) < 10 ** -(digits - 1) or abs(value) >= 1e4):
-        return f"{value:.{digits - 1}e}"
-    return f"{value:.{digits}f}"
-
-
-def _ci(summary: dict) -> str:
-    mean, half = summary["mean"], summary["half_width"]
-    if isinstance(half, float) and math.isnan(half):
-        return _num(mean)
-    return f"{_num(mean)} ± {_num(half)}"
 
 
 def _ordered(results: dict) -> list[str]:
@@ -65,16 +34,16 @@ def _combined(results: dict, order: list[str]) -> str:
             (
                 f"**{name}**" if name == RANDOM else name,
                 m["cost"]["passes"],
-                _num(m["cost"]["seconds_per_image"]),
-                _ci(s["deletion_auc_rel"]),
-                _ci(s["insertion_auc_rel"]),
-                _ci(s["pointing_game"]),
-                _ci(s["relevance_mass"]),
-                _ci(s["sparseness"]),
-                _ci(s["avg_sensitivity"]),
-                f"{_num(s['randomisation_top']['mean'])} / "
-                f"{_num(s['randomisation_mean']['mean'])}",
-                _num(m["rank"]["mean_rank"], 2),
+                number_text(m["cost"]["seconds_per_image"]),
+                ci_text(s["deletion_auc_rel"]),
+                ci_text(s["insertion_auc_rel"]),
+                ci_text(s["pointing_game"]),
+                ci_text(s["relevance_mass"]),
+                ci_text(s["sparseness"]),
+                ci_text(s["avg_sensitivity"]),
+                f"{number_text(s['randomisation_top']['mean'])} / "
+                f"{number_text(s['randomisation_mean']['mean'])}",
+                number_text(m["rank"]["mean_rank"], 2),
             )
         )
     return markdown_table(
@@ -103,7 +72,7 @@ def _detail(results: dict, order: list[str], metrics: list[str]) -> str:
         cells = [name]
         for metric in metrics:
             s = summaries[metric]
-            cells.append(f"{_ci(s)} (n={s['n_images']})")
+            cells.append(f"{ci_text(s)} (n={s['n_images']})")
         rows.append(cells)
     return markdown_table(["method", *[LABELS[m] for m in metrics]], rows)
 
@@ -116,8 +85,8 @@ def _rank_table(results: dict, order: list[str]) -> str:
         rows.append(
             [
                 name,
-                _num(rank["mean_rank"], 2),
-                *[_num(rank["ranks"].get(m, math.nan), 1) for m in ranked],
+                number_text(rank["mean_rank"], 2),
+                *[number_text(rank["ranks"].get(m, math.nan), 1) for m in ranked],
             ]
         )
     return markdown_table(["method", "mean rank", *[LABELS[m] for m in ranked]], rows)
@@ -135,8 +104,8 @@ def _cost_table(results: dict, order: list[str]) -> str:
                 c["forward_passes"],
                 c["backward_passes"],
                 c["suffix_forward_passes"],
-                _num(c["compile_seconds"]),
-                _num(c["seconds_per_image"]),
+                number_text(c["compile_seconds"]),
+                number_text(c["seconds_per_image"]),
                 "yes" if m["seed_invariant_maps"] else "no",
             )
         )
@@ -155,74 +124,6 @@ def _cost_table(results: dict, order: list[str]) -> str:
     )
 
 
-def _findings(results: dict, order: list[str]) -> list[str]:
-    methods = results["methods"]
-    real = [n for n in order if n != RANDOM]
-    lines = []
-    if order:
-        best = order[0] if order[0] != RANDOM else (real[0] if real else RANDOM)
-        lines.append(
-            f"- Best mean rank over the quality metrics: **{best}** "
-            f"({_num(methods[best]['rank']['mean_rank'], 2)}); worst: "
-            f"**{real[-1] if real else order[-1]}**."
-        )
-    for metric in ("deletion_auc_rel", "insertion_auc_rel", "pointing_game"):
-        higher = next(
-            m["higher_is_better"] for m in results["metrics"] if m["name"] == metric
-        )
-        values = {
-            n: methods[n]["summary"][metric]["mean"]
-            for n in real
-            if not math.isnan(methods[n]["summary"][metric]["mean"])
-        }
-        if not values:
-            continue
-        pick = max if higher else min
-        best = pick(values, key=values.get)
-        baseline = methods.get(RANDOM, {}).get("summary", {}).get(metric, {})
-        line = (
-            f"- {LABELS[metric]}: best **{best}** ({_num(values[best])}); random "
-            f"baseline {_num(baseline.get('mean'))}."
-        )
-        close = results.get("versus_best", {}).get(metric, {})
-        if close.get("not_clearly_worse"):
-            line += (
-                " Not clearly worse than the best (paired 95 % interval of the "
-                "per-image difference contains 0): "
-                + ", ".join(close["not_clearly_worse"])
-                + "."
-            )
-        lines.append(line)
-    for metric, better in (
-        ("deletion_auc_rel", "below"),
-        ("insertion_auc_rel", "above"),
-    ):
-        not_better = []
-        for n in real:
-            diff = (methods[n].get("minus_random") or {}).get(metric)
-            if diff is None or math.isnan(diff["mean"]):
-                continue
-            bound = diff["ci_high"] if better == "below" else -diff["ci_low"]
-            if not bound < 0:  # NaN (one image) counts as not shown
-                not_better.append(f"{n} ({_ci(diff)})")
-        if not_better:
-            lines.append(
-                f"- {LABELS[metric]} not clearly {better} the random baseline "
-                "(paired 95 % interval of the per-image difference includes 0 "
-                f"or is on the wrong side): {', '.join(not_better)}."
-            )
-    if results["pareto_front"]:
-        lines.append(
-            f"- Pareto front of cost (s / image) vs {LABELS[results['pareto_metric']]}"
-            " (random baseline excluded): "
-            + " → ".join(results["pareto_front"])
-            + ". Methods with equal pass counts (the three Grad-CAMs, gradient, "
-            "gradient x input) differ in time only by noise, so the front's "
-            "cheap end is a choice among them, not a measured win."
-        )
-    return lines
-
-
 def report_markdown(results: dict) -> str:
     """The full ``report.md``."""
     config = results["config"]
@@ -238,8 +139,8 @@ def report_markdown(results: dict) -> str:
         f"Teacher: `{teacher['dir']}` "
         f"({'trained by this run' if teacher['trained_here'] else 'loaded'}, "
         f"{epochs}), widths {teacher['model']['widths']}; "
-        f"{images['split']} mIoU {_num(split_scores['miou'])}, pixel accuracy "
-        f"{_num(split_scores['pixel_accuracy'])}.",
+        f"{images['split']} mIoU {number_text(split_scores['miou'])}, pixel accuracy "
+        f"{number_text(split_scores['pixel_accuracy'])}.",
         "",
         f"{len(images['indices'])} {images['split']} images of "
         f"`{config['data']['name']}/{config['data']['config']}`, each explained for "
@@ -249,7 +150,7 @@ def report_markdown(results: dict) -> str:
         "",
         "## Findings",
         "",
-        *_findings(results, order),
+        *findings_lines(results, order),
         "",
         "## Combined table (sorted by mean rank)",
         "",

@@ -63,6 +63,7 @@ import jax
 import numpy as np
 
 from experiments.rank_methods import measure, report
+from experiments.rank_methods.findings import METRICS, summarise
 from experiments.rank_methods.methods import select_methods
 from experiments.shared.methods import MethodOptions
 from experiments.shared.options import field, from_section
@@ -219,7 +220,7 @@ def run(config, workdir: str | Path) -> dict:
                 methods, inputs, keys["randomisation"], layer_groups, opts
             )
         )
-    summary = measure.summarise(values, methods, costs)
+    summary = summarise(values, methods, costs)
     summaries, ranked = summary["summaries"], summary["ranked"]
     with timer("figures"):
         figures = report.make_figures(
@@ -244,9 +245,7 @@ def run(config, workdir: str | Path) -> dict:
             "summary": summaries[name],
             "rank": summary["ranking"][name],
             "minus_random": summary["vs_random"].get(name),
-            "values": {
-                metric: values[metric][name] for metric, _, _ in measure.METRICS
-            },
+            "values": {metric: values[metric][name] for metric, _, _ in METRICS},
             "mean_curves": {
                 kind: _nanmean(
                     curves[f"{kind}_curves"][name].reshape(-1, curves["num_points"])
@@ -276,8 +275,7 @@ def run(config, workdir: str | Path) -> dict:
         "pareto_front": [ranked[i] for i in summary["front"]],
         "pareto_metric": summary["pareto_metric"],
         "metrics": [
-            {"name": m, "higher_is_better": h, "in_mean_rank": r}
-            for m, h, r in measure.METRICS
+            {"name": m, "higher_is_better": h, "in_mean_rank": r} for m, h, r in METRICS
         ],
         "seconds": timer.seconds,
         "figures": figures,

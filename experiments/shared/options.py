@@ -174,3 +174,22 @@ def _bounds(value, name, minimum, maximum) -> None:
         raise ValueError(f"config.{name}: expected >= {minimum}, got {value!r}")
     if maximum is not None and value > maximum:
         raise ValueError(f"config.{name}: expected <= {maximum}, got {value!r}")
+
+
+def config_to_dict(config) -> dict:
+    """A config as plain dicts and lists all the way down.
+
+    ``ConfigDict.to_dict`` leaves ``ConfigDict`` items of lists as they are
+    (they would be written to JSON as strings); this converts them too.
+    """
+
+    def plain(value):
+        if hasattr(value, "to_dict"):
+            value = value.to_dict()
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(plain(v) for v in value)
+        return value
+
+    return plain(config)

@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from experiments.shared.options import differing_fields
+from experiments.shared.options import config_to_dict, differing_fields
 from segxai_jax.training import ensure_writable_dir, json_fingerprint, write_atomic
 
 RUN_FILE = "run.json"
@@ -43,9 +43,7 @@ def claim(workdir: str | Path, experiment: str, config: Any) -> Path:
       ValueError: naming ``workdir`` when it belongs to another run.
     """
     folder = Path(workdir)
-    described = json_fingerprint(
-        config.to_dict() if hasattr(config, "to_dict") else dict(config)
-    )
+    described = json_fingerprint(config_to_dict(config))
     record_path = folder / RUN_FILE
     if record_path.exists():
         record = json.loads(record_path.read_text())

@@ -1,7 +1,6 @@
 """Continual learning: class-incremental stream, replay memory, compressors.
 
-See ``README.md`` ("Continual learning: replay compression") and
-``experiments/continual_replay.py`` for the study these pieces serve.
+See ``experiments/continual_replay/`` for the study these pieces serve.
 """
 
 from segxai_jax.continual.compress import (
@@ -14,14 +13,7 @@ from segxai_jax.continual.compress import (
     to_float,
     to_uint8,
 )
-from segxai_jax.continual.learner import (
-    ContinualConfig,
-    evaluate_seen,
-    joint_tasks,
-    make_replay_step,
-    train_stream,
-    weighted_segmentation_loss,
-)
+from segxai_jax.continual.learner import ContinualConfig, joint_tasks, train_stream
 from segxai_jax.continual.memory import (
     POLICIES,
     ReplayMemory,
@@ -41,6 +33,11 @@ from segxai_jax.continual.saliency import (
     default_explainer,
     exemplar_targets,
     saliency_fn,
+)
+from segxai_jax.continual.steps import (
+    evaluate_seen,
+    make_replay_step,
+    weighted_segmentation_loss,
 )
 from segxai_jax.continual.stream import (
     IGNORE_LABEL,

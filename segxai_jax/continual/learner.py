@@ -46,11 +46,15 @@ from segxai_jax.continual.memory import (
     replay_memory,
     storage_bytes,
 )
+from segxai_jax.continual.steps import (
+    evaluate_seen,
+    make_replay_step,
+    make_seen_eval_step,
+)
 from segxai_jax.data.pipeline import batches
-from segxai_jax.metrics.segmentation import confusion_matrix, segmentation_scores
 from segxai_jax.training import CheckpointStore, TrainState
+from segxai_jax.training.evaluation import check_model_classes
 from segxai_jax.training.resume import json_fingerprint, resume
-from segxai_jax.training.trainer import check_model_classes
 
 LOSSES = ("cross_entropy", "cross_entropy+dice")
 _OFFER_KEY = 2**31 - 1  # fold_in data of the exemplar keys (steps stay below)
@@ -111,114 +115,6 @@ class ContinualConfig:
 def joint_tasks(tasks: Sequence[Sequence[int]]) -> tuple[tuple[int, ...]]:
     """The joint-training upper bound: one task with every class of ``tasks``."""
     return (tuple(sorted(c for task in tasks for c in task)),)
-
-
-def weighted_segmentation_loss(
-    logits: jax.Array, labels: jax.Array, weights: jax.Array, kind: str
-) -> jax.Array:
-    """Pixel cross-entropy (+ soft Dice) weighted per pixel.
-
-    Args:
-      logits: ``[B, H, W, K]``.
-      labels: ``[B, H, W]`` int; values outside ``[0, K)`` get weight 0.
-      weights: ``[B, H, W]`` float, 0 = pixel not in the loss.
-      kind: one of :data:`LOSSES`.
-
-    Returns:
-      ``sum(w * CE) / max(sum(w), 1)`` (+ ``1 - Dice`` averaged over the classes
-      present with positive weight).
-    """
-    num_classes = logits.shape[-1]
-    valid = (labels >= 0) & (labels < num_classes)
-    weights = weights * valid
-    labels = jnp.where(valid, labels, 0)
-    ce = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
-    loss = jnp.sum(weights * ce) / jnp.maximum(weights.sum(), 1.0)
-    if kind == "cross_entropy+dice":
-        w = weights.reshape(-1, 1)
-        probs = jax.nn.softmax(logits, axis=-1).reshape(-1, num_classes) * w
-        onehot = jax.nn.one_hot(labels.reshape(-1), num_classes) * w
-        overlap = probs * onehot
-        sizes = probs.sum(0) + onehot.sum(0)
-        present = onehot.sum(0) > 0
-        dice = 2 * overlap.sum(0) / jnp.maximum(sizes, 1e-6)
-        loss += jnp.sum(jnp.where(present, 1 - dice, 0.0)) / jnp.maximum(
-            present.sum(), 1
-        )
-    return loss
-
-
-def make_replay_step(
-    model: nn.Module,
-    optimizer: optax.GradientTransformation,
-    *,
-    loss_kind: str,
-    sample: Callable | None,
-    decompress: Callable | None,
-):
-    """Jitted ``step(state, replay_state, key, images, masks) -> (state, loss)``.
-
-    With ``sample``/``decompress`` (a memory's ``sample`` and a compressor's
-    ``decompress``), exemplars drawn with ``key`` are decompressed and appended
-    to the batch; their loss weights are zero while the memory is empty. The
-    training state is donated.
-    """
-
-    def step(state: TrainState, replay_state, key, images, masks):
-        weights = jnp.ones(masks.shape, jnp.float32)
-        if sample is not None:
-            items, valid = sample(replay_state, key)
-            r_images, r_masks, r_weights = jax.vmap(decompress)(items)
-            images = jnp.concatenate([images, r_images])
-            masks = jnp.concatenate([masks, r_masks])
-            r_weights = r_weights * valid[:, None, None]
-            weights = jnp.concatenate([weights, r_weights])
-
-        def loss_fn(params):
-            logits = model.apply({"params": params}, images)
-            return weighted_segmentation_loss(logits, masks, weights, loss_kind)
-
-        loss, grads = jax.value_and_grad(loss_fn)(state.params)
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
-        return TrainState(state.step + 1, params, opt_state), loss
-
-    return jax.jit(step, donate_argnums=0)
-
-
-def evaluate_seen(
-    eval_step: Callable,
-    params: Any,
-    test: dict,
-    tasks: Sequence[Sequence[int]],
-    task: int,
-    *,
-    num_classes: int,
-    batch_size: int,
-) -> dict:
-    """Scores after task ``task``: pixels of unseen classes are ignored.
-
-    Returns:
-      ``{"iou": [K] (NaN for unseen classes), "miou_seen", "task_miou": [T]}``.
-    """
-    masks = stream.evaluation_masks(test["mask"], tasks, task)
-    total = np.zeros((num_classes, num_classes), np.int64)
-    for start in range(0, len(masks), batch_size):
-        stop = start + batch_size
-        total += np.asarray(
-            eval_step(params, test["image"][start:stop], masks[start:stop])
-        )
-    iou = np.asarray(segmentation_scores(total)["iou"])
-    seen = list(stream.seen_classes(tasks, task))
-    unseen = np.setdiff1d(np.arange(num_classes), seen)
-    iou[unseen] = np.nan
-    task_miou = cl_metrics.task_scores(iou, tasks)
-    task_miou[task + 1 :] = [float("nan")] * (len(tasks) - task - 1)
-    return {
-        "iou": iou.tolist(),
-        "miou_seen": float(np.nanmean(iou[seen])),
-        "task_miou": task_miou,
-    }
 
 
 def train_stream(
@@ -314,7 +210,7 @@ def train_stream(
             sample=replay.memory.sample if replay else None,
             decompress=replay.compressor.decompress if replay else None,
         ),
-        eval_step=_make_eval_step(model, num_classes),
+        eval_step=make_seen_eval_step(model, num_classes),
     )
     last = len(tasks) if stop_after_tasks is None else min(stop_after_tasks, len(tasks))
     with CheckpointStore(Path(workdir) / "checkpoints") as store:
@@ -335,7 +231,9 @@ def train_stream(
                 {"fingerprint": record_id, "history": history},
             )
     memory_info = replay.info if replay else _NO_MEMORY
-    summary = _summary(history, tasks, memory_info, state, replay_state)
+    summary = cl_metrics.stream_summary(
+        history, tasks, memory_info, state, replay_state
+    )
     return {**summary, "resumed_from": start}
 
 
@@ -391,16 +289,6 @@ def _checkpoint_items(state: TrainState, replay_state) -> dict:
     if replay_state is not None:
         items["memory"] = replay_state
     return items
-
-
-def _make_eval_step(model: nn.Module, num_classes: int) -> Callable:
-    def eval_fn(params, images, masks):
-        predictions = model.apply({"params": params}, images).argmax(-1)
-        return confusion_matrix(
-            predictions, masks, num_classes, ignore_label=stream.IGNORE_LABEL
-        )
-
-    return jax.jit(eval_fn)
 
 
 def _run_task(run: _Stream, task: int, state, replay_state, key_task):
@@ -509,27 +397,3 @@ def _pad(array: np.ndarray, size: int) -> np.ndarray:
     if missing == 0:
         return np.asarray(array)
     return np.concatenate([array, np.zeros((missing, *array.shape[1:]), array.dtype)])
-
-
-def _summary(history, tasks, memory_info, state, replay_state) -> dict:
-    count = len(history)
-    acc = np.full((count, count), np.nan)
-    for t, entry in enumerate(history):
-        acc[t, :count] = entry["task_miou"][:count]
-    finished = count == len(tasks)
-    last = history[-1] if history else {}
-    return {
-        "history": history,
-        "accuracy": acc.tolist(),
-        "finished": finished,
-        "final_miou": last.get("miou_seen", float("nan")),
-        "final_iou": last.get("iou", []),
-        "average_forgetting": cl_metrics.average_forgetting(acc) if count else np.nan,
-        "backward_transfer": cl_metrics.backward_transfer(acc) if count else np.nan,
-        "memory": dict(
-            memory_info,
-            exemplars_stored=int(replay_state.count) if replay_state is not None else 0,
-        ),
-        "state": state,
-        "replay_state": replay_state,
-    }

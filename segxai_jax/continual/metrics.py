@@ -67,3 +67,35 @@ def task_scores(iou, tasks) -> list[float]:
             float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
         )
     return scores
+
+
+def stream_summary(history, tasks, memory_info, state, replay_state) -> dict:
+    """What :func:`segxai_jax.continual.train_stream` returns, from its history.
+
+    Args:
+      history: one entry per finished task (with ``task_miou`` and scores).
+      tasks: the task split.
+      memory_info: capacity and sizes of the replay memory.
+      state, replay_state: the final training state and memory.
+    """
+    count = len(history)
+    acc = np.full((count, count), np.nan)
+    for t, entry in enumerate(history):
+        acc[t, :count] = entry["task_miou"][:count]
+    finished = count == len(tasks)
+    last = history[-1] if history else {}
+    return {
+        "history": history,
+        "accuracy": acc.tolist(),
+        "finished": finished,
+        "final_miou": last.get("miou_seen", float("nan")),
+        "final_iou": last.get("iou", []),
+        "average_forgetting": average_forgetting(acc) if count else np.nan,
+        "backward_transfer": backward_transfer(acc) if count else np.nan,
+        "memory": dict(
+            memory_info,
+            exemplars_stored=int(replay_state.count) if replay_state is not None else 0,
+        ),
+        "state": state,
+        "replay_state": replay_state,
+    }

@@ -1,5 +1,6 @@
 """Datasets and input pipeline for explainable semantic segmentation."""
 
+from segxai_jax.data.checks import validate_batch, validate_images, validate_masks
 from segxai_jax.data.pets import (
     BORDER_OPTIONS,
     OxfordPetsSource,
@@ -14,24 +15,23 @@ from segxai_jax.data.pipeline import (
     batches,
     dataset_spec,
     to_arrays,
-    validate_batch,
-    validate_images,
-    validate_masks,
 )
 from segxai_jax.data.resize import resize_bilinear, resize_nearest
 from segxai_jax.data.texture_digits import (
     CONFIGS,
     PastedDigit,
     RenderedExample,
-    TextureDigits,
-    TextureDigitsBuilderConfig,
     TextureDigitsConfig,
     generate_example,
     generate_split,
     get_config,
-    load_texture_digits,
     render_example,
     source_digit_pool,
+)
+from segxai_jax.data.texture_digits_tfds import (
+    TextureDigits,
+    TextureDigitsBuilderConfig,
+    load_texture_digits,
 )
 from segxai_jax.data.textures import (
     NUM_TEXTURE_FAMILIES,

@@ -32,33 +32,47 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-import os
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import tensorflow_datasets as tfds
 
 from segxai_jax.data.resize import resize_bilinear
+from segxai_jax.data.texture_digits_config import (
+    _SPLIT_CODES,
+    CONFIGS,
+    SPLITS,
+    TextureDigitsConfig,
+    _check_int,
+    _check_split,
+    get_config,
+)
 from segxai_jax.data.textures import NUM_TEXTURE_FAMILIES, luminance, texture
 
 logger = logging.getLogger(__name__)
 
+__all__ = [
+    "CLASS_NAMES",
+    "CONFIGS",
+    "NUM_CLASSES",
+    "SPLITS",
+    "PastedDigit",
+    "RenderedExample",
+    "TextureDigitsConfig",
+    "generate_example",
+    "generate_split",
+    "get_config",
+    "render_example",
+    "source_digit_pool",
+]
+
 NUM_CLASSES = 11
 CLASS_NAMES = ("background",) + tuple(str(digit) for digit in range(10))
-SPLITS = ("train", "validation", "test")
-_SPLIT_CODES = {"train": 0, "validation": 1, "test": 2}
 
 # The pools must never change: a different permutation would move test
 # handwriting into the training pool of already prepared datasets.
 _POOL_PERMUTATION_SEED = 1_797
 _POOL_FRACTIONS = {"train": 0.6, "validation": 0.2}
 
-# Digit sizes for 64-pixel images; other image sizes scale them.
-_REFERENCE_IMAGE_SIZE = 64
-_REFERENCE_DIGIT_SIZE_RANGE = (20, 36)
-_MIN_DIGIT_SIZE = 8  # the source resolution
 
 _MIN_CONTRAST = 0.35  # luminance difference of a digit to its local background
 _MAX_CONTRAST = 0.7
@@ -77,144 +91,6 @@ _DIGITS_CITATION = """\
   howpublished = {UCI Machine Learning Repository},
   doi = {10.24432/C50P49}
 }"""
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class TextureDigitsConfig:
-    """Parameters of a TextureDigits variant.
-
-    Attributes:
-      name: identifier of the variant (also the TFDS config name).
-      image_size: height and width of the square images in pixels.
-      num_train: number of training examples.
-      num_validation: number of validation examples.
-      num_test: number of test examples.
-      min_digits: fewest digits pasted per image.
-      max_digits: most digits pasted per image.
-      min_digit_size: smallest digit side in pixels; `None` scales 20 px at
-        64 px image size to `image_size` (see `digit_size_range`).
-      max_digit_size: largest digit side in pixels; `None` scales 36 px at
-        64 px image size to `image_size`. A default never conflicts with an
-        explicitly given other bound.
-      context_bias: probability that the background texture family equals the
-        first pasted digit; otherwise the family is uniform over all ten. 0
-        gives uniform families.
-      seed: seed of the generator; different seeds give different datasets
-        from the same digit pools.
-    """
-
-    name: str
-    image_size: int = 64
-    num_train: int = 8000
-    num_validation: int = 500
-    num_test: int = 500
-    min_digits: int = 1
-    max_digits: int = 3
-    min_digit_size: int | None = None
-    max_digit_size: int | None = None
-    context_bias: float = 0.0
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"name: expected a non-empty string, got {self.name!r}")
-        _check_int("image_size", self.image_size, minimum=16)
-        for field in ("num_train", "num_validation", "num_test"):
-            _check_int(field, getattr(self, field), minimum=1)
-        _check_int("min_digits", self.min_digits, minimum=1)
-        _check_int("max_digits", self.max_digits, minimum=self.min_digits)
-        if self.min_digit_size is not None:
-            _check_int("min_digit_size", self.min_digit_size, minimum=_MIN_DIGIT_SIZE)
-        if self.max_digit_size is not None:
-            _check_int("max_digit_size", self.max_digit_size, minimum=_MIN_DIGIT_SIZE)
-        min_size, max_size = self.digit_size_range
-        if min_size > max_size:
-            raise ValueError(
-                f"min_digit_size: expected at most max_digit_size ({max_size}), "
-                f"got {min_size}"
-            )
-        if max_size > self.image_size:
-            raise ValueError(
-                f"max_digit_size: expected at most image_size ({self.image_size}), "
-                f"got {max_size}"
-            )
-        if isinstance(self.context_bias, bool) or not isinstance(
-            self.context_bias, int | float | np.integer | np.floating
-        ):
-            raise ValueError(
-                f"context_bias: expected a float in [0, 1], got {self.context_bias!r}"
-            )
-        if not 0.0 <= self.context_bias <= 1.0:
-            raise ValueError(
-                f"context_bias: expected a float in [0, 1], got {self.context_bias}"
-            )
-        _check_int("seed", self.seed, minimum=0)
-
-    @property
-    def digit_size_range(self) -> tuple[int, int]:
-        """(smallest, largest) digit side in pixels, after scaling defaults."""
-        scaled = [
-            max(_MIN_DIGIT_SIZE, round(size * self.image_size / _REFERENCE_IMAGE_SIZE))
-            for size in _REFERENCE_DIGIT_SIZE_RANGE
-        ]
-        if self.min_digit_size is None and self.max_digit_size is None:
-            return scaled[0], scaled[1]
-        if self.max_digit_size is None:
-            return self.min_digit_size, max(scaled[1], self.min_digit_size)
-        if self.min_digit_size is None:
-            return min(scaled[0], self.max_digit_size), self.max_digit_size
-        return self.min_digit_size, self.max_digit_size
-
-    def num_examples(self, split: str) -> int:
-        """Returns the number of examples of `split`."""
-        _check_split(split)
-        return getattr(self, f"num_{split}")
-
-
-def _check_int(
-    name: str, value: Any, *, minimum: int, maximum: int | None = None
-) -> None:
-    expectation = f"an integer >= {minimum}"
-    if maximum is not None:
-        expectation = f"an integer in [{minimum}, {maximum}]"
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"{name}: expected {expectation}, got {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        raise ValueError(f"{name}: expected {expectation}, got {value}")
-
-
-def _check_split(split: str) -> None:
-    if split not in _SPLIT_CODES:
-        raise ValueError(f"split: expected one of {SPLITS}, got {split!r}")
-
-
-CONFIGS: Mapping[str, TextureDigitsConfig] = {
-    config.name: config
-    for config in (
-        TextureDigitsConfig(name="default"),
-        TextureDigitsConfig(
-            name="context_bias", min_digits=1, max_digits=1, context_bias=0.9
-        ),
-        TextureDigitsConfig(
-            name="tiny",
-            image_size=32,
-            num_train=64,
-            num_validation=16,
-            num_test=16,
-            min_digits=1,
-            max_digits=2,
-        ),
-    )
-}
-
-
-def get_config(config: str | TextureDigitsConfig) -> TextureDigitsConfig:
-    """Returns the named config, or `config` itself if it is already a config."""
-    if isinstance(config, TextureDigitsConfig):
-        return config
-    if config not in CONFIGS:
-        raise ValueError(f"config: expected one of {sorted(CONFIGS)}, got {config!r}")
-    return CONFIGS[config]
 
 
 @functools.cache
@@ -473,144 +349,3 @@ def generate_split(
         "id": np.array([example["id"] for example in examples], dtype=np.int64),
         "family": np.array([example["family"] for example in examples], dtype=np.int64),
     }
-
-
-@dataclasses.dataclass(kw_only=True)
-class TextureDigitsBuilderConfig(tfds.core.BuilderConfig):
-    """TFDS builder config carrying a `TextureDigitsConfig`."""
-
-    generator_config: TextureDigitsConfig
-
-
-class TextureDigits(tfds.core.GeneratorBasedBuilder):
-    """TFDS builder of TextureDigits (stored as array_record, no download).
-
-    Without TensorFlow, TFDS can only write and read array_record files, so
-    that is the default file format.
-    """
-
-    # Bump the version (and add a release note) whenever the generator output
-    # changes, so that prepared copies are rebuilt instead of silently reused.
-    VERSION = tfds.core.Version("1.1.0")
-    RELEASE_NOTES = {
-        "1.0.0": "Initial release.",
-        "1.1.0": "8,000 training images in default and context_bias (was 4,000).",
-    }
-    BUILDER_CONFIGS = [
-        TextureDigitsBuilderConfig(
-            name=name,
-            description=(
-                f"{config.image_size} px, {config.min_digits}-{config.max_digits} "
-                f"digits per image, context bias {config.context_bias}"
-            ),
-            generator_config=config,
-        )
-        for name, config in CONFIGS.items()
-    ]
-
-    def __init__(self, *, file_format: str | None = None, **kwargs: Any) -> None:
-        super().__init__(file_format=file_format or "array_record", **kwargs)
-
-    @property
-    def generator_config(self) -> TextureDigitsConfig:
-        return self.builder_config.generator_config
-
-    def _info(self) -> tfds.core.DatasetInfo:
-        size = self.generator_config.image_size
-        # Images are stored as raw zlib-compressed tensors: `features.Image`
-        # needs TensorFlow to encode PNGs.
-        features = tfds.features.FeaturesDict(
-            {
-                "image": tfds.features.Tensor(
-                    shape=(size, size, 3),
-                    dtype=np.uint8,
-                    encoding=tfds.features.Encoding.ZLIB,
-                ),
-                "mask": tfds.features.Tensor(
-                    shape=(size, size),
-                    dtype=np.uint8,
-                    encoding=tfds.features.Encoding.ZLIB,
-                ),
-                "id": tfds.features.Tensor(shape=(), dtype=np.int64),
-                "family": tfds.features.Tensor(shape=(), dtype=np.int64),
-            }
-        )
-        # Built directly: `dataset_info_from_configs` looks for metadata files
-        # next to this module, which a library package does not ship.
-        return tfds.core.DatasetInfo(
-            builder=self,
-            description=__doc__,
-            features=features,
-            supervised_keys=None,
-            # Keep examples in index order, so that item i of a split is example
-            # i of the numpy generator; input pipelines shuffle by themselves.
-            disable_shuffling=True,
-            homepage="https://scikit-learn.org/stable/datasets/toy_dataset.html#digits-dataset",
-            citation=_DIGITS_CITATION,
-        )
-
-    def _split_generators(self, dl_manager: Any) -> dict[str, Iterator]:
-        del dl_manager  # everything is generated locally
-        return {split: self._generate_examples(split) for split in SPLITS}
-
-    def _generate_examples(self, split: str) -> Iterator[tuple[int, dict[str, Any]]]:
-        config = self.generator_config
-        for index in range(config.num_examples(split)):
-            yield index, generate_example(config, split, index)
-
-
-def _ensure_writable(directory: str) -> None:
-    """Raises a ValueError unless files can be created in `directory`."""
-    try:
-        os.makedirs(directory, exist_ok=True)
-        with tempfile.TemporaryFile(dir=directory):
-            pass
-    except OSError as error:
-        raise ValueError(
-            f"data_dir: cannot build texture_digits because {directory!r} is not "
-            f"writable ({error}); pass a writable data_dir"
-        ) from error
-
-
-def load_texture_digits(
-    config: str = "default",
-    *,
-    data_dir: str | os.PathLike | None = None,
-    splits: Sequence[str] = SPLITS,
-) -> dict[str, Any]:
-    """Returns TFDS random-access data sources of TextureDigits, building it if needed.
-
-    Building runs locally (no network) and takes a few seconds for the default
-    config. Items are dicts with "image" uint8 [S, S, 3], "mask" uint8 [S, S],
-    "id" int64 and "family" int64.
-
-    Args:
-      config: name of a config in `CONFIGS`.
-      data_dir: TFDS data directory; `None` uses TFDS's default
-        (`$TFDS_DATA_DIR` or `~/tensorflow_datasets`).
-      splits: splits to return.
-
-    Returns:
-      dict mapping each split to a data source with `__len__`, `__getitem__`
-      and `__getitems__`.
-    """
-    if not isinstance(config, str) or config not in CONFIGS:
-        raise ValueError(f"config: expected one of {sorted(CONFIGS)}, got {config!r}")
-    if isinstance(splits, str):
-        raise ValueError(f"splits: expected a sequence of split names, got {splits!r}")
-    for split in splits:
-        if split not in _SPLIT_CODES:
-            raise ValueError(f"splits: expected names from {SPLITS}, got {split!r}")
-
-    builder = TextureDigits(
-        config=config, data_dir=None if data_dir is None else os.fspath(data_dir)
-    )
-    if not builder.is_prepared():
-        # TFDS writes into a temporary sibling of the version directory and
-        # renames it, so the config directory must be writable.
-        _ensure_writable(os.path.dirname(os.fspath(builder.data_dir)))
-        logger.info("Building texture_digits/%s in %s", config, builder.data_dir)
-        builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(try_download_gcs=False)
-        )
-    return {split: builder.as_data_source(split=split) for split in splits}

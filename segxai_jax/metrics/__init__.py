@@ -17,13 +17,11 @@ IoU, mIoU, Dice), which training, attacks and continual learning report.
 
 from segxai_jax.metrics.complexity import entropy, sparseness
 from segxai_jax.metrics.cost import ExplainerCost, PassCount, measure_cost, pass_counts
+from segxai_jax.metrics.curves import auc, batched_curves, relative_curve
 from segxai_jax.metrics.faithfulness import (
-    auc,
-    batched_curves,
     deletion_curve,
     insertion_curve,
     random_saliency,
-    relative_curve,
 )
 from segxai_jax.metrics.localisation import (
     pointing_game,

@@ -50,7 +50,7 @@ from segxai_jax.nas.supernet import (
     supernet_probe,
 )
 from segxai_jax.targets import Target
-from segxai_jax.training.trainer import LOSSES, segmentation_loss
+from segxai_jax.training.losses import LOSSES, segmentation_loss
 
 
 @dataclasses.dataclass(frozen=True)

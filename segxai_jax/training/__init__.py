@@ -8,6 +8,18 @@ from segxai_jax.training.checkpointing import (
     tree_digest,
     write_atomic,
 )
+from segxai_jax.training.evaluation import (
+    check_labels,
+    check_model_classes,
+    evaluate,
+    make_eval_step,
+)
+from segxai_jax.training.losses import (
+    LOSSES,
+    pixel_cross_entropy,
+    segmentation_loss,
+    soft_dice_loss,
+)
 from segxai_jax.training.resume import (
     Resumed,
     json_fingerprint,
@@ -18,25 +30,23 @@ from segxai_jax.training.trainer import (
     TrainConfig,
     TrainResult,
     TrainState,
-    evaluate,
     init_train_state,
     load_trained_params,
-    make_eval_step,
     make_optimizer,
     make_train_step,
-    pixel_cross_entropy,
-    segmentation_loss,
-    soft_dice_loss,
     train,
 )
 
 __all__ = [
+    "LOSSES",
     "CheckpointError",
     "CheckpointStore",
     "Resumed",
     "TrainConfig",
     "TrainResult",
     "TrainState",
+    "check_labels",
+    "check_model_classes",
     "confusion_matrix",
     "ensure_writable_dir",
     "evaluate",

@@ -19,18 +19,21 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from flax import struct
 from tqdm.auto import tqdm
 
 from segxai_jax import validation
 from segxai_jax.data.pipeline import batches
-from segxai_jax.metrics.segmentation import confusion_matrix, segmentation_scores
 from segxai_jax.training.checkpointing import CheckpointStore, ensure_writable_dir
+from segxai_jax.training.evaluation import (
+    check_labels,
+    check_model_classes,
+    evaluate,
+    make_eval_step,
+)
+from segxai_jax.training.losses import LOSSES, segmentation_loss
 from segxai_jax.training.resume import json_fingerprint, resume, write_history_log
-
-LOSSES = ("cross_entropy", "cross_entropy+dice")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,36 +112,6 @@ def make_optimizer(
     return optax.adamw(schedule, weight_decay=config.weight_decay)
 
 
-def pixel_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    """Pixel-mean softmax cross-entropy; ``logits [..., K]``, ``labels [...]``."""
-    return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
-
-
-def soft_dice_loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    """``1 - Dice`` of softmax probabilities, averaged over classes in ``labels``.
-
-    Args:
-      logits: ``[B, H, W, K]``.
-      labels: ``[B, H, W]`` int.
-    """
-    num_classes = logits.shape[-1]
-    probs = jax.nn.softmax(logits, axis=-1).reshape(-1, num_classes)
-    onehot = jax.nn.one_hot(labels.reshape(-1), num_classes)
-    overlap = jnp.sum(probs * onehot, axis=0)
-    sizes = jnp.sum(probs, axis=0) + jnp.sum(onehot, axis=0)
-    present = jnp.sum(onehot, axis=0) > 0
-    dice = 2 * overlap / jnp.maximum(sizes, 1e-6)
-    return jnp.sum(jnp.where(present, 1 - dice, 0.0)) / jnp.maximum(present.sum(), 1)
-
-
-def segmentation_loss(logits: jax.Array, labels: jax.Array, kind: str) -> jax.Array:
-    """The training loss named by :attr:`TrainConfig.loss`."""
-    loss = pixel_cross_entropy(logits, labels)
-    if kind == "cross_entropy+dice":
-        loss = loss + soft_dice_loss(logits, labels)
-    return loss
-
-
 def make_train_step(
     model: nn.Module,
     optimizer: optax.GradientTransformation,
@@ -161,93 +134,6 @@ def make_train_step(
         return TrainState(state.step + 1, params, opt_state), loss
 
     return jax.jit(step, donate_argnums=0)
-
-
-def make_eval_step(model: nn.Module, num_classes: int):
-    """Returns a jitted ``step(params, images, masks) -> [K, K] confusion counts``.
-
-    Predictions or labels outside ``[0, K)`` under ``jit`` make every count -1
-    (see :func:`segxai_jax.metrics.segmentation.confusion_matrix`).
-    """
-    validation.check_instance(model, "model", nn.Module, "a Flax Linen model")
-    num_classes = validation.check_int(num_classes, "num_classes", minimum=1)
-
-    def step(params, images, masks):
-        predictions = model.apply({"params": params}, images).argmax(-1)
-        return confusion_matrix(predictions, masks, num_classes)
-
-    return jax.jit(step)
-
-
-def evaluate(
-    model: nn.Module,
-    params: Any,
-    data: Any,
-    *,
-    num_classes: int,
-    batch_size: int = 100,
-    eval_step: Callable | None = None,
-) -> dict:
-    """Pixel accuracy, per-class IoU/Dice and their means over a whole split.
-
-    Args:
-      model: a Linen segmentation model ``[B, H, W, 3] -> [B, H, W, K]``.
-      params: its parameters.
-      data: a random-access source or a dict of arrays (see
-        :func:`segxai_jax.data.batches`).
-      num_classes: K.
-      batch_size: images per step; the last batch may be smaller (one extra
-        compilation).
-      eval_step: a step from :func:`make_eval_step`, to reuse its compilation.
-
-    Returns:
-      :func:`segxai_jax.training.segmentation_scores` of the split.
-
-    Raises:
-      ValueError: ``num_classes`` differs from the model's output classes, or
-        a mask holds a label outside ``[0, num_classes)``.
-    """
-    num_classes = validation.check_int(num_classes, "num_classes", minimum=1)
-    validation.check_int(batch_size, "batch_size", minimum=1)
-    first = next(iter(batches(data, batch_size=1, seed=0, shuffle=False)))
-    check_model_classes(model, first["image"], num_classes)
-    check_labels(data, num_classes)
-    eval_step = eval_step or make_eval_step(model, num_classes)
-    total = np.zeros((num_classes, num_classes), np.int64)
-    with validation.params_errors(model):
-        for batch in batches(
-            data, batch_size=batch_size, seed=0, shuffle=False, drop_remainder=False
-        ):
-            validation.check_label_array(batch["mask"], "mask", num_classes=num_classes)
-            total += np.asarray(eval_step(params, batch["image"], batch["mask"]))
-    return segmentation_scores(total)
-
-
-def check_model_classes(model: nn.Module, sample, num_classes: int) -> None:
-    """The model's logits have ``num_classes`` channels (shape evaluation only).
-
-    Args:
-      model: a Linen model ``[B, H, W, C] -> [B, H, W, K]``.
-      sample: an input batch ``[B, H, W, C]`` (only its shape is used).
-      num_classes: the K the caller expects.
-    """
-    spec = jax.ShapeDtypeStruct((1, *np.shape(sample)[1:]), jnp.float32)
-    out = jax.eval_shape(
-        lambda x: model.init_with_output(jax.random.key(0), x)[0], spec
-    )
-    validation.check_num_classes(out.shape[-1], num_classes)
-
-
-def check_labels(data: Any, num_classes: int, name: str = "mask") -> None:
-    """Every label of an in-memory split lies in ``[0, num_classes)``.
-
-    Sources read example by example are checked batch by batch as they are
-    read instead.
-    """
-    if isinstance(data, Mapping):
-        validation.check_label_array(
-            np.asarray(data["mask"]), name, num_classes=num_classes
-        )
 
 
 def init_train_state(

@@ -8,15 +8,13 @@ import numpy as np
 import pytest
 
 from segxai_jax.data import pipeline
+from segxai_jax.data.checks import validate_batch, validate_images, validate_masks
 from segxai_jax.data.pipeline import (
     ArraySource,
     DatasetSpec,
     batches,
     dataset_spec,
     to_arrays,
-    validate_batch,
-    validate_images,
-    validate_masks,
 )
 from segxai_jax.data.texture_digits import CONFIGS, TextureDigitsConfig
 

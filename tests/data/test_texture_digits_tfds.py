@@ -9,13 +9,8 @@ import pytest
 import tensorflow_datasets as tfds
 
 from segxai_jax.data import pipeline
-from segxai_jax.data.texture_digits import (
-    CONFIGS,
-    SPLITS,
-    TextureDigits,
-    generate_split,
-    load_texture_digits,
-)
+from segxai_jax.data.texture_digits import CONFIGS, SPLITS, generate_split
+from segxai_jax.data.texture_digits_tfds import TextureDigits, load_texture_digits
 
 
 def test_builder_metadata():
@@ -82,7 +77,7 @@ def test_prepared_data_loads_from_a_read_only_location(tiny_data_dir, monkeypatc
     def fail(directory):
         raise AssertionError(f"unexpected writability check of {directory}")
 
-    monkeypatch.setattr("segxai_jax.data.texture_digits._ensure_writable", fail)
+    monkeypatch.setattr("segxai_jax.data.texture_digits_tfds._ensure_writable", fail)
     sources = load_texture_digits("tiny", data_dir=tiny_data_dir)
     assert len(sources["train"]) == CONFIGS["tiny"].num_train
 

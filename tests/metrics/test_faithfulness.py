@@ -9,13 +9,11 @@ import pytest
 from _testing import numpy_init
 
 from segxai_jax.fills import gaussian_blur
+from segxai_jax.metrics.curves import auc, batched_curves, relative_curve
 from segxai_jax.metrics.faithfulness import (
-    auc,
-    batched_curves,
     deletion_curve,
     insertion_curve,
     random_saliency,
-    relative_curve,
     saliency_ranks,
     step_counts,
 )

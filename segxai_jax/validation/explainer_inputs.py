@@ -1,0 +1,173 @@
+"""What explainers and their wrappers check: one image, one target, the K."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+import jax
+import numpy as np
+
+from segxai_jax.types import Target
+from segxai_jax.validation.arrays import _shape, check_finite, check_float_array
+from segxai_jax.validation.scalars import check_instance, check_int, is_concrete
+
+
+def check_image(x, *, name: str = "x", value_range=None) -> None:
+    """One image ``[H, W, C]`` of floats; finite (and in range) if concrete."""
+    check_float_array(x, name, ndim=3, what="one image [H, W, C]")
+    check_finite(x, name, value_range)
+
+
+def check_target(target, name: str = "target"):
+    """A :class:`~segxai_jax.targets.Target` (not a ``(class, mask)`` tuple)."""
+    return check_instance(
+        target, name, Target, "build it with segxai_jax.make_target(class_id, mask)"
+    )
+
+
+def check_target_against(target, spatial_shape, *, name: str = "target") -> None:
+    """A single target for an image of ``spatial_shape``; ROI non-empty if concrete."""
+    check_target(target, name)
+    mask, class_id = target.mask, target.class_id
+    if _shape(mask) != tuple(spatial_shape):
+        raise ValueError(
+            f"{name}.mask: expected shape {tuple(spatial_shape)} (the image's H, W), "
+            f"got {_shape(mask)}"
+        )
+    if getattr(class_id, "ndim", 0) != 0:
+        raise ValueError(
+            f"{name}.class_id: expected a scalar, got shape {_shape(class_id)}; "
+            "vmap the explainer over a batch of targets"
+        )
+    if not np.issubdtype(np.dtype(class_id.dtype), np.integer):
+        raise TypeError(f"{name}.class_id: expected an integer, got {class_id.dtype}")
+    if is_concrete(mask):
+        values = np.asarray(mask)
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"{name}.mask: expected finite values")
+        if values.sum() <= 0:
+            raise ValueError(
+                f"{name}.mask: expected a non-empty ROI (at least one positive pixel)"
+            )
+
+
+def check_class_id(target, num_classes: int, *, name: str = "target") -> None:
+    """Class id(s) within ``[0, num_classes)``, if concrete."""
+    if is_concrete(target.class_id):
+        c = np.asarray(target.class_id)
+        if np.any(c < 0) or np.any(c >= num_classes):
+            raise ValueError(
+                f"{name}.class_id: expected values in [0, {num_classes}) (the "
+                f"model's K), got {c.tolist()}"
+            )
+
+
+def validate_explainer_inputs(x, target, *, num_classes: int | None = None) -> None:
+    """Checks concrete explainer inputs before a jitted call.
+
+    Args:
+      x: one image ``[H, W, C]`` or a batch ``[B, H, W, C]``.
+      target: a single target for one image, or a batch of targets (leading
+        axis ``B`` or ``T``) whose masks match the image's ``H, W``.
+      num_classes: K, to check class ids (skipped if ``None``).
+
+    Raises:
+      TypeError, ValueError: naming the argument and what was expected.
+    """
+    check_float_array(x, "x", ndim=(3, 4), what="[H, W, C] or [B, H, W, C]")
+    check_finite(x, "x")
+    check_target(target)
+    images = x if x.ndim == 4 else x[None]
+    mask = np.asarray(target.mask)
+    if mask.shape[-2:] != tuple(images.shape[1:3]):
+        raise ValueError(
+            f"target.mask: expected [..., {images.shape[1]}, {images.shape[2]}] "
+            f"(the image's H, W), got {mask.shape}"
+        )
+    masks = mask.reshape(-1, *mask.shape[-2:])
+    if not np.all(np.isfinite(masks)):
+        raise ValueError("target.mask: expected finite values")
+    if np.any(masks.reshape(len(masks), -1).sum(-1) <= 0):
+        raise ValueError(
+            "target.mask: expected a non-empty ROI (at least one positive pixel)"
+        )
+    if num_classes is not None:
+        check_class_id(target, check_int(num_classes, "num_classes", minimum=1))
+
+
+def attach_class_count(explain: Callable, class_count: Callable) -> Callable:
+    """Records how to find the model's ``K`` on an explainer function.
+
+    Args:
+      explain: ``explain(key, params, x, target)``.
+      class_count: ``class_count(params, x) -> K`` (shape-only, e.g. through
+        ``jax.eval_shape``).
+
+    Returns:
+      ``explain`` itself. Wrappers (SmoothGrad, batches, metrics) use it to
+      check concrete class ids BEFORE they ``vmap`` or ``jit``, where the
+      explainer's own check cannot see values.
+    """
+    explain.class_count = class_count
+    return explain
+
+
+def class_count_of(explain: Callable, params, x) -> int | None:
+    """``K`` of the model behind ``explain`` for input ``x``, or ``None``."""
+    class_count = getattr(explain, "class_count", None)
+    return None if class_count is None else int(class_count(params, x))
+
+
+def logits_class_count(apply_fn: Callable) -> Callable:
+    """``class_count(params, x)`` of an apply function (shape evaluation only)."""
+
+    def class_count(params, x):
+        return jax.eval_shape(apply_fn, params, x).shape[-1]
+
+    return class_count
+
+
+def check_target_classes(
+    explain: Callable, params, x, target, *, num_classes: int | None = None
+) -> None:
+    """Concrete class ids of ``target`` below the model's ``K``.
+
+    ``K`` is ``num_classes`` when given, else what ``explain`` records (see
+    :func:`attach_class_count`); with neither, or with traced inputs, nothing
+    is checked (an invalid class then gives NaN maps).
+    """
+    if not is_concrete(target.class_id):
+        return
+    if num_classes is None:
+        num_classes = class_count_of(explain, params, x)
+    if num_classes is not None:
+        check_class_id(target, num_classes)
+
+
+@contextlib.contextmanager
+def params_errors(model, name: str = "params"):
+    """Turns Flax's parameter-structure errors into a ``ValueError`` on ``params``.
+
+    Flax raises ``ScopeParamShapeError`` / ``ScopeParamNotFoundError`` from deep
+    inside a model when it is applied to another model's weights; this names
+    the argument and the model instead.
+    """
+    from flax import errors as flax_errors
+
+    try:
+        yield
+    except (
+        flax_errors.ScopeParamShapeError,
+        flax_errors.ScopeParamNotFoundError,
+        flax_errors.ApplyScopeInvalidVariablesTypeError,
+        flax_errors.ApplyScopeInvalidVariablesStructureError,
+        flax_errors.ScopeCollectionNotFound,
+        flax_errors.ScopeVariableNotFoundError,
+    ) as error:
+        model_name = type(model).__name__
+        raise ValueError(
+            f"{name}: do not fit the model {model_name} (weights of another "
+            f"architecture, size or class count?): {type(error).__name__}: "
+            f"{str(error).splitlines()[0]}"
+        ) from error
