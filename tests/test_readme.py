@@ -21,3 +21,30 @@ def test_readme_api_example_runs():
     assert cams.shape == (len(namespace["targets"].class_id), 64, 64)
     assert np.all(np.isfinite(cams))
     assert np.isfinite(namespace["auc_cam"]) and np.isfinite(namespace["auc_random"])
+
+
+def _status_rows():
+    text = README.read_text()
+    table = text.split("## Status", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ")][2:]
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows]
+
+
+def test_every_done_feature_of_the_status_table_imports():
+    import importlib
+
+    rows = _status_rows()
+    assert len(rows) >= 10
+    for part, entry_points, status in rows:
+        names = re.findall(r"`([\w.]+)`", entry_points)
+        if status != "done":
+            continue
+        assert names, f"a done row names no entry point: {part}"
+        for name in names:
+            module_name, _, attribute = name.rpartition(".")
+            module = importlib.import_module(module_name)
+            assert hasattr(module, attribute), name
+
+
+def test_readme_is_a_front_page():
+    assert len(README.read_text().splitlines()) <= 300

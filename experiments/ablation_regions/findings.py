@@ -7,7 +7,7 @@ its verdict rule.
 from __future__ import annotations
 
 from experiments.ablation_regions.measure import METRICS
-from experiments.shared.findings import Finding
+from experiments.shared.findings import RULE, Finding, strict_verdict
 from experiments.shared.stats import fmt_ci, sign_of
 
 SOURCE = "Gipiskis et al., EUROCON 2023 (seed paper sec. 5)"
@@ -43,14 +43,7 @@ def evaluate_finding(summary, opts) -> Finding:
         f"vs bg {fmt_ci(summary[threshold][layer]['background']['rel_drop'])}"
         for layer in layers
     )
-    fg_wins = [v.count(1) for v in votes.values()]
-    bg_wins = [v.count(-1) for v in votes.values()]
-    if all(w > len(layers) / 2 for w in fg_wins) and not any(bg_wins):
-        verdict = "yes"
-    elif any(w > 0 for w in fg_wins) and sum(fg_wins) > sum(bg_wins):
-        verdict = "partly"
-    else:
-        verdict = "no"
+    verdict = strict_verdict([v for signs in votes.values() for v in signs])
     return Finding(
         "Deactivating the foreground region of a layer's activation maps changes "
         "the output more than deactivating the background",
@@ -59,8 +52,6 @@ def evaluate_finding(summary, opts) -> Finding:
         "; ".join(parts)
         + f" (region threshold {threshold}, significant = 95 % CI of the paired "
         f"difference over images excludes 0). Signed drop of S_c / |S_c| per "
-        f"layer (negative: S_c rises): {details}. Verdict rule: yes if "
-        "foreground wins significantly at more than half of the layers on both "
-        "measures (|change of S_c| and 1 - Dice) and background never does; "
-        "partly if foreground wins more often than background.",
+        f"layer (negative: S_c rises): {details}. One test per layer and "
+        f"measure (|change of S_c| and 1 - Dice). {RULE}",
     )

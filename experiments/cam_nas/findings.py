@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from experiments.cam_nas.measure import values_of
-from experiments.shared.findings import Finding
+from experiments.shared.findings import RULE, Finding, strict_verdict
 from experiments.shared.stats import fmt_ci, paired_difference, sign_of
 
 
@@ -23,22 +23,18 @@ def evaluate_findings(runs: dict) -> tuple[dict, list[Finding]]:
     a = values_of(runs["cam_nas_init"], "miou")
     b = values_of(runs["random_search"], "miou")
     diff = paired_difference(a, b)
-    if diff["mean"] >= 0 and sign_of(diff) >= 0:
-        verdict = "yes" if sign_of(diff) > 0 else "partly"
-    else:
-        verdict = "no"
+    verdict = strict_verdict([sign_of(diff)])
     finding = Finding(
         claim=(
-            "The CAM-NAS winner reaches at least the random-search winner's "
-            "mIoU at the same budget and number of evaluated candidates"
+            "The CAM-NAS winner reaches a higher mIoU than the random-search "
+            "winner at the same budget and number of evaluated candidates"
         ),
         source="seed paper's proposal; Zen-NAS's random-search baseline",
         reproduced=verdict,
         evidence=(
             f"mIoU difference (CAM-NAS init - random search), paired over "
             f"{diff['n']} seeds: {fmt_ci(diff)}; CAM-NAS higher "
-            f"in {diff['fraction_a_greater']:.0%} of seeds ('partly' = mean "
-            ">= 0 but the CI includes 0)"
+            f"in {diff['fraction_a_greater']:.0%} of seeds. {RULE}"
         ),
     )
     return {"cam_nas_minus_random_miou": diff}, [finding]

@@ -6,7 +6,7 @@ segmentation models, each with its verdict rule.
 
 from __future__ import annotations
 
-from experiments.shared.findings import Finding
+from experiments.shared.findings import RULE, Finding, scope, strict_verdict
 from experiments.shared.stats import fmt_ci, mean_ci, paired_difference, sign_of
 
 SOURCE = "Hoyer et al., NeurIPS 2019 (grid saliency; seed paper ref. [1])"
@@ -39,9 +39,9 @@ def evaluate_findings(measures, names) -> list[Finding]:
     }
     shortcut = mean_ci(measures[(biased, "mismatched")]["shortcut_class"])
     missed = mean_ci(measures[(biased, "mismatched")]["missed_as_background"])
-    degrade = sign_of(own) > 0
-    larger = all(sign_of(g) > 0 for g in gaps.values())
-    verdict = "yes" if degrade and larger else ("partly" if degrade else "no")
+    tests = {"own gap": sign_of(own)}
+    tests.update({f"larger than {n}'s": sign_of(g) for n, g in gaps.items()})
+    verdict = strict_verdict(list(tests.values()))
     first = Finding(
         "A model trained with a context bias relies on that context: its "
         "segmentation degrades when the background does not match the class",
@@ -53,15 +53,15 @@ def evaluate_findings(measures, names) -> list[Finding]:
         + f"; on mismatched backgrounds the biased teacher gives "
         f"{fmt_ci(shortcut)} of the digit's pixels the class that the background "
         f"family stands for and calls {fmt_ci(missed)} of them background. "
-        "Verdict rule: yes if the biased teacher's gap is "
-        "significantly positive AND larger than every unbiased teacher's; partly "
-        "if only the first holds.",
+        f"Tests: the biased teacher's gap > 0, and larger than every unbiased "
+        f"teacher's ({scope(tests)}). {RULE}",
     )
 
     # 2. Its explanations put more mass on the context.
     outside, far = versus("cam_outside_mask"), versus("cam_far_context")
-    wins = [sign_of(d) > 0 for d in (*outside.values(), *far.values())]
-    verdict = "yes" if all(wins) else ("partly" if any(wins) else "no")
+    tests = {f"outside vs {n}": sign_of(d) for n, d in outside.items()}
+    tests.update({f"far vs {n}": sign_of(d) for n, d in far.items()})
+    verdict = strict_verdict(list(tests.values()))
     mass = {n: mean_ci(measures[(n, "matched")]["cam_outside_mask"]) for n in names}
     far_mass = {n: mean_ci(measures[(n, "matched")]["cam_far_context"]) for n in names}
     second = Finding(
@@ -78,8 +78,8 @@ def evaluate_findings(measures, names) -> list[Finding]:
         + ", ".join(
             f"{n}: outside {fmt_ci(outside[n])}, far {fmt_ci(far[n])}" for n in unbiased
         )
-        + ". Verdict rule: yes if the biased teacher's share is significantly "
-        "larger than every unbiased teacher's on both measures; partly if on some.",
+        + f". Tests: the biased teacher's share larger than every unbiased "
+        f"teacher's on both measures ({scope(tests)}). {RULE}",
     )
 
     # 3. Removing the context hurts the biased model more.
@@ -87,8 +87,8 @@ def evaluate_findings(measures, names) -> list[Finding]:
     drops = {
         n: mean_ci(measures[(n, "matched")]["context_removal_drop"]) for n in names
     }
-    wins = [sign_of(d) > 0 for d in removal.values()]
-    verdict = "yes" if all(wins) else ("partly" if any(wins) else "no")
+    tests = {f"vs {n}": sign_of(d) for n, d in removal.items()}
+    verdict = strict_verdict(list(tests.values()))
     third = Finding(
         "Removing the (matching) context lowers the biased model's class score more "
         "than an unbiased model's",
@@ -98,7 +98,6 @@ def evaluate_findings(measures, names) -> list[Finding]:
         + ", ".join(f"{n} {fmt_ci(v)}" for n, v in drops.items())
         + "; biased minus "
         + ", ".join(f"{n} {fmt_ci(d)}" for n, d in removal.items())
-        + ". Verdict rule: yes if significantly larger than every unbiased "
-        "teacher's; partly if than some.",
+        + f" ({scope(tests)}). {RULE}",
     )
     return [first, second, third]

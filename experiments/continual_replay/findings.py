@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from experiments.shared.findings import Finding
+from experiments.shared.findings import RULE, Finding, scope, strict_verdict
 from experiments.shared.stats import fmt_ci, sign_of
 
 SALIENT = ("box", "patch")
@@ -30,7 +30,7 @@ def evaluate_findings(summary: dict) -> list[Finding]:
     diffs = summary["differences"]
     findings = []
     for baseline, claim in CLAIMS:
-        wins, losses, cells, words = 0, 0, 0, []
+        tests, words = {}, []
         for salient in SALIENT:
             other = baseline if baseline == "full" else f"random_{salient}"
             per_budget = diffs.get(f"{salient}-{other}", {})
@@ -40,22 +40,19 @@ def evaluate_findings(summary: dict) -> list[Finding]:
                 words.append(f"{salient} - {other} at {budget} images: {fmt_ci(d)}")
             if "pooled" in per_budget:
                 d = per_budget["pooled"]
-                cells += 1
-                sign = sign_of(d)
-                wins += sign > 0
-                losses += sign < 0
+                tests[f"{salient} - {other}"] = sign_of(d)
                 words.append(
                     f"**{salient} - {other} pooled over budgets and seeds "
                     f"(n = {d['n']}): {fmt_ci(d)}**"
                 )
-        if cells == 0:
-            verdict, evidence = "no", "not measured (strategies missing)"
+        if not tests:
+            verdict, evidence = "not shown", "not measured (strategies missing)"
         else:
-            verdict = "yes" if wins == cells else ("partly" if wins else "no")
+            verdict = strict_verdict(list(tests.values()))
             evidence = (
                 f"final mIoU differences (paired, 95 % Student-t CI): "
-                f"{'; '.join(words)}. Pooled CI above 0 for {wins} of {cells} "
-                f"salient strategies, below 0 for {losses}."
+                f"{'; '.join(words)}. One test per salient strategy, pooled "
+                f"({scope(tests)}). {RULE}"
             )
         findings.append(
             Finding(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments.shared.findings import Finding
+from experiments.shared.findings import RULE, Finding, scope, strict_verdict
 from experiments.shared.stats import (
     fmt_ci,
     mean_ci,
@@ -40,21 +40,20 @@ def evaluate_findings(summaries, deletion, similarity, opts) -> list[Finding]:
 
 
 def _finding_fill(fills, patches, ref, substrates, deletion, similarity) -> Finding:
-    significant, parts = {}, []
+    tests, parts = {}, []
     for substrate in substrates:
-        hits = []
         for patch in patches:
             groups = [_auc_per_image(deletion, substrate, f, patch) for f in fills]
             p_value = repeated_measures_p(groups)
             means = dict(zip(fills, map(float, map(np.mean, groups)), strict=True))
             best, worst = min(means, key=means.get), max(means, key=means.get)
-            hits.append(p_value < 0.05)
+            if patch == ref:  # one test per substrate, at the reference size
+                tests[f"{substrate} deletion"] = int(p_value < 0.05)
             parts.append(
                 f"{substrate} deletion, k={patch}: AUC from {means[best]:.3f} "
                 f"({best}) to {means[worst]:.3f} ({worst}), Friedman p = "
                 f"{p_value:.2g}"
             )
-        significant[substrate] = any(hits)
     rho = np.asarray(similarity["between_fills"][str(ref)]["spearman"])
     off = rho[~np.eye(len(fills), dtype=bool)]
     i, j = np.unravel_index(np.argmin(rho), rho.shape)
@@ -62,22 +61,14 @@ def _finding_fill(fills, patches, ref, substrates, deletion, similarity) -> Find
         f"Spearman between fill maps at k={ref}: mean {off.mean():.2f}, lowest "
         f"{rho[i, j]:.2f} ({fills[i]} vs {fills[j]})"
     )
-    maps_differ = off.mean() < 0.9
-    if all(significant.values()) and maps_differ:
-        verdict = "yes"
-    elif any(significant.values()) or maps_differ:
-        verdict = "partly"
-    else:
-        verdict = "no"
     return Finding(
         "Occlusion results depend on the fill colour",
         SOURCE,
-        verdict,
+        strict_verdict(list(tests.values())),
         "; ".join(parts)
-        + ". Verdict rule: yes if under every deletion substrate the AUC differs "
-        "between fills at some patch size (Friedman test over the per-image "
-        "AUCs, p < 0.05; Wilcoxon for two fills) and the mean Spearman between "
-        "fill maps is below 0.9; partly if one part holds.",
+        + f". One test per deletion substrate: the per-image AUCs of the fills "
+        f"differ at k={ref} (Friedman, Wilcoxon for two fills; {scope(tests)}). "
+        + RULE,
     )
 
 
@@ -86,11 +77,11 @@ def _finding_size(fills, patches, substrates, deletion, similarity) -> Finding:
         return Finding(
             "Occlusion results depend on the patch size",
             SOURCE,
-            "no",
+            "not shown",
             "only one patch size configured; not tested",
         )
     small, large = min(patches), max(patches)
-    counts, parts = {}, []
+    tests, parts = {}, []
     for substrate in substrates:
         diffs = {
             f: paired_difference(
@@ -99,72 +90,55 @@ def _finding_size(fills, patches, substrates, deletion, similarity) -> Finding:
             )
             for f in fills
         }
-        counts[substrate] = sum(sign_of(d) != 0 for d in diffs.values())
+        for f, d in diffs.items():  # "depends": a difference either way counts
+            tests[f"{f} ({substrate})"] = abs(sign_of(d))
         parts.append(
-            f"{substrate} deletion: AUC(k={large}) - AUC(k={small}) significant for "
-            f"{counts[substrate]}/{len(fills)} fills ("
+            f"{substrate} deletion: AUC(k={large}) - AUC(k={small}): "
             + ", ".join(f"{f} {fmt_ci(d)}" for f, d in diffs.items())
-            + ")"
         )
     rhos = [v for f in fills for v in similarity["between_patches"][f].values()]
     parts.append(f"Spearman between patch sizes (same fill): mean {np.mean(rhos):.2f}")
-    majority = [c >= len(fills) / 2 for c in counts.values()]
-    verdict = (
-        "yes"
-        if all(majority)
-        else ("partly" if any(c > 0 for c in counts.values()) else "no")
-    )
     return Finding(
         "Occlusion results depend on the patch size",
         SOURCE,
-        verdict,
-        "; ".join(parts) + ". Verdict rule: yes if the AUC changes significantly "
-        "between the smallest and largest patch for at least half of the fills "
-        "under every substrate.",
+        strict_verdict(list(tests.values())),
+        "; ".join(parts)
+        + f". One test per fill and substrate: AUC(k={large}) differs from "
+        f"AUC(k={small}) ({scope(tests)}). {RULE}",
     )
 
 
 def _finding_black(summaries, fills, patches) -> Finding:
-    if "black" not in fills:
+    reference = "grey" if "grey" in fills else None
+    if "black" not in fills or reference is None:
         return Finding(
-            "A black patch can be segmented as the object",
+            "A black occlusion patch can be segmented as (part of) the object",
             SOURCE,
-            "no",
-            "black not among the configured fills; not tested",
+            "not shown",
+            "needs the black and the grey fill; not tested",
         )
-    pooled = {
-        p: {f: summaries[str(p)][f]["fake_digit_fraction_pooled"] for f in fills}
-        for p in patches
-    }
-    best_black = max(pooled[p]["black"] for p in patches)
-    others_median = [
-        float(np.median([v for f, v in pooled[p].items() if f != "black"]))
-        for p in patches
-    ]
-    rank = {
-        p: sorted(fills, key=lambda f, p=p: -pooled[p][f]).index("black") + 1
-        for p in patches
-    }
-    above = any(pooled[p]["black"] > others_median[i] for i, p in enumerate(patches))
-    verdict = (
-        "yes"
-        if best_black >= 0.05 and above
-        else "partly"
-        if best_black >= 0.01
-        else "no"
-    )
-    table = "; ".join(
-        f"k={p}: black {pooled[p]['black']:.3f} (rank {rank[p]}/{len(fills)}), "
-        f"highest {max(pooled[p], key=pooled[p].get)} {max(pooled[p].values()):.3f}"
-        for p in patches
-    )
+    tests, parts = {}, []
+    for p in patches:
+        entry = summaries[str(p)]
+        d = paired_difference(
+            entry["black"]["fake_digit_fraction"]["per_image"],
+            entry[reference]["fake_digit_fraction"]["per_image"],
+        )
+        tests[f"k={p}"] = sign_of(d)
+        parts.append(
+            f"k={p}: black {entry['black']['fake_digit_fraction_pooled']:.3f}, grey "
+            f"{entry[reference]['fake_digit_fraction_pooled']:.3f}, highest "
+            + max(fills, key=lambda f, e=entry: e[f]["fake_digit_fraction_pooled"])
+            + f"; black - grey per image {fmt_ci(d)}"
+        )
     return Finding(
         "A black occlusion patch can be segmented as (part of) the object",
         SOURCE,
-        verdict,
-        f"share of occluded, clean-background pixels predicted as a digit: {table}. "
-        "Verdict rule: yes if black reaches >= 5 % at some patch size and exceeds "
-        "the median of the other fills; partly if >= 1 %.",
+        strict_verdict(list(tests.values())),
+        "share of occluded, clean-background pixels predicted as a digit (pooled "
+        "over images): " + "; ".join(parts) + ". One test per patch size: black "
+        f"fakes more digit pixels than grey, paired over images ({scope(tests)}). "
+        + RULE,
     )
 
 
@@ -173,37 +147,29 @@ def _finding_gaussian(summaries, fills, ref) -> Finding:
     gaussian = [f for f in fills if f in GAUSSIAN_FILLS]
     if not constant or not gaussian:
         return Finding(
-            "Gaussian-based fills distort the output less",
+            "Gaussian-based fills (blur, noise) distort the output less",
             SOURCE,
-            "no",
+            "not shown",
             "needs both Gaussian (blur/noise) and constant fills; not tested",
         )
     s = summaries[str(ref)]
     metrics = ("changed_outside", "fake_digit_fraction", "dice_drop_mean")
-    lower_than_all, lower_than_median, parts = [], [], []
+    tests, parts = {}, []
     for m in metrics:
-        values = {f: s[f][m]["mean"] for f in fills}
-        median = float(np.median([values[f] for f in constant]))
         for g in gaussian:
-            lower_than_all.append(values[g] < min(values[f] for f in constant))
-            lower_than_median.append(values[g] < median)
-        parts.append(f"{m}: " + ", ".join(f"{f} {values[f]:.4f}" for f in fills))
-    verdict = (
-        "yes"
-        if all(lower_than_all)
-        else "partly"
-        if sum(lower_than_median) > len(lower_than_median) / 2
-        else "no"
-    )
+            for c in constant:
+                d = paired_difference(s[c][m]["per_image"], s[g][m]["per_image"])
+                tests[f"{g} < {c} ({m})"] = sign_of(d)
+        parts.append(f"{m}: " + ", ".join(f"{f} {s[f][m]['mean']:.4f}" for f in fills))
     return Finding(
         "Gaussian-based fills (blur, noise) distort the output less",
         SOURCE,
-        verdict,
+        strict_verdict(list(tests.values())),
         f"at k={ref}, means over images: "
         + "; ".join(parts)
-        + ". Verdict rule: yes if blur and noise are below every constant fill on "
-        "all three distortion measures; partly if they are below the constant "
-        "fills' median on most.",
+        + ". One test per Gaussian fill, constant fill and distortion measure: "
+        f"the constant fill distorts more, paired over images ({scope(tests)}). "
+        + RULE,
     )
 
 
@@ -221,14 +187,11 @@ def _finding_small_change(summaries, fills, ref) -> Finding:
     diffs = {name: paired_difference(v, seg) for name, v in proxies.items()}
     max_drop = mean_ci(over_fills("seg_score_max_rel_drop"))
     spread = mean_ci(over_fills("seg_score_rel_std"))
-    smaller = all(sign_of(d) > 0 for d in diffs.values())
-    faint = max_drop["mean"] < 0.5
-    if smaller and faint:
-        verdict = "yes"
-    elif smaller or faint:
-        verdict = "partly"
-    else:
-        verdict = "no"
+    tests = {f"spreads less than {name}": sign_of(d) for name, d in diffs.items()}
+    # "Changes little": the strongest window lowers S_c by less than half.
+    tests["largest drop < 50 %"] = (
+        1 if max_drop["ci_high"] < 0.5 else (-1 if max_drop["ci_low"] > 0.5 else 0)
+    )
     proxy_text = "; ".join(
         f"{name}-pooled digit probability {fmt_ci(mean_ci(proxies[name]))} "
         f"(paired difference proxy - segmentation {fmt_ci(d)})"
@@ -238,17 +201,12 @@ def _finding_small_change(summaries, fills, ref) -> Finding:
         "Segmentation scores change little under occlusion (less than "
         "classification scores), so maps need min-max rescaling",
         SOURCE,
-        verdict,
+        strict_verdict(list(tests.values())),
         f"at k={ref}, per image averaged over fills, std over windows of the mean "
         f"class probability over M: {fmt_ci(mean_ci(seg))}; of {proxy_text}. The "
         f"summed-logit target S_c moves by {fmt_ci(spread)} of its clean value "
         f"(std over windows) and the strongest window lowers it by "
-        f"{fmt_ci(max_drop)}, so a raw map on a [0, 1] relative scale uses that "
-        "much of the colour range. Verdict rule: yes if the segmentation "
-        "probability spreads significantly less than both classification-style "
-        "proxies (95 % CI of the paired difference above 0) AND the largest "
-        "relative drop of S_c is below 50 %; partly if one of the two holds. "
-        "The proxies are class probabilities of the same network "
-        "after global average or max pooling of its logits, softmax over the "
-        "digit classes; not a separately trained classifier.",
+        f"{fmt_ci(max_drop)}. Tests: the segmentation probability spreads less "
+        "than both classification-style proxies, and the 95 % interval of the "
+        f"largest relative drop of S_c lies below 50 % ({scope(tests)}). {RULE}",
     )

@@ -24,7 +24,7 @@ def test_writes_outputs_and_reruns_to_the_same_numbers(quick_config, tmp_path):
     for name in ("report.md", "results.json", *results["figures"].values()):
         assert (tmp_path / name).stat().st_size > 0, name
     saved = json.loads((tmp_path / "results.json").read_text())
-    assert saved["findings"][0]["reproduced"] in ("yes", "partly", "no")
+    assert saved["findings"][0]["reproduced"] in ("reproduced", "refuted", "not shown")
     per_layer = saved["summary"]["0.0"]
     assert set(per_layer) == {"enc0", "bottleneck"}
     for entry in per_layer.values():

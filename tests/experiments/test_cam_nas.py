@@ -32,7 +32,7 @@ def test_writes_outputs(quick_config, tmp_path):
     assert search["num_evaluated"] == 8 and len(search["history"]) == 2
     log = tmp_path / "search" / "cam_nas_init" / "seed0" / "search_log.jsonl"
     assert len(log.read_text().splitlines()) == 2
-    assert saved["findings"][0]["reproduced"] in ("yes", "partly", "no")
+    assert saved["findings"][0]["reproduced"] in ("reproduced", "refuted", "not shown")
     assert "| cam_nas_init |" in (tmp_path / "report.md").read_text()
     # Resuming a killed search is tested in tests/nas/test_search.py.
 

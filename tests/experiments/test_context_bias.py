@@ -26,7 +26,7 @@ def test_writes_outputs_with_finite_measures(quick_config, tmp_path):
         assert (tmp_path / name).stat().st_size > 0, name
     saved = json.loads((tmp_path / "results.json").read_text())
     assert set(saved["teachers"]) == {"biased", "reference", "control"}
-    assert [f["reproduced"] in ("yes", "partly", "no") for f in saved["findings"]] == [
+    assert [f["reproduced"] in ("reproduced", "refuted", "not shown") for f in saved["findings"]] == [
         True
     ] * 3
     for teacher in saved["summary"].values():

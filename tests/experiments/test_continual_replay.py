@@ -28,7 +28,7 @@ def test_writes_outputs_and_resumes_to_the_same_numbers(quick_config, tmp_path):
     assert table["box"]["4"]["exemplars_stored"] > full["exemplars_stored"]
     for run in saved["runs"]:
         assert np.isfinite(run["final_miou"])
-    assert saved["findings"][0]["reproduced"] in ("yes", "partly", "no")
+    assert saved["findings"][0]["reproduced"] in ("reproduced", "refuted", "not shown")
     assert "| box |" in (tmp_path / "report.md").read_text()
     # Finished runs are restored from their checkpoints, not retrained.
     again = experiments_main.run_experiment(quick_config, str(tmp_path))

@@ -27,9 +27,9 @@ def test_writes_report_results_and_finite_numbers(quick_config, tmp_path):
         assert (tmp_path / name).stat().st_size > 0, name
     saved = json.loads((tmp_path / "results.json").read_text())
     assert len(saved["findings"]) == 5
-    assert {f["reproduced"] for f in saved["findings"]} <= {"yes", "partly", "no"}
+    assert {f["reproduced"] for f in saved["findings"]} <= {"reproduced", "refuted", "not shown"}
     report = (tmp_path / "report.md").read_text()
-    assert "## Findings" in report and "reproduced:" in report
+    assert "## Findings" in report and "verdict:" in report
     for fill in quick_config.fills:
         entry = saved["summaries"]["8"][fill]
         assert np.isfinite(entry["fake_digit_fraction_pooled"])

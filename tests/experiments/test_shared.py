@@ -157,3 +157,15 @@ def test_a_teacher_of_another_recipe_is_refused_and_left_untouched(tmp_path):
         teacher.resolve_teacher(loader, data_config, data, tmp_path / "x", seed=0)
     after = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
     assert after == before  # model.json included
+
+
+def test_strict_verdicts_never_say_partly():
+    from experiments.shared.findings import scope, strict_verdict
+
+    assert strict_verdict([1, 1]) == "reproduced"
+    assert strict_verdict([-1, -1]) == "refuted"
+    assert strict_verdict([1, 0]) == strict_verdict([1, -1]) == "not shown"
+    assert strict_verdict([]) == "not shown"
+    assert scope({"a": 1, "b": 0, "c": -1}) == (
+        "holds for: a; against: c; not significant: b"
+    )
