@@ -51,7 +51,8 @@ def index() -> str:
     lines = [BEGIN, ""]
     for name, title in PACKAGES:
         module = importlib.import_module(name)
-        lines += [f"### `{name}`: {title}", "", "| name | what it is |", "| --- | --- |"]
+        lines += [f"### `{name}`: {title}", ""]
+        lines += ["| name | what it is |", "| --- | --- |"]
         for public in sorted(module.__all__, key=str.lower):
             obj = getattr(module, public)
             if public in ALIASES:

@@ -22,7 +22,8 @@ def test_writes_outputs(quick_config, tmp_path):
         assert (tmp_path / name).stat().st_size > 0, name
     saved = json.loads((tmp_path / "results.json").read_text())
     assert [f["reproduced"] for f in saved["findings"]] != []
-    assert all(f["reproduced"] in ("reproduced", "refuted", "not shown") for f in saved["findings"])
+    verdicts = {f["reproduced"] for f in saved["findings"]}
+    assert verdicts <= {"reproduced", "refuted", "not shown"}
     assert set(saved["summary"]) == {"gradient", "smoothgrad", "seg_grad_cam"}
     budget = quick_config.attack.linf_budget
     for entry in saved["summary"].values():

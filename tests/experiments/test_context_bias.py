@@ -26,9 +26,9 @@ def test_writes_outputs_with_finite_measures(quick_config, tmp_path):
         assert (tmp_path / name).stat().st_size > 0, name
     saved = json.loads((tmp_path / "results.json").read_text())
     assert set(saved["teachers"]) == {"biased", "reference", "control"}
-    assert [f["reproduced"] in ("reproduced", "refuted", "not shown") for f in saved["findings"]] == [
-        True
-    ] * 3
+    verdicts = [f["reproduced"] for f in saved["findings"]]
+    assert len(verdicts) == 3
+    assert set(verdicts) <= {"reproduced", "refuted", "not shown"}
     for teacher in saved["summary"].values():
         for condition in ("matched", "mismatched"):
             for metric in ("dice", "correct_class", "context_removal_drop"):

@@ -27,7 +27,8 @@ def test_writes_report_results_and_finite_numbers(quick_config, tmp_path):
         assert (tmp_path / name).stat().st_size > 0, name
     saved = json.loads((tmp_path / "results.json").read_text())
     assert len(saved["findings"]) == 5
-    assert {f["reproduced"] for f in saved["findings"]} <= {"reproduced", "refuted", "not shown"}
+    verdicts = {f["reproduced"] for f in saved["findings"]}
+    assert verdicts <= {"reproduced", "refuted", "not shown"}
     report = (tmp_path / "report.md").read_text()
     assert "## Findings" in report and "verdict:" in report
     for fill in quick_config.fills:
