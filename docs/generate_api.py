@@ -22,6 +22,7 @@ BEGIN, END = "<!-- index: begin -->", "<!-- index: end -->"
 PACKAGES = (
     ("segxai_jax", "the functional API"),
     ("segxai_jax.explainers", "explainers"),
+    ("segxai_jax.probes", "probes into any Flax model"),
     ("segxai_jax.metrics", "metrics"),
     ("segxai_jax.models", "models"),
     ("segxai_jax.data", "data"),

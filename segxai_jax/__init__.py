@@ -12,6 +12,7 @@ package itself imports quickly.
 
 import importlib as _importlib
 
+from segxai_jax.adapters import linen_apply_fn, nnx_apply_fn
 from segxai_jax.explainers import (
     explain_batch,
     explain_targets,
@@ -25,8 +26,10 @@ from segxai_jax.explainers import (
     vanilla_gradient,
     xgrad_cam,
 )
-from segxai_jax.probes import make_probe, probe_points
+from segxai_jax.instances import component_targets, instance_targets
+from segxai_jax.probes import make_probe, probe_points, token_probe
 from segxai_jax.targets import (
+    binary_target,
     box_roi,
     class_targets,
     ground_truth_roi,
@@ -43,11 +46,14 @@ from segxai_jax.validation import validate_explainer_inputs
 __version__ = "0.1.0"
 
 _SUBMODULES = (
+    "adapters",
     "attacks",
     "continual",
     "data",
     "explainers",
     "fills",
+    "instances",
+    "memory",
     "metrics",
     "models",
     "nas",
@@ -79,17 +85,22 @@ __all__ = [
     "Explainer",
     "Probe",
     "Target",
+    "binary_target",
     "box_roi",
     "class_targets",
+    "component_targets",
     "explain_batch",
     "explain_targets",
     "gradient_x_input",
     "ground_truth_roi",
     "hires_cam",
+    "instance_targets",
     "integrated_gradients",
     "largest_component_roi",
+    "linen_apply_fn",
     "make_probe",
     "make_target",
+    "nnx_apply_fn",
     "occlusion",
     "pixel_roi",
     "predicted_class_roi",
@@ -99,6 +110,7 @@ __all__ = [
     "smoothgrad",
     "target_score",
     "target_validity",
+    "token_probe",
     "validate_explainer_inputs",
     "vanilla_gradient",
     "xgrad_cam",

@@ -129,10 +129,14 @@ def gaussian_blur(
       ``"symmetric"``.
     """
     validation.check_choice(padding, "padding", BLUR_PADDINGS)
-    validation.check_float_array(x, "x", ndim=3, what="one image [H, W, C]")
+    validation.check_float_array(
+        x, "x", ndim=range(2, 8), what="one image [H, W, C] (any spatial rank)"
+    )
     kernel = jnp.asarray(gaussian_kernel_1d(kernel_size, sigma))
     r = kernel_size // 2
     mode = "symmetric" if padding == "symmetric" else "constant"
+    if x.ndim != 3:
+        return _separable_blur(x, kernel, r, mode)
     padded = jnp.pad(x, ((r, r), (r, r), (0, 0)), mode=mode)
     # Channels as the batch axis, one input feature: [C, 1, H + 2r, W + 2r].
     images = jnp.transpose(padded, (2, 0, 1))[:, None]
@@ -152,6 +156,24 @@ def gaussian_blur(
         dimension_numbers=dn,
     )
     return jnp.transpose(both[:, 0], (1, 2, 0))
+
+
+def _separable_blur(x: jax.Array, kernel: jax.Array, r: int, mode: str) -> jax.Array:
+    """The same blur along every spatial axis of ``x [*S, C]`` (volumes)."""
+    for axis in range(x.ndim - 1):
+        pad = [(0, 0)] * x.ndim
+        pad[axis] = (r, r)
+        padded = jnp.pad(x, pad, mode=mode)
+        n = x.shape[axis]
+        # out[i] = sum_t k[t] padded[i + t]: a window sum, written as a product
+        # with the [n + 2r, n] band matrix of the kernel.
+        band = sum(
+            kernel[t] * jnp.eye(n + 2 * r, n, -t, dtype=x.dtype)
+            for t in range(2 * r + 1)
+        )
+        moved = jnp.moveaxis(padded, axis, -1)
+        x = jnp.moveaxis(moved @ band, -1, axis)
+    return x
 
 
 def _constant(value):
@@ -231,7 +253,8 @@ def make_fill(
 
         def image_mean(key, x, mask):
             del key, mask
-            return jnp.broadcast_to(x.mean(axis=(0, 1)), x.shape)
+            spatial = tuple(range(x.ndim - 1))
+            return jnp.broadcast_to(x.mean(axis=spatial), x.shape)
 
         return Fill(kind, image_mean, False)
     if kind == "patch_mean":
@@ -240,8 +263,9 @@ def make_fill(
             del key
             m = mask[..., None].astype(x.dtype)
             # An empty mask gives 0; it is then not used by apply_fill anyway.
-            total = jnp.maximum(m.sum(axis=(0, 1)), jnp.finfo(x.dtype).tiny)
-            return jnp.broadcast_to((x * m).sum(axis=(0, 1)) / total, x.shape)
+            spatial = tuple(range(x.ndim - 1))
+            total = jnp.maximum(m.sum(axis=spatial), jnp.finfo(x.dtype).tiny)
+            return jnp.broadcast_to((x * m).sum(axis=spatial) / total, x.shape)
 
         return Fill(kind, patch_mean, True)
     if kind == "blur":

@@ -35,8 +35,11 @@ def check_channel_reduction(method: str | None) -> None:
 def reduce_channels(attribution: jax.Array, method: str | None) -> jax.Array:
     """Collapses the channel axis of an input attribution ``[H, W, C] -> [H, W]``.
 
+    Any spatial rank (``[D, H, W, C] -> [D, H, W]``); a pytree of attributions
+    (a model with several inputs) is reduced leaf by leaf.
+
     Args:
-      attribution: ``[H, W, C]`` (e.g. an input gradient).
+      attribution: ``[H, W, C]`` (e.g. an input gradient), or a pytree of them.
       method: ``None`` returns ``attribution`` unchanged (raw, the default of
         every explainer); ``"abs_sum"`` sums ``|a|`` over C (Dombrowski et al.'s
         heatmaps); ``"abs_max"`` takes ``max |a|`` over C (Simonyan et al.'s
@@ -50,10 +53,14 @@ def reduce_channels(attribution: jax.Array, method: str | None) -> jax.Array:
     check_channel_reduction(method)
     if method is None:
         return attribution
-    if attribution.ndim != 3:
+    if not hasattr(attribution, "ndim"):
+        return jax.tree_util.tree_map(
+            lambda leaf: reduce_channels(leaf, method), attribution
+        )
+    if attribution.ndim < 3:
         raise ValueError(
-            f"attribution: expected [H, W, C] to reduce channels, got shape "
-            f"{attribution.shape}"
+            f"attribution: expected [H, W, C] (any spatial rank, channels last) "
+            f"to reduce channels, got shape {attribution.shape}"
         )
     if method == "abs_sum":
         return jnp.sum(jnp.abs(attribution), axis=-1)

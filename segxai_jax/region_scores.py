@@ -101,7 +101,7 @@ def region_score_fn(
         if overlap_within == "roi":
             weights = target.mask
         else:
-            weights = jnp.ones(clean.shape[:2], clean.dtype)
+            weights = jnp.ones(clean.shape[:-1], clean.dtype)
 
         def overlap_of(logits):
             region = jnp.argmax(logits, -1) == target.class_id

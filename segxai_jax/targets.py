@@ -29,9 +29,10 @@ import numpy as np
 
 from segxai_jax import validation
 from segxai_jax.types import Target
+from segxai_jax.validation import check_target_kind
 
 REDUCTIONS = ("sum", "mean")
-SPACES = ("logits", "probabilities")
+SPACES = ("logits", "probabilities", "sigmoid")
 
 
 def make_target(class_id, mask) -> Target:
@@ -64,11 +65,15 @@ def make_target(class_id, mask) -> Target:
         raise TypeError(
             f"mask: expected a numeric array [H, W], got {mask_array.dtype}"
         )
-    if np.ndim(mask_array) != np.ndim(class_array) + 2:
+    class_shape = np.shape(class_array)
+    if (
+        np.ndim(mask_array) < len(class_shape) + 2
+        or np.shape(mask_array)[: len(class_shape)] != class_shape
+    ):
         raise ValueError(
-            f"mask: expected shape [H, W] for a scalar class id ([T, H, W] for "
-            f"class ids [T]), got {np.shape(mask_array)} with class_id shape "
-            f"{np.shape(class_array)}"
+            f"mask: expected shape [H, W] (or [D, H, W]) for a scalar class id "
+            f"([T, H, W] for class ids [T]), got {np.shape(mask_array)} with "
+            f"class_id shape {class_shape}"
         )
     if validation.is_concrete(class_array) and np.any(np.asarray(class_array) < 0):
         raise ValueError(f"class_id: expected values >= 0, got {np.asarray(class_id)}")
@@ -78,19 +83,23 @@ def make_target(class_id, mask) -> Target:
     )
 
 
+def _class_limit(target: Target, num_classes: int) -> int:
+    return 2 if target.kind == "binary" else num_classes
+
+
 def target_validity(target: Target, num_classes: int) -> jax.Array:
     """1.0 for a valid target, NaN otherwise; jittable.
 
-    Valid: ``0 <= class_id < num_classes`` and a finite ROI with a positive
-    sum. Multiplying a score by it makes an invalid target's score and all its
-    derivatives NaN (``0 * NaN`` is NaN), which is how invalid targets surface
-    under ``jit``, where they cannot raise.
+    Valid: ``0 <= class_id < num_classes`` (``class_id`` in ``{0, 1}`` for a
+    binary target) and a finite ROI with a positive sum. Multiplying a score
+    by it makes an invalid target's score and all its derivatives NaN
+    (``0 * NaN`` is NaN), which is how invalid targets surface under ``jit``,
+    where they cannot raise.
     """
     c = target.class_id
     mask = target.mask
-    valid = (
-        (c >= 0) & (c < num_classes) & jnp.all(jnp.isfinite(mask)) & (jnp.sum(mask) > 0)
-    )
+    limit = _class_limit(target, num_classes)
+    valid = (c >= 0) & (c < limit) & jnp.all(jnp.isfinite(mask)) & (jnp.sum(mask) > 0)
     return jnp.where(valid, 1.0, jnp.nan).astype(jnp.float32)
 
 
@@ -104,12 +113,18 @@ def target_score(
     """The scalar being explained, ``S_c(x; M)``.
 
     Args:
-      logits: pre-softmax scores ``[H, W, K]``.
-      target: class ``c`` and ROI ``M [H, W]``.
+      logits: pre-softmax scores ``[H, W, K]`` (any spatial rank: ``[D, H, W,
+        K]`` for volumes; ``K = 1`` for a binary segmenter).
+      target: class ``c`` and ROI ``M`` of the logits' spatial shape.
       reduction: ``"sum"`` (the paper's) or ``"mean"`` over the ROI (divides by
         ``sum(M)``, making scores comparable between ROIs of different sizes).
-      space: ``"logits"`` (the paper's) or ``"probabilities"`` (softmax over K,
-        as in the official Seg-Grad-CAM code).
+      space: ``"logits"`` (the paper's), ``"probabilities"`` (softmax over K,
+        as in the official Seg-Grad-CAM code) or ``"sigmoid"`` (per-class
+        sigmoid: multi-label segmenters). For a binary target the logit space
+        scores the class's log-odds (``z`` for the foreground, ``-z`` for the
+        background) and both other spaces its probability (``sigmoid(+-z)``),
+        so a background explanation is the foreground's with the sign flipped
+        before any ReLU (sign-safe CAM weights).
 
     Returns:
       A float32 scalar; NaN for an invalid target under ``jit`` (see
@@ -118,21 +133,58 @@ def target_score(
     validation.check_choice(reduction, "reduction", REDUCTIONS)
     validation.check_choice(space, "space", SPACES)
     validation.check_target(target)
-    if logits.ndim != 3 or target.mask.shape != logits.shape[:2]:
+    if logits.ndim != target.mask.ndim + 1 or target.mask.shape != logits.shape[:-1]:
         raise ValueError(
-            "logits/target.mask: expected logits [H, W, K] and mask [H, W], got "
-            f"{logits.shape} and {target.mask.shape}"
+            "logits/target.mask: expected logits [*S, K] and mask [*S] of the same "
+            f"spatial shape S, got {logits.shape} and {target.mask.shape}"
         )
     num_classes = logits.shape[-1]
-    scores = jax.nn.softmax(logits, axis=-1) if space == "probabilities" else logits
-    # Clipped so that the gather stays in range: the NaN of an invalid class
-    # must reach the gradient, and an out-of-range gather would drop it.
-    class_index = jnp.clip(target.class_id, 0, num_classes - 1)
-    class_map = jnp.take(scores, class_index, axis=-1)  # [H, W]
+    check_target_kind(target, num_classes)
+    if target.kind == "binary":
+        sign = jnp.where(target.class_id == 1, 1.0, -1.0)
+        class_map = sign * logits[..., 0]
+        if space != "logits":
+            class_map = jax.nn.sigmoid(class_map)
+    else:
+        if space == "probabilities":
+            scores = jax.nn.softmax(logits, axis=-1)
+        elif space == "sigmoid":
+            scores = jax.nn.sigmoid(logits)
+        else:
+            scores = logits
+        # Clipped so that the gather stays in range: the NaN of an invalid class
+        # must reach the gradient, and an out-of-range gather would drop it.
+        class_index = jnp.clip(target.class_id, 0, num_classes - 1)
+        class_map = jnp.take(scores, class_index, axis=-1)  # [*S]
     total = jnp.sum(class_map * target.mask)
     if reduction == "mean":
         total = total / jnp.maximum(jnp.sum(target.mask), 1e-12)
     return total * target_validity(target, num_classes)
+
+
+def binary_target(mask, *, foreground=True) -> Target:
+    """A target of a one-logit (sigmoid) segmenter, ``K = 1``.
+
+    Args:
+      mask: the ROI ``[H, W]`` (``[T, H, W]`` for a batch; any spatial rank).
+      foreground: explain the foreground (score ``z``, the logit) or the
+        background (score ``-z``); a bool, or a bool array ``[T]`` for a
+        batch.
+
+    Returns:
+      A :class:`Target` with ``kind="binary"`` and ``class_id`` 1 (foreground)
+      or 0 (background).
+
+    Raises:
+      TypeError: ``foreground`` is not a bool (array).
+    """
+    flags = np.asarray(foreground) if not hasattr(foreground, "dtype") else foreground
+    if np.dtype(flags.dtype) != np.bool_:
+        raise TypeError(
+            f"foreground: expected a bool (or a bool array), got {foreground!r}"
+        )
+    target = make_target(jnp.asarray(flags).astype(jnp.int32), mask)
+    return target.replace(kind="binary")
 
 
 def check_score_options(score_reduction: str, score_space: str) -> None:
@@ -148,20 +200,24 @@ def validate_target(target: Target, *, num_classes: int, spatial_shape) -> None:
       target: a single target (``class_id []``, ``mask [H, W]``) or a batch
         (``[T]``, ``[T, H, W]``).
       num_classes: K of the model's logits.
-      spatial_shape: ``(H, W)`` of the logits.
+      spatial_shape: ``(H, W)`` of the logits (``(D, H, W)`` for volumes).
     """
     validation.check_target(target)
     num_classes = validation.check_int(num_classes, "num_classes", minimum=1)
     class_id = np.asarray(target.class_id)
     mask = np.asarray(target.mask)
-    if mask.shape[-2:] != tuple(spatial_shape) or mask.ndim != class_id.ndim + 2:
+    spatial_shape = tuple(spatial_shape)
+    if mask.shape[class_id.ndim :] != spatial_shape or mask.shape[: class_id.ndim] != (
+        class_id.shape
+    ):
         raise ValueError(
             f"target.mask: expected shape {(*class_id.shape, *spatial_shape)} "
             f"(class_id has shape {class_id.shape}), got {mask.shape}"
         )
-    if np.any(class_id < 0) or np.any(class_id >= num_classes):
+    limit = 2 if target.kind == "binary" else num_classes
+    if np.any(class_id < 0) or np.any(class_id >= limit):
         raise ValueError(
-            f"target.class_id: expected values in [0, {num_classes}), got {class_id}"
+            f"target.class_id: expected values in [0, {limit}), got {class_id}"
         )
     if not np.all(np.isfinite(mask)):
         raise ValueError("target.mask: expected finite values")

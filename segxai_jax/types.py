@@ -44,12 +44,18 @@ class Target:
 
     Attributes:
       class_id: int32 scalar ``[]`` (``[T]`` for a batch of targets).
-      mask: float32 ``[H, W]`` with 1 inside the ROI (``[T, H, W]`` batched).
-        Non-binary weights are allowed and act as per-pixel weights.
+      mask: float32 ``[H, W]`` with 1 inside the ROI (``[T, H, W]`` batched;
+        ``[D, H, W]`` for volumes: the output's spatial shape). Non-binary
+        weights are allowed and act as per-pixel weights.
+      kind: ``"class"`` (a class of a K-way model, the default) or
+        ``"binary"`` (a one-logit segmenter, ``K = 1``: class 1 is the
+        foreground with score ``z``, class 0 the background with score
+        ``-z``); static, built by :func:`segxai_jax.binary_target`.
     """
 
     class_id: jax.Array
     mask: jax.Array
+    kind: str = struct.field(pytree_node=False, default="class")
 
 
 class Probe:

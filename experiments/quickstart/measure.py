@@ -56,6 +56,7 @@ def explain_and_time(workdir, model, params, data, options, *, seed: int) -> dic
                 "passes": str(method.passes),
                 "compile_seconds": cost.compile_seconds,
                 "seconds_per_image": cost.seconds_per_item,
+                "peak_bytes": cost.peak_bytes,
             }
         )
     labels = [spec.class_names[int(c)] for c in np.asarray(targets.class_id)]

@@ -10,6 +10,10 @@ from experiments.shared.tables import markdown_table, wall_time_section
 from segxai_jax import viz
 
 
+def _mebibytes(value) -> str:
+    return "n/a" if value is None else f"{value / 2**20:.1f}"
+
+
 def make_figures(workdir, model, params, data, history, count: int) -> dict:
     """The segmentation grid of ``count`` validation images and the training curve."""
     images = data["validation"]["image"][:count]
@@ -90,10 +94,19 @@ def report_markdown(results: dict, spec) -> str:
         "Time per image is the median steady-state time of a jitted batch "
         f"of {len(results['explanations']['targets'])} images divided by the "
         "batch size; compile time is the first-call overhead (loading from "
-        "the persistent compilation cache when a previous run filled it).",
+        "the persistent compilation cache when a previous run filled it). "
+        "Peak memory is XLA's memory analysis of the compiled batch program "
+        "(arguments + outputs + temporaries).",
         "",
         markdown_table(
-            ["method", "settings", "passes per target", "s / image", "compile s"],
+            [
+                "method",
+                "settings",
+                "passes per target",
+                "s / image",
+                "compile s",
+                "peak MiB (batch)",
+            ],
             [
                 (
                     m["method"],
@@ -101,6 +114,7 @@ def report_markdown(results: dict, spec) -> str:
                     m["passes"],
                     m["seconds_per_image"],
                     m["compile_seconds"],
+                    _mebibytes(m.get("peak_bytes")),
                 )
                 for m in results["explanations"]["methods"]
             ],

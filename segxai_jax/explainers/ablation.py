@@ -52,6 +52,7 @@ from segxai_jax.explainers.cams import (
     finish_cam,
     resolve_output_size,
 )
+from segxai_jax.memory import budgeted, check_memory_budget
 from segxai_jax.probes import Probe
 from segxai_jax.sweeps import (
     check_chunk_size,
@@ -80,15 +81,25 @@ def roi_share_at(mask: jax.Array, grid_hw: Sequence[int]) -> jax.Array:
     encoders); nearest-neighbour repetition when ``u, v`` are multiples of
     ``H, W``; otherwise antialiased linear resizing (an approximation).
 
+    Any rank: a volume ROI ``[D, H, W]`` on a ``d x u x v`` grid.
+
     Returns:
       ``[u, v]`` with values in ``[0, 1]`` for a binary ROI.
     """
-    (h, w), (u, v) = mask.shape, tuple(grid_hw)
-    if h % u == 0 and w % v == 0:
-        return mask.reshape(u, h // u, v, w // v).mean(axis=(1, 3))
-    if u % h == 0 and v % w == 0:
-        return jnp.repeat(jnp.repeat(mask, u // h, axis=0), v // w, axis=1)
-    return jax.image.resize(mask, (u, v), method="linear", antialias=True)
+    sizes, grid = tuple(mask.shape), tuple(grid_hw)
+    if len(sizes) != len(grid):
+        raise ValueError(
+            f"mask/grid: an ROI of shape {sizes} on a grid of rank {len(grid)} "
+            f"{grid}; the probe's layer must have the output's spatial rank"
+        )
+    if all(n % g == 0 for n, g in zip(sizes, grid, strict=True)):
+        blocks = [d for n, g in zip(sizes, grid, strict=True) for d in (g, n // g)]
+        return mask.reshape(blocks).mean(axis=tuple(range(1, 2 * len(grid), 2)))
+    if all(g % n == 0 for n, g in zip(sizes, grid, strict=True)):
+        for axis, (n, g) in enumerate(zip(sizes, grid, strict=True)):
+            mask = jnp.repeat(mask, g // n, axis=axis)
+        return mask
+    return jax.image.resize(mask, grid, method="linear", antialias=True)
 
 
 def ablation_region(
@@ -182,8 +193,7 @@ def _channel_indices(channels, num_channels):
 
 
 def _clean_pass(probe, params, x, target):
-    validation.check_image(x)
-    validation.check_target_against(target, x.shape[:2])
+    validation.check_input(x, target, allow_tree=True)
     logits, activations = probe.forward(params, x, None)
     validation.check_class_id(target, logits.shape[-1])
     return logits, activations
@@ -204,7 +214,7 @@ def _ablation_sweep(probe, params, x, target, *, options):
     score = score_of(logits)
     region_mask = ablation_region(
         target.mask,
-        activations.shape[:2],
+        activations.shape[:-1],
         region=options["region"],
         region_threshold=options["region_threshold"],
     )
@@ -303,6 +313,7 @@ def seg_ablation_cam(
     relu: bool = True,
     order: str = "relu_resize",
     output_size="input",
+    memory_budget: int | None = None,
 ) -> Callable:
     """Seg-Ablation-CAM at a probe point.
 
@@ -329,6 +340,8 @@ def seg_ablation_cam(
       relu: apply ReLU to the map.
       order: ``"relu_resize"`` or ``"resize_relu"``.
       output_size: ``"input"``, ``None`` (probe resolution) or ``(H, W)``.
+      memory_budget: bytes; the chunk size is then the largest (up to
+        ``chunk_size``) whose compiled program fits (:mod:`segxai_jax.memory`).
 
     Returns:
       ``explain(key, params, x [H, W, C], target) -> [H, W]``; deterministic
@@ -351,14 +364,37 @@ def seg_ablation_cam(
     validation.check_bool(relu, "relu")
     validation.check_choice(order, "order", ORDERS)
     finish = dict(relu=relu, order=order)
-    resolve_output_size(output_size, (1, 1))
+    resolve_output_size(output_size, None)
+    memory_budget = check_memory_budget(memory_budget)
+
+    def with_chunks(chunk):
+        chunk_options = {**options, "chunk_size": chunk}
+
+        def explain_chunked(key, params, x, target):
+            del key
+            weights, activations, _ = _ablation_sweep(
+                probe, params, x, target, options=chunk_options
+            )
+            cam = activations @ weights
+            spatial = target.mask.shape
+            return finish_cam(cam, resolve_output_size(output_size, spatial), **finish)
+
+        return explain_chunked
+
+    def num_channels(key, params, x, target):
+        count = jax.eval_shape(probe.activations, params, x).shape[-1]
+        return len(_channel_indices(options["channels"], count))
+
+    run = budgeted(
+        with_chunks,
+        chunk_size=options["chunk_size"],
+        memory_budget=memory_budget,
+        total_of=num_channels,
+        what="ablated channels",
+    )
 
     def explain(key, params, x, target):
-        del key
-        weights, activations, _ = _ablation_sweep(
-            probe, params, x, target, options=options
-        )
-        cam = activations @ weights
-        return finish_cam(cam, resolve_output_size(output_size, x.shape[:2]), **finish)
+        validation.check_input(x, target, allow_tree=True)
+        return run(key, params, x, target)
 
     return validation.attach_class_count(explain, probe.class_count)

@@ -141,7 +141,7 @@ def ablation_effects(
         [
             ablation_region(
                 target.mask,
-                activations.shape[:2],
+                activations.shape[:-1],
                 region=name,
                 region_threshold=region_threshold,
             )

@@ -27,6 +27,7 @@ import jax
 import numpy as np
 
 from segxai_jax import validation
+from segxai_jax.memory import budgeted, check_memory_budget
 from segxai_jax.sweeps import (
     check_chunk_size,
     check_strategy,
@@ -54,10 +55,41 @@ def _check_targets(targets: Target, spatial_shape, count: int, num_classes) -> N
         )
 
 
-def _check_images(xs, name: str, rank: int) -> None:
-    what = "images [B, H, W, C]" if rank == 4 else "one image [H, W, C]"
-    validation.check_float_array(xs, name, ndim=rank, what=what)
+def _check_images(xs, name: str, spatial_rank: int, batched: bool) -> None:
+    """Float arrays of rank ``spatial_rank + 1`` (+1 if ``batched``), or pytrees."""
+    if not (hasattr(xs, "shape") and hasattr(xs, "dtype")):
+        leaves = jax.tree_util.tree_leaves_with_path(xs)
+        if not leaves:
+            raise TypeError(f"{name}: expected an array or a pytree of arrays")
+        for path, leaf in leaves:
+            leaf_name = f"{name}{jax.tree_util.keystr(path)}"
+            validation.check_float_array(
+                leaf, leaf_name, ndim=range(1 + batched, 9), what="an input array"
+            )
+            validation.check_finite(leaf, leaf_name)
+        return
+    layout = {2: "H, W, C", 3: "D, H, W, C"}.get(
+        spatial_rank, f"*S, C (S of rank {spatial_rank})"
+    )
+    what = f"images [B, {layout}]" if batched else f"one input [{layout}]"
+    validation.check_float_array(xs, name, ndim=spatial_rank + 1 + batched, what=what)
     validation.check_finite(xs, name)
+
+
+def _batch_size(xs) -> int:
+    sizes = {leaf.shape[0] for leaf in jax.tree_util.tree_leaves(xs)}
+    if len(sizes) != 1:
+        raise ValueError(
+            f"xs: expected leaves with one batch size, got {sorted(sizes)}"
+        )
+    return sizes.pop()
+
+
+def _spatial_of(x, targets_mask_shape, batched: bool):
+    """The spatial shape the targets must have (from x when it is an array)."""
+    if hasattr(x, "shape"):
+        return tuple(x.shape[1 if batched else 0 : -1])
+    return tuple(targets_mask_shape[1:])
 
 
 def _model_classes(explain, params, x, num_classes):
@@ -68,7 +100,7 @@ def _model_classes(explain, params, x, num_classes):
     """
     if num_classes is not None:
         return num_classes
-    if not is_concrete(x):
+    if not all(is_concrete(leaf) for leaf in jax.tree_util.tree_leaves(x)):
         return None
     return validation.class_count_of(explain, params, x)
 
@@ -86,6 +118,7 @@ def explain_batch(
     num_classes: int | None = None,
     chunk_size: int | None = None,
     strategy: str = "unroll",
+    memory_budget: int | None = None,
 ) -> Callable:
     """``f(key, params, xs [B, H, W, C], targets [B]) -> [B, ...]``.
 
@@ -94,6 +127,10 @@ def explain_batch(
       num_classes: K, to check class ids when the inputs are concrete.
       chunk_size: images vectorised together (memory bound); ``None`` = all B.
       strategy: ``"unroll"`` or ``"lax_map"`` (see ``map_chunked``).
+      memory_budget: bytes; the image chunk is then the largest (up to
+        ``chunk_size``) whose compiled program fits (:mod:`segxai_jax.memory`).
+        With a budgeted sweep inside (``smoothgrad(..., memory_budget=...)``)
+        the inner budget is per image: give the inner explainer a share.
 
     Returns:
       The batched explainer; ``targets`` is a :class:`Target` with
@@ -103,22 +140,42 @@ def explain_batch(
     _check_wrapper_options(explain, num_classes)
     check_chunk_size(chunk_size)
     check_strategy(strategy)
+    memory_budget = check_memory_budget(memory_budget)
+
+    def with_chunks(chunk):
+        def run(keys, params, xs, targets):
+            def explain_one(item):
+                key_i, x, target = item
+                return explain(key_i, params, x, target)
+
+            return map_chunked(
+                explain_one, (keys, xs, targets), chunk_size=chunk, strategy=strategy
+            )
+
+        return run
+
+    run = budgeted(
+        with_chunks,
+        chunk_size=chunk_size,
+        memory_budget=memory_budget,
+        total_of=lambda keys, params, xs, targets: _batch_size(xs),
+        what="images",
+    )
 
     def batched(key, params, xs, targets):
         if key is not None:
             validation.check_key(key)
-        _check_images(xs, "xs", 4)
-        classes = _model_classes(explain, params, xs[0], num_classes)
-        _check_targets(targets, xs.shape[1:3], xs.shape[0], classes)
-        keys = None if key is None else jax.random.split(key, xs.shape[0])
-
-        def explain_one(item):
-            key_i, x, target = item
-            return explain(key_i, params, x, target)
-
-        return map_chunked(
-            explain_one, (keys, xs, targets), chunk_size=chunk_size, strategy=strategy
+        validation.check_target(targets, "targets")
+        spatial_rank = max(np.ndim(targets.mask) - 1, 2)
+        _check_images(xs, "xs", spatial_rank, batched=True)
+        count = _batch_size(xs)
+        first = jax.tree_util.tree_map(lambda leaf: leaf[0], xs)
+        classes = _model_classes(explain, params, first, num_classes)
+        _check_targets(
+            targets, _spatial_of(xs, np.shape(targets.mask), True), count, classes
         )
+        keys = None if key is None else jax.random.split(key, count)
+        return run(keys, params, xs, targets)
 
     return batched
 
@@ -147,11 +204,14 @@ def explain_targets(
     def over_targets(key, params, x, targets):
         if key is not None:
             validation.check_key(key)
-        _check_images(x, "x", 3)
         validation.check_target(targets, "targets")
+        spatial_rank = max(np.ndim(targets.mask) - 1, 2)
+        _check_images(x, "x", spatial_rank, batched=False)
         count = np.shape(targets.class_id)[0] if np.ndim(targets.class_id) else 0
         classes = _model_classes(explain, params, x, num_classes)
-        _check_targets(targets, x.shape[:2], count, classes)
+        _check_targets(
+            targets, _spatial_of(x, np.shape(targets.mask), False), count, classes
+        )
         if share_key or key is None:
             return jax.vmap(explain, in_axes=(None, None, None, 0))(
                 key, params, x, targets

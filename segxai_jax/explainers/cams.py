@@ -111,17 +111,19 @@ def grad_cam_weights(
         whose activations sum to 0 gets weight 0 instead of a division by 0).
 
     Returns:
-      ``alpha [Kc]``.
+      ``alpha [Kc]``; pooled over every grid axis (``[d, u, v, Kc]`` of a 3-D
+      layer pools over ``d, u, v``).
     """
     validation.check_choice(weighting, "weighting", ("grad_cam", "xgrad_cam"))
+    grid_axes = tuple(range(activations.ndim - 1))
     if weighting == "grad_cam":
-        return gradients.mean(axis=(0, 1))
+        return gradients.mean(axis=grid_axes)
     if weighting == "xgrad_cam":
-        totals = activations.sum(axis=(0, 1))
+        totals = activations.sum(axis=grid_axes)
         nonzero = totals != 0
         safe = jnp.where(nonzero, totals, 1.0)
         return jnp.where(
-            nonzero, (activations * gradients).sum(axis=(0, 1)) / safe, 0.0
+            nonzero, (activations * gradients).sum(axis=grid_axes) / safe, 0.0
         )
     raise ValueError(
         f"weighting: expected 'grad_cam' or 'xgrad_cam' for channel weights, got "
@@ -133,19 +135,21 @@ def resolve_output_size(output_size, image_hw):
     """Resolves an ``output_size`` option to ``(H, W)`` or ``None``.
 
     Args:
-      output_size: ``"input"``, ``None`` or ``(H, W)``.
-      image_hw: the image's ``(H, W)``, used for ``"input"``.
+      output_size: ``"input"``, ``None`` or ``(H, W)`` (``(D, H, W)`` for
+        volumes).
+      image_hw: the input's spatial shape, used for ``"input"``.
     """
     if isinstance(output_size, str):
         if output_size != "input":
             raise ValueError(
                 f"output_size: expected 'input', None or (H, W), got {output_size!r}"
             )
-        return tuple(image_hw)
+        return None if image_hw is None else tuple(image_hw)
     if output_size is None:
         return None
+    length = None if image_hw is None else len(image_hw)
     return validation.check_int_sequence(
-        output_size, "output_size", length=2, minimum=1
+        output_size, "output_size", length=length, minimum=1
     )
 
 
@@ -163,7 +167,7 @@ def finish_cam(
     Returns:
       ``[H, W]`` (``[u, v]`` when ``output_hw`` is None). Resizing uses
       ``jax.image.resize(..., "bilinear")`` with half-pixel centres (PyTorch's
-      ``align_corners=False``).
+      ``align_corners=False``); a 3-D map ``[d, u, v]`` is resized trilinearly.
     """
     if order not in ORDERS:
         raise ValueError(f"order: expected one of {ORDERS}, got {order!r}")
@@ -207,7 +211,9 @@ def seg_grad_cam(
         probe's ``u x v``) or an explicit ``(H, W)``.
 
     Returns:
-      ``explain(key, params, x [H, W, C], target) -> [H, W]`` (or ``[u, v]``);
+      ``explain(key, params, x [H, W, C], target) -> [H, W]`` (or ``[u, v]``;
+      a volume ``[D, H, W, C]`` with a 3-D layer gives ``[D, H, W]``; a
+      pytree input, e.g. RGB + depth, a map of ``target.mask``'s shape);
       deterministic (``key`` is ignored), pure, jittable, vmappable and
       differentiable with respect to ``x`` (second order: use a smooth
       activation such as softplus for non-zero input gradients).
@@ -217,12 +223,11 @@ def seg_grad_cam(
     validation.check_choice(order, "order", ORDERS)
     validation.check_bool(relu, "relu")
     check_score_options(score_reduction, score_space)
-    resolve_output_size(output_size, (1, 1))  # validates now rather than at call time
+    resolve_output_size(output_size, None)  # validates now rather than at call time
 
     def explain(key, params, x, target):
         del key
-        validation.check_image(x)
-        validation.check_target_against(target, x.shape[:2])
+        validation.check_input(x, target, allow_tree=True)
         activations, grads, _ = activation_gradients(
             probe,
             params,
@@ -236,8 +241,11 @@ def seg_grad_cam(
         else:
             alpha = grad_cam_weights(activations, grads, weighting=weighting)
             cam = activations @ alpha
+        # The map lives on the output's grid: target.mask's shape (the input's
+        # spatial shape for an array input).
+        spatial = target.mask.shape
         return finish_cam(
-            cam, resolve_output_size(output_size, x.shape[:2]), relu=relu, order=order
+            cam, resolve_output_size(output_size, spatial), relu=relu, order=order
         )
 
     return validation.attach_class_count(explain, probe.class_count)

@@ -30,6 +30,7 @@ kernels) can differ by ~1e-4 relative L2 where a unit sits at its kink.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import jax
@@ -37,6 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from segxai_jax import validation
+from segxai_jax.memory import budgeted, check_memory_budget
 from segxai_jax.postprocess import check_channel_reduction, reduce_channels
 from segxai_jax.sweeps import (
     check_chunk_size,
@@ -45,7 +47,7 @@ from segxai_jax.sweeps import (
 )
 from segxai_jax.targets import Target, check_score_options, target_score
 from segxai_jax.types import ApplyFn, Explainer, Probe
-from segxai_jax.validation import check_class_id, check_image, check_target_against
+from segxai_jax.validation import check_class_id, check_input
 
 IG_RULES = (
     "gauss_legendre",
@@ -71,8 +73,11 @@ def check_apply_fn(apply_fn, name: str = "apply_fn") -> None:
 
 
 def _check_inputs(x, target: Target) -> None:
-    check_image(x)
-    check_target_against(target, x.shape[:2])
+    check_input(x, target, allow_tree=True)
+
+
+def _tree_map(fn, *trees):
+    return jax.tree_util.tree_map(fn, *trees)
 
 
 def target_score_fn(
@@ -177,7 +182,8 @@ def gradient_x_input(
     def explain(key, params, x, target):
         del key  # deterministic
         _check_inputs(x, target)
-        return reduce_channels(x * grad_score(params, x, target), channel_reduction)
+        attribution = _tree_map(jnp.multiply, x, grad_score(params, x, target))
+        return reduce_channels(attribution, channel_reduction)
 
     return validation.attach_class_count(
         explain, validation.logits_class_count(apply_fn)
@@ -210,26 +216,47 @@ def integration_points(num_steps: int, rule: str) -> tuple[np.ndarray, np.ndarra
     return alphas.astype(np.float32), weights.astype(np.float32)
 
 
-def _resolve_baseline(baseline, x: jax.Array) -> jax.Array:
+def _resolve_leaf_baseline(baseline, x: jax.Array, name: str) -> jax.Array:
     if isinstance(baseline, str):
         if baseline not in NAMED_BASELINES:
             raise ValueError(
-                f"baseline: expected one of {NAMED_BASELINES}, a number, an array "
+                f"{name}: expected one of {NAMED_BASELINES}, a number, an array "
                 f"[H, W, C] or a callable, got {baseline!r}"
             )
         return jnp.full_like(x, 0.0 if baseline == "black" else 1.0)
     if isinstance(baseline, bool):
-        raise TypeError("baseline: expected a name, a number, an array or a callable")
-    value = baseline(x) if callable(baseline) else baseline
-    value = jnp.asarray(value, x.dtype)
+        raise TypeError(f"{name}: expected a name, a number, an array or a callable")
+    value = jnp.asarray(baseline, x.dtype)
     if value.ndim == 0:
         return jnp.full_like(x, value)
     if value.shape != x.shape:
         raise ValueError(
-            f"baseline: expected a scalar or shape {x.shape} (the image's), got "
+            f"{name}: expected a scalar or shape {x.shape} (the input's), got "
             f"{value.shape}"
         )
     return value
+
+
+def _resolve_baseline(baseline, x):
+    """The baseline as a pytree like ``x`` (names and numbers apply per leaf)."""
+    if callable(baseline) and not isinstance(baseline, str):
+        baseline = baseline(x)
+    if isinstance(baseline, str | bool | int | float) or hasattr(x, "shape"):
+        return _tree_map(
+            lambda leaf: _resolve_leaf_baseline(baseline, leaf, "baseline"), x
+        )
+    leaves, structure = jax.tree_util.tree_flatten(baseline)
+    if structure != jax.tree_util.tree_structure(x):
+        raise ValueError(
+            f"baseline: expected a name, a number or a pytree structured like x "
+            f"({jax.tree_util.tree_structure(x)}), got {structure}"
+        )
+    paths_and_leaves = jax.tree_util.tree_leaves_with_path(x)
+    resolved = [
+        _resolve_leaf_baseline(b, leaf, f"baseline{jax.tree_util.keystr(path)}")
+        for b, (path, leaf) in zip(leaves, paths_and_leaves, strict=True)
+    ]
+    return jax.tree_util.tree_unflatten(structure, resolved)
 
 
 # Gradient evaluations vectorised together by default, as for SmoothGrad.
@@ -250,6 +277,7 @@ def integrated_gradients(
     score_reduction: str = "sum",
     score_space: str = "logits",
     channel_reduction: str | None = None,
+    memory_budget: int | None = None,
 ) -> Explainer:
     """Integrated gradients along the straight path from a baseline to ``x``.
 
@@ -282,9 +310,12 @@ def integrated_gradients(
       score_space: ``"logits"`` or ``"probabilities"``.
       channel_reduction: ``None`` (raw ``[H, W, C]``) or a reduction method;
         ``"sum"`` keeps completeness.
+      memory_budget: bytes; the chunk size is then the largest (up to
+        ``chunk_size``) whose compiled program fits (:mod:`segxai_jax.memory`).
 
     Returns:
-      ``explain(key, params, x[H, W, C], target) -> [H, W, C] or [H, W]``.
+      ``explain(key, params, x[H, W, C], target) -> [H, W, C] or [H, W]``
+      (a pytree of maps for a pytree input).
 
     References:
       Sundararajan, Taly, Yan. Axiomatic attribution for deep networks. ICML
@@ -295,35 +326,56 @@ def integrated_gradients(
     check_strategy(strategy)
     check_channel_reduction(channel_reduction)
     if isinstance(baseline, str | bool) and baseline not in NAMED_BASELINES:
-        _resolve_baseline(baseline, None)  # raises the descriptive error
+        _resolve_leaf_baseline(baseline, None, "baseline")  # the descriptive error
     if not (isinstance(baseline, str) or callable(baseline)):
-        baseline_array = np.asarray(baseline)
-        if not np.issubdtype(baseline_array.dtype, np.number):
-            raise TypeError(
-                f"baseline: expected a name, a number, an array [H, W, C] or a "
-                f"callable, got {type(baseline).__name__}"
-            )
-        if not np.all(np.isfinite(baseline_array)):
-            raise ValueError("baseline: expected finite values")
+        for path, leaf in jax.tree_util.tree_leaves_with_path(baseline) or [((), None)]:
+            leaf_array = np.asarray(leaf)
+            leaf_name = f"baseline{jax.tree_util.keystr(path)}"
+            if leaf is None or not np.issubdtype(leaf_array.dtype, np.number):
+                raise TypeError(
+                    f"{leaf_name}: expected a name, a number, an array [H, W, C] "
+                    f"or a callable, got {type(baseline).__name__}"
+                )
+            if not np.all(np.isfinite(leaf_array)):
+                raise ValueError(f"{leaf_name}: expected finite values")
     score = target_score_fn(
         apply_fn, score_reduction=score_reduction, score_space=score_space
     )
     grad_score = jax.grad(score, argnums=1)
+    memory_budget = check_memory_budget(memory_budget)
 
-    def explain(key, params, x, target):
+    def with_chunks(chunk):
+        return functools.partial(_integrate, chunk=chunk)
+
+    def _integrate(key, params, x, target, *, chunk):
         del key  # deterministic
-        _check_inputs(x, target)
-        x0 = _resolve_baseline(baseline, x)  # [H, W, C]
-        direction = x - x0
+        x0 = _resolve_baseline(baseline, x)  # like x: [H, W, C] or a pytree
+        direction = _tree_map(jnp.subtract, x, x0)
 
         def gradient_at(alpha):
-            return grad_score(params, x0 + alpha * direction, target)
+            point = _tree_map(lambda b, d: b + alpha * d, x0, direction)
+            return grad_score(params, point, target)
 
         grads = map_chunked(
-            gradient_at, jnp.asarray(alphas), chunk_size=chunk_size, strategy=strategy
-        )  # [num_steps, H, W, C]
-        mean_gradient = jnp.tensordot(jnp.asarray(weights), grads, axes=1)
-        return reduce_channels(direction * mean_gradient, channel_reduction)
+            gradient_at, jnp.asarray(alphas), chunk_size=chunk, strategy=strategy
+        )  # [num_steps, *x.shape] per leaf
+        mean_gradient = _tree_map(
+            lambda g: jnp.tensordot(jnp.asarray(weights), g, axes=1), grads
+        )
+        attribution = _tree_map(jnp.multiply, direction, mean_gradient)
+        return reduce_channels(attribution, channel_reduction)
+
+    run = budgeted(
+        with_chunks,
+        chunk_size=chunk_size,
+        memory_budget=memory_budget,
+        total_of=lambda *args: len(alphas),
+        what="integration steps",
+    )
+
+    def explain(key, params, x, target):
+        _check_inputs(x, target)
+        return run(key, params, x, target)
 
     return validation.attach_class_count(
         explain, validation.logits_class_count(apply_fn)

@@ -37,13 +37,14 @@ import jax
 import jax.numpy as jnp
 
 from segxai_jax import validation
+from segxai_jax.memory import check_memory_budget, chunk_for_budget, new_cache_key
 from segxai_jax.sweeps import (
     check_chunk_size,
     check_strategy,
     map_chunked,
 )
 from segxai_jax.types import Explainer, Probe
-from segxai_jax.validation import check_image, check_target_against
+from segxai_jax.validation import check_input
 
 VARIANTS = ("mean", "squared", "variance")
 
@@ -82,19 +83,31 @@ def sample_noise(
 
     Args:
       key: the key passed to the SmoothGrad explainer.
-      x: the image ``[H, W, C]``.
+      x: the image ``[H, W, C]`` (any spatial rank), or a pytree of input
+        arrays: each leaf gets its own noise, scaled by its own range.
       num_samples: n.
       noise_level: sigma relative to ``max x - min x``.
 
     Returns:
       ``(noise [n, H, W, C], sample_keys [n])``: sample i explains
-      ``x + noise[i]`` with key ``sample_keys[i]``.
+      ``x + noise[i]`` with key ``sample_keys[i]`` (noise is a pytree like
+      ``x`` for pytree inputs).
     """
     _check_hyperparameters(num_samples, noise_level)
     validation.check_key(key)
     key_noise, key_samples = jax.random.split(key)
-    sigma = noise_level * (jnp.max(x) - jnp.min(x))
-    noise = sigma * jax.random.normal(key_noise, (num_samples, *x.shape), x.dtype)
+    leaves, structure = jax.tree_util.tree_flatten(x)
+    # One key per leaf; a single array keeps the key it always had.
+    leaf_keys = (
+        [key_noise] if len(leaves) == 1 else jax.random.split(key_noise, len(leaves))
+    )
+    noise = [
+        noise_level
+        * (jnp.max(leaf) - jnp.min(leaf))
+        * jax.random.normal(k, (num_samples, *leaf.shape), leaf.dtype)
+        for k, leaf in zip(leaf_keys, leaves, strict=True)
+    ]
+    noise = jax.tree_util.tree_unflatten(structure, noise)
     return noise, jax.random.split(key_samples, num_samples)
 
 
@@ -116,6 +129,7 @@ def smoothgrad(
     variant: str = "mean",
     chunk_size: int | None = DEFAULT_CHUNK_SIZE,
     strategy: str = "unroll",
+    memory_budget: int | None = None,
 ) -> Explainer:
     """Wraps ``explainer`` into its SmoothGrad (or -Squared, VarGrad) version.
 
@@ -129,6 +143,9 @@ def smoothgrad(
         The default (4) was the fastest measured on a 2-core CPU.
       strategy: ``"unroll"`` or ``"lax_map"`` (see ``map_chunked``); on CPU
         ``"unroll"`` is several times faster around gradients.
+      memory_budget: bytes; the chunk size is then the largest (up to
+        ``chunk_size``, or ``num_samples`` if that is ``None``) whose compiled
+        program fits, from XLA's memory analysis (:mod:`segxai_jax.memory`).
 
     Returns:
       ``explain(key, params, x, target) -> map`` of the base explainer's shape.
@@ -148,29 +165,48 @@ def smoothgrad(
     validation.check_choice(variant, "variant", VARIANTS)
     check_chunk_size(chunk_size)
     check_strategy(strategy)
+    memory_budget = check_memory_budget(memory_budget)
     num_samples, noise_level = int(num_samples), float(noise_level)
+    cache_key = new_cache_key()
+
+    def with_chunks(chunk):
+        def explain_chunked(key, params, x, target):
+            noise, sample_keys = sample_noise(
+                key, x, num_samples=num_samples, noise_level=noise_level
+            )
+
+            def explain_sample(item):
+                eps, key_sample = item
+                noisy = jax.tree_util.tree_map(jnp.add, x, eps)
+                return explainer(key_sample, params, noisy, target)
+
+            samples = map_chunked(
+                explain_sample,
+                (noise, sample_keys),
+                chunk_size=chunk,
+                strategy=strategy,
+            )  # [n, *map_shape]
+            return jax.tree_util.tree_map(lambda m: _aggregate(m, variant), samples)
+
+        return explain_chunked
 
     def explain(key, params, x, target):
         validation.check_key(key)
-        check_image(x)
-        check_target_against(target, x.shape[:2])
+        check_input(x, target, allow_tree=True)
         # The base explainer runs under vmap and cannot see the class id.
         validation.check_target_classes(explainer, params, x, target)
-        noise, sample_keys = sample_noise(
-            key, x, num_samples=num_samples, noise_level=noise_level
-        )
-
-        def explain_sample(item):
-            eps, key_sample = item
-            return explainer(key_sample, params, x + eps, target)
-
-        samples = map_chunked(
-            explain_sample,
-            (noise, sample_keys),
-            chunk_size=chunk_size,
-            strategy=strategy,
-        )  # [n, *map_shape]
-        return _aggregate(samples, variant)
+        chunk = chunk_size
+        if memory_budget is not None:
+            chunk = chunk_for_budget(
+                with_chunks,
+                (key, params, x, target),
+                total=num_samples,
+                memory_budget=memory_budget,
+                largest=chunk_size,
+                what="noise samples",
+                cache_key=cache_key,
+            )
+        return with_chunks(chunk)(key, params, x, target)
 
     if hasattr(explainer, "class_count"):
         validation.attach_class_count(explain, explainer.class_count)

@@ -19,6 +19,8 @@ from collections.abc import Callable
 
 import jax
 
+from segxai_jax.memory import peak_bytes
+
 
 @dataclasses.dataclass(frozen=True)
 class ExplainerCost:
@@ -31,6 +33,8 @@ class ExplainerCost:
       repeats: number of timed calls.
       temp_bytes: XLA's temporary buffer size for the call (``None`` if the
         backend does not report it).
+      peak_bytes: the program's peak: arguments + outputs + temporaries
+        (:func:`segxai_jax.memory.peak_bytes`; ``None`` if not reported).
     """
 
     compile_seconds: float
@@ -38,6 +42,7 @@ class ExplainerCost:
     seconds_per_item: float
     repeats: int
     temp_bytes: int | None
+    peak_bytes: int | None = None
 
 
 def measure_cost(
@@ -74,6 +79,7 @@ def measure_cost(
         seconds_per_item=per_call / items_per_call,
         repeats=repeats,
         temp_bytes=_temp_bytes(compiled),
+        peak_bytes=peak_bytes(compiled),
     )
     return cost, output
 

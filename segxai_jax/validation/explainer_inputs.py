@@ -12,11 +12,62 @@ from segxai_jax.types import Target
 from segxai_jax.validation.arrays import _shape, check_finite, check_float_array
 from segxai_jax.validation.scalars import check_instance, check_int, is_concrete
 
+TARGET_KINDS = ("class", "binary")
+
 
 def check_image(x, *, name: str = "x", value_range=None) -> None:
     """One image ``[H, W, C]`` of floats; finite (and in range) if concrete."""
     check_float_array(x, name, ndim=3, what="one image [H, W, C]")
     check_finite(x, name, value_range)
+
+
+def check_input(
+    x, target, *, name: str = "x", allow_tree: bool = False, value_range=None
+) -> None:
+    """One input of an explainer, for ``target``.
+
+    Arrays: one image ``[H, W, C]`` for an ROI ``[H, W]``, or one volume
+    ``[D, H, W, C]`` for an ROI ``[D, H, W]``; floats, finite if concrete.
+    Where ``allow_tree``, also a pytree of such arrays (a model with several
+    inputs, e.g. ``{"rgb": [H, W, 3], "depth": [H, W, 1]}``); the ROI is then
+    checked against the logits by the score.
+
+    Raises:
+      TypeError, ValueError: naming ``x`` (or the leaf, ``x['depth']``) or
+        ``target.mask`` and the expected layout.
+    """
+    check_target(target)
+    if not (hasattr(x, "shape") and hasattr(x, "dtype")):
+        leaves = jax.tree_util.tree_leaves_with_path(x)
+        if not allow_tree or not leaves or isinstance(x, str | bytes):
+            hint = (
+                "; inputs of several arrays (a dict, a tuple) work with the "
+                "gradient family, SmoothGrad, integrated gradients and occlusion"
+            )
+            raise TypeError(
+                f"{name}: expected one image [H, W, C] (or a volume [D, H, W, C]) "
+                f"as an array, got {type(x).__name__}{'' if allow_tree else hint}"
+            )
+        for path, leaf in leaves:
+            leaf_name = f"{name}{jax.tree_util.keystr(path)}"
+            check_float_array(
+                leaf, leaf_name, ndim=range(1, 8), what="an input array [..., C]"
+            )
+            check_finite(leaf, leaf_name, value_range)
+        check_target_against(target, _shape(target.mask), name="target")
+        return
+    check_float_array(
+        x, name, ndim=(3, 4), what="one image [H, W, C] (or [D, H, W, C])"
+    )
+    mask_rank = len(_shape(target.mask) or ())
+    if x.ndim == 4 and mask_rank == 2:
+        raise ValueError(
+            f"{name}: expected one image [H, W, C] for a target.mask [H, W], got "
+            f"shape {tuple(x.shape)}; a volume [D, H, W, C] needs an ROI [D, H, W], "
+            "a batch of images explain_batch (or jax.vmap)"
+        )
+    check_finite(x, name, value_range)
+    check_target_against(target, x.shape[:-1])
 
 
 def check_target(target, name: str = "target"):
@@ -32,7 +83,8 @@ def check_target_against(target, spatial_shape, *, name: str = "target") -> None
     mask, class_id = target.mask, target.class_id
     if _shape(mask) != tuple(spatial_shape):
         raise ValueError(
-            f"{name}.mask: expected shape {tuple(spatial_shape)} (the image's H, W), "
+            f"{name}.mask: expected shape {tuple(spatial_shape)} (the input's "
+            "spatial shape: H, W of an image, D, H, W of a volume), "
             f"got {_shape(mask)}"
         )
     if getattr(class_id, "ndim", 0) != 0:
@@ -52,14 +104,47 @@ def check_target_against(target, spatial_shape, *, name: str = "target") -> None
             )
 
 
+def check_target_kind(target: Target, num_classes: int) -> None:
+    """A binary target needs a one-logit model, a class target a K-way one.
+
+    Static (shapes and the target's kind only), so it raises under ``jit`` too.
+
+    Raises:
+      ValueError: naming ``target`` and the model's K.
+    """
+    if target.kind not in TARGET_KINDS:
+        raise ValueError(
+            f"target.kind: expected one of {TARGET_KINDS}, got {target.kind!r}"
+        )
+    if target.kind == "binary" and num_classes != 1:
+        raise ValueError(
+            f"target: a binary target (one-logit segmenter) for a model with K = "
+            f"{num_classes} classes; use segxai_jax.make_target(class_id, mask)"
+        )
+    if target.kind == "class" and num_classes == 1:
+        raise ValueError(
+            "target: the model has one output logit (K = 1, a binary segmenter); "
+            "use segxai_jax.binary_target(mask) (foreground: score z, background: "
+            "score -z)"
+        )
+
+
 def check_class_id(target, num_classes: int, *, name: str = "target") -> None:
     """Class id(s) within ``[0, num_classes)``, if concrete."""
+    kind = getattr(target, "kind", "class")
+    if kind == "binary" and num_classes != 1 or kind == "class" and num_classes == 1:
+        check_target_kind(target, num_classes)
     if is_concrete(target.class_id):
         c = np.asarray(target.class_id)
-        if np.any(c < 0) or np.any(c >= num_classes):
+        limit = 2 if kind == "binary" else num_classes
+        if np.any(c < 0) or np.any(c >= limit):
+            expected = (
+                "0 (background) or 1 (foreground)"
+                if kind == "binary"
+                else (f"[0, {num_classes}) (the model's K)")
+            )
             raise ValueError(
-                f"{name}.class_id: expected values in [0, {num_classes}) (the "
-                f"model's K), got {c.tolist()}"
+                f"{name}.class_id: expected values in {expected}, got {c.tolist()}"
             )
 
 

@@ -31,7 +31,8 @@ def test_output_shape_and_probe_points(tiny):
     model, params = tiny
     x = jnp.zeros((2, 16, 16, 3))
     assert model.apply({"params": params}, x).shape == (2, 16, 16, 3)
-    assert probe_points(model, (16, 16, 3)) == TINY.probe_names
+    points = probe_points(model, (16, 16, 3))
+    assert [n for n in points if n in TINY.probe_names] == list(TINY.probe_names)
     assert TINY.probe_names == ("enc0", "enc1", "bottleneck", "dec1", "dec0")
 
 
