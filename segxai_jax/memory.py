@@ -30,6 +30,13 @@ from segxai_jax import validation
 _CACHE: dict = {}
 _CACHE_LOCK = threading.Lock()
 _IDS = itertools.count()
+_CHOICES: dict[str, int] = {}
+
+
+def last_choices() -> dict[str, int]:
+    """The chunk sizes chosen most recently, by swept items (``"images"``, ...)."""
+    with _CACHE_LOCK:
+        return dict(_CHOICES)
 
 
 def new_cache_key() -> int:
@@ -148,8 +155,9 @@ def chunk_for_budget(
         else:
             high = middle - 1
     chosen = chunks[low]
-    if key is not None:
-        with _CACHE_LOCK:
+    with _CACHE_LOCK:
+        _CHOICES[what] = chosen
+        if key is not None:
             _CACHE[key] = chosen
     return chosen
 
