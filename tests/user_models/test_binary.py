@@ -92,3 +92,31 @@ def test_every_instance_in_one_vmapped_call(setup):
     # Connected components of a predicted mask give the same objects.
     components = sx.component_targets(instances > 0, 1, binary=True)
     assert components.mask.shape[0] == 3
+
+
+def test_gradients_match_finite_differences_in_both_spaces(setup):
+    from _fd import directional_fd, inner, random_like
+
+    model, params, x, roi = setup
+    apply_fn = sx.linen_apply_fn(model)
+    direction = random_like(x, 5)
+    for space in ("logits", "sigmoid"):
+        target = sx.binary_target(roi, foreground=False)
+        explain = sx.vanilla_gradient(apply_fn, score_space=space)
+        gradient = jax.jit(explain)(None, params, x, target)
+
+        def score(z, space=space, target=target):
+            return sx.target_score(apply_fn(params, z), target, space=space)
+
+        fd = directional_fd(score, x, direction)
+        assert inner(gradient, direction) == pytest.approx(fd, rel=1e-3, abs=1e-6)
+
+
+def test_multi_label_sigmoid_scores():
+    logits = jnp.asarray(np.random.default_rng(0).normal(size=(4, 4, 3)), jnp.float32)
+    target = sx.make_target(2, jnp.ones((4, 4)))
+    np.testing.assert_allclose(
+        sx.target_score(logits, target, space="sigmoid"),
+        jax.nn.sigmoid(logits[..., 2]).sum(),
+        rtol=1e-6,
+    )

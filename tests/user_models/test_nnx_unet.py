@@ -109,3 +109,25 @@ def test_the_module_itself_as_params(setup):
     by_state = sx.seg_grad_cam(probe)(None, state, x, target)
     by_module = sx.seg_grad_cam(probe)(None, model, x, target)
     np.testing.assert_allclose(by_module, by_state, rtol=1e-6)
+
+
+def test_prefix_runs_once_under_vmap(setup):
+    model, apply_fn, state, x, _ = setup
+    probe = sx.make_probe(model, "fuse", input_shape=x.shape)
+    num_edits = 8
+
+    def flops(fn, *args):
+        cost = jax.jit(fn).lower(*args).compile().cost_analysis()
+        cost = cost[0] if isinstance(cost, list | tuple) else cost
+        return float(cost["flops"])
+
+    forward = flops(apply_fn, state, x)
+    deltas = jnp.zeros((num_edits, *probe.activation_shape))
+    sweep = flops(
+        lambda s, x, d: jax.vmap(lambda di: probe.apply_with_delta(s, x, di))(d),
+        state,
+        x,
+        deltas,
+    )
+    # Only the fuse block's suffix (fuse output -> head) is batched.
+    assert sweep < 0.5 * num_edits * forward, (sweep, forward)

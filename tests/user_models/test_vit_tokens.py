@@ -97,3 +97,19 @@ def test_cams_on_an_attention_layer_jit_vmap(setup):
         None, params, x, jax.tree_util.tree_map(lambda a: a[0], targets)
     )
     assert ablation.shape == (SIZE, SIZE) and np.all(np.isfinite(ablation))
+
+
+def test_input_gradient_matches_finite_differences(setup):
+    from _fd import directional_fd, inner, random_like
+
+    model, params, x = setup
+    apply_fn = sx.linen_apply_fn(model)
+    target = sx.make_target(2, jnp.ones((SIZE, SIZE)).at[:8].set(0.0))
+    gradient = jax.jit(sx.vanilla_gradient(apply_fn))(None, params, x, target)
+    direction = random_like(x, 4)
+
+    def score(z):
+        return sx.target_score(apply_fn(params, z), target)
+
+    fd = directional_fd(score, x, direction)
+    assert inner(gradient, direction) == pytest.approx(fd, rel=1e-3, abs=1e-6)
