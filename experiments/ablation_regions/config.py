@@ -10,19 +10,8 @@ missing it is trained there first with the quickstart's recipe (about 4 more
 minutes). Every probe point of the U-Net, 40 test images, region thresholds 0
 (any overlap) and 0.5 (majority).
 
-Expected runtime: 1.2 minutes measured (2-core CPU shared with two other
-training jobs, load average ~5; the quickstart teacher already trained): the
-14 (threshold, layer) sweeps take ~60 s.
-
-Expected result (6-epoch quickstart teacher, test mIoU 0.85, 40 images,
-seed 0): partly reproduced. At every encoder stage and the bottleneck,
-deactivating the foreground cells changes the target far more than the
-background cells (|change of S_c| / |S_c|: 0.82-1.21 vs 0.01-0.18; 1 - Dice
-0.45-0.98 vs 0.02-0.08; all paired 95 % CIs exclude 0; same direction with
-the 0.5 threshold). In the decoder both changes of S_c are small (<= 4 %,
-foreground still larger), but zeroing the background cells of dec1/dec0
-rewrites the class region (1 - Dice 0.44-0.58 vs <= 0.07): there, zero is
-far from a neutral activation.
+Measured runtime, results and verdicts of the last full run: ``README.md``
+beside this file (its numbers come from the committed ``results.json``).
 
 ``quick`` (``--config experiments/ablation_regions/config.py:quick``): a
 2-epoch (4, 8) teacher trained in ``<workdir>/teacher`` on

@@ -13,20 +13,8 @@ samples, Seg-Grad-CAM at the bottleneck), 3 attack seeds x 8 test images each
 (a different subset per seed), target = the explanation of another image of
 the batch, Adam, softplus beta 10 -> 100, evaluation with the ReLU model.
 
-Expected runtime: 7.6 minutes (459 s: gradient 100 s, SmoothGrad 277 s,
-Seg-Grad-CAM 80 s) on a 2-core CPU with the quickstart teacher already trained,
-measured in a re-run that reproduced every number of the first run exactly and
-shared the machine with a test-suite run for its first ~5 minutes (the first
-run took 28.6 minutes under load average 5-11).
-
-Expected result (6-epoch quickstart teacher, test mIoU 0.850, 24 attacks per
-explainer, budget 16/255 fully used: PSNR 26-27 dB, a faint visible noise):
-Pearson correlation of the ReLU explanation with the target, before -> after,
-gradient 0.03 -> 0.47 [0.37, 0.58], Seg-Grad-CAM 0.13 -> 0.81 [0.73, 0.88],
-SmoothGrad 0.04 -> 0.08 [0.01, 0.15]; 99.97 % of the pixels keep their class
-for every explainer. Re-explaining the same images with the softplus
-(beta 2) model or with 16-sample SmoothGrad removes most of the rise for the
-gradient (0.42 of 0.45) and Seg-Grad-CAM (0.50-0.53 of 0.68).
+Measured runtime, results and verdicts of the last full run: ``README.md``
+beside this file (its numbers come from the committed ``results.json``).
 
 ``quick`` (``--config experiments/attack_explanations/config.py:quick``): a
 2-epoch (4, 8) teacher trained in ``<workdir>/teacher`` on

@@ -13,25 +13,8 @@ seeds; searches and student trainings are checkpointed per seed and method and
 resumed, so a killed run loses at most one generation or epoch, and seeds can
 be added later (``--config.seeds='(0,1,2,3)'``).
 
-Expected runtime (measured, quickstart teacher already trained, 2-core CPU):
-59 min for the three seeds, the first 17 min of them shared with a test run;
-53 of the 59 min are the fifteen 6-epoch student trainings, 6.3 min the
-searches (the warm-up searches 80-150 s each, the others 3-10 s). A second
-invocation resumes everything from the checkpoints and rewrites the same
-numbers in 40 s.
-
-Expected result (budget 25 % of the teacher's 121,798 parameters; per search 6
-generations x 16 candidates; winners trained with the teacher's recipe; test
-split; mean [95 % CI] over seeds 0, 1, 2):
-
-* test mIoU: CAM-NAS at init 0.656 [0.411, 0.902], after warm-up 0.558
-  [0.316, 0.800], random search 0.455 [-0.321, 1.23], Zen-like proxy 0.576
-  [0.369, 0.782], hand-designed (teacher widths x 0.48, 30,074 parameters)
-  0.781 [0.758, 0.804];
-* CAM-NAS minus random search, paired: +0.201 [-0.345, 0.748], CAM-NAS higher
-  in 2 of 3 seeds: the hypothesis is PARTLY reproduced (mean >= 0, the
-  interval includes 0). The hand-designed student beats every searched one
-  on mIoU and on explanation similarity to the teacher (0.168 vs 0.068-0.088).
+Measured runtime, results and verdicts of the last full run: ``README.md``
+beside this file (its numbers come from the committed ``results.json``).
 
 ``quick``: a 2-epoch (4, 8) teacher on ``texture_digits/tiny``, trained in
 ``<workdir>/teacher``; one seed, 2 generations of 4 candidates, students

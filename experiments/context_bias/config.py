@@ -15,25 +15,8 @@ when missing, about 4 more minutes). The first run also builds the
 ``context_bias`` TFDS dataset (9,000 images, ~15 s). Teachers resume from
 their checkpoints, so a second run only measures (~1 minute).
 
-Expected runtime: 9.9 minutes measured (2-core CPU shared with two other
-training jobs, load average ~5; the TFDS data already built, the quickstart
-teacher already trained): biased teacher 327 s, control data and teacher
-229 s, measurements ~25 s. Without the other jobs training runs about twice
-as fast.
-
-Expected result (seed 0; 100 digit pairs; details in ``report.md``):
-
-* segmentation degrades on mismatched backgrounds (reproduced): the biased
-  teacher's digit Dice drops by 0.053 [0.017, 0.090] from matched to
-  mismatched backgrounds, the control's by 0.009 and the quickstart
-  teacher's by 0.001; the lost pixels become background, not the class the
-  background family stands for (1 %);
-* Seg-Grad-CAM (bottleneck) puts more mass on the context (reproduced, small
-  against the control): share beyond 8 px from the digit 0.24 (biased) vs
-  0.21 (control) vs 0.14 (quickstart teacher), paired CIs exclude 0;
-* removing the far context (blur) lowers the biased teacher's score more
-  (partly): it RAISES S_c for every teacher, by 13 % (biased), 20 %
-  (control) and 7 % (quickstart teacher).
+Measured runtime, results and verdicts of the last full run: ``README.md``
+beside this file (its numbers come from the committed ``results.json``).
 
 ``quick`` (``--config experiments/context_bias/config.py:quick``): in-memory
 32 px biased data and (4, 8) U-Nets trained for 2 epochs. Generates a tiny

@@ -19,21 +19,8 @@ and 50 full exemplars; seeds 0, 1, 2: 51 runs. A random patch control is one
 line away (``_strategy("random_patch", "patch", patch_size=16,
 placement="random")``); it was left out to fit the CPU time.
 
-Measured runtime: 2,481 s summed over the 51 runs, ~35 min wall clock (seeds
-0-1 in one process, seed 2 in a parallel one with ``--config.seeds='(2,)'``)
-on a 2-core CPU shared with other jobs (load average 6-10). Each run
-checkpoints after every task, so an interrupted study resumes.
-
-Measured result (final mIoU over all 11 classes, mean over 3 seeds, budgets
-10 / 20 / 50 full images): fine-tuning 0.108, joint 0.362; full images
-0.121 / 0.146 / 0.193; salient patch 0.107 / 0.106 / 0.107; salient box
-0.132 / 0.155 / 0.237; random box 0.129 / 0.145 / 0.171; uniform
-downsampling 0.151 / 0.166 / 0.239. Pooled paired differences (n = 9): box -
-full +0.021 [0.006, 0.037]; patch - full -0.047 [-0.071, -0.022]; box -
-random box +0.026 [-0.000, 0.053]; box - downsampling -0.011 [-0.041, 0.020].
-The hypothesis holds only partly: more, smaller exemplars help a little, the
-salient placement is not shown to matter, and patch-only replay does not
-help segmentation here (README, "continual_replay").
+Measured runtime, results and verdicts of the last full run: ``README.md``
+beside this file (its numbers come from the committed ``results.json``).
 
 ``quick``: 32 training and 8 test images of 16 px, 2 tasks of 5 digits, a
 (4, 8) U-Net, 1 epoch per task, one budget, one seed; fine-tuning, full

@@ -10,29 +10,8 @@ missing it is trained there first with the quickstart's recipe (about 4 more
 minutes). Seven fills, patches 4/8/16 with stride k/2 (961 + 225 + 49 windows),
 12 test images: 103,740 forward passes.
 
-Expected runtime: 7.0 minutes measured (2-core CPU shared with two other
-training jobs, load average ~5.7; the quickstart teacher already trained):
-sweeps 362 s, deletion curves 32 s, the rest ~20 s.
-
-Expected result (measured with the 6-epoch quickstart teacher, test mIoU
-0.85, seed 0; details in ``report.md``):
-
-* fill matters (reproduced): deletion AUC differs between fills (Friedman
-  p <= 0.0015 at k = 4 and 8 under both deletion substrates); maps of
-  different fills correlate with mean Spearman 0.74 at k = 8 (lowest 0.50,
-  white vs blur); each substrate favours maps made with its own fill;
-* patch size matters (partly): AUC(k=16) - AUC(k=4) significant for 5/7
-  fills under black deletion, 1/7 under blur deletion; Spearman between
-  patch sizes 0.57;
-* black patches segmented as a digit (reproduced): 58-74 % of the occluded
-  background pixels become digit pixels (white: 60-73 %; grey, mean and blur
-  fills < 1 %);
-* Gaussian fills distort less (partly): blur changes the fewest labels
-  outside the patch (0.18 % vs 0.38-0.75 %) but fakes more digit pixels than
-  grey/mean fills; noise is not better than grey;
-* scores change little (not reproduced here): one 8 px window lowers S_c by
-  84 % on average (digits are small relative to the patch); the class
-  probability over M spreads no less than a GAP-pooled class probability.
+Measured runtime, results and verdicts of the last full run: ``README.md``
+beside this file (its numbers come from the committed ``results.json``).
 
 ``quick`` (``--config experiments/occlusion_study/config.py:quick``): a
 2-epoch (4, 8) teacher trained in ``<workdir>/teacher`` on

@@ -18,33 +18,8 @@ model-parameter randomisation and cost. Writes ``report.md``,
 ``results.json``, ``deletion_curves.png``, ``insertion_curves.png``,
 ``cost_vs_deletion.png`` and ``explanations.png``.
 
-Expected runtime (measured on the 2-core CPU while another training job ran,
-teacher loaded from a finished quickstart run): 6.4 min (383 s wall) with an
-empty compilation cache: explain 99 s, curves 44 s, robustness 123 s,
-randomisation 107 s. A warm cache under heavier load took 8.1 min. A missing
-teacher is first trained with the quickstart's settings (~4 min more).
-
-Expected result (measured; quickstart teacher, test mIoU 0.85; mean +- 95 %
-CI over 16 images, 3 seeds):
-
-* mean rank over 9 quality metrics: HiRes-CAM 4.3, SmoothGrad-Squared 4.4,
-  occlusion 4.7, VarGrad 5.2, Seg-Grad-CAM 5.3, SmoothGrad 6.4, XGrad-CAM 6.7,
-  integrated gradients 7.2, Seg-Ablation-CAM 7.2, gradient x input 7.8,
-  gradient 8.1, random 10.6;
-* relative deletion AUC: every method beats random (-0.12 .. -0.22 vs
-  -0.01 +- 0.07); best Seg-Ablation-CAM -0.224 +- 0.071, statistically tied
-  (paired CI) with integrated gradients, gradient x input, Seg-Grad-CAM and
-  XGrad-CAM; the SmoothGrad family is the weakest (-0.12);
-* relative insertion AUC: occlusion best (1.08 +- 0.04); integrated gradients
-  and gradient x input (0.67) are NOT better than random (0.75);
-* avg-sensitivity: CAMs and occlusion 0.01-0.02, gradient methods 0.15-0.46;
-* randomisation (Spearman, cascade mean): integrated gradients, gradient x
-  input, occlusion and Seg-Grad-CAM change (0.16-0.22); SmoothGrad, VarGrad,
-  SmoothGrad-Squared, gradient and HiRes-CAM stay similar (0.70-0.94);
-* cost: 1-pass methods ~3-5 ms/image, Seg-Ablation-CAM 42 ms, SmoothGrad/IG
-  ~80 ms, occlusion 0.46 s; Pareto front (s/image vs deletion AUC):
-  Seg-Grad-CAM -> gradient x input -> Seg-Ablation-CAM (the cheap end is a
-  toss-up among the equal-pass-count methods: timing noise).
+Measured runtime, results and verdicts of the last full run: ``README.md``
+beside this file (its numbers come from the committed ``results.json``).
 
 ``quick`` (about 1.5 min): 4 test images x 2 seeds of ``tiny`` with a 40-epoch
 (8, 16, 32) teacher, fewer curve steps and perturbations. The numbers only
