@@ -13,7 +13,8 @@
 * **Probe** ``Probe(name, forward)``: a layer's activations ``A`` and the
   logits after editing them, ``forward(params, x, edit) -> (logits, A)``; the
   activation-space methods (CAMs, Seg-Ablation-CAM) read models through it.
-  :func:`segxai_jax.probes.make_probe` builds one for a Linen model.
+  :func:`segxai_jax.probes.make_probe` builds one at any layer of a Linen or
+  NNX model.
 
 This module imports nothing of the library, so every other module can use it.
 """
@@ -61,7 +62,7 @@ class Target:
 class Probe:
     """Access to one layer of a model, for one image at a time.
 
-    Build with :func:`segxai_jax.make_probe` (Linen models) or directly from a
+    Build with :func:`segxai_jax.make_probe` (Linen and NNX models) or from a
     ``forward`` function for models written otherwise.
 
     Args:

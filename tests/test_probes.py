@@ -152,3 +152,27 @@ def test_subpackages_are_reachable_after_one_import():
         assert getattr(sx, name).__name__ == f"segxai_jax.{name}"
     with pytest.raises(AttributeError, match="no attribute"):
         sx.not_a_module  # noqa: B018
+
+
+class TupleInput(nn.Module):
+    """A model whose one argument is a tuple of two arrays."""
+
+    @nn.compact
+    def __call__(self, inputs):
+        rgb, depth = inputs
+        h = nn.relu(nn.Conv(4, (3, 3), name="stem")(jnp.concatenate([rgb, depth], -1)))
+        return nn.Conv(3, (1, 1), name="head")(h)
+
+
+def test_tuple_inputs_and_their_checks():
+    model = TupleInput()
+    shapes = ((SIZE, SIZE, 3), (SIZE, SIZE, 1))
+    assert probe_points(model, shapes)["stem"] == (SIZE, SIZE, 4)
+    probe = make_probe(model, "stem", input_shape=shapes)
+    x = (jnp.ones((SIZE, SIZE, 3)), jnp.ones((SIZE, SIZE, 1)))
+    variables = model.init(jax.random.key(0), tuple(a[None] for a in x))
+    assert probe.activations(variables["params"], x).shape == (SIZE, SIZE, 4)
+    with pytest.raises(ValueError, match="structured like"):
+        probe.activations(variables["params"], x[0])
+    with pytest.raises(ValueError, match="no batch axis"):
+        probe.activations(variables["params"], (x[0][None], x[1]))

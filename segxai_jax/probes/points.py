@@ -127,21 +127,18 @@ def input_checker(spec, *, batched: bool):
     where one input was expected, or a missing leaf, is refused naming ``x``.
     """
     skip = 1 if batched else 0
-    expected = jax.tree_util.tree_map(lambda s: s.shape[skip:], spec)
-    treedef = jax.tree_util.tree_structure(spec)
+    spec_leaves, treedef = jax.tree_util.tree_flatten(spec)
+    wanted = [tuple(leaf.shape[skip:]) for leaf in spec_leaves]
+    described = jax.tree_util.tree_unflatten(treedef, [str(w) for w in wanted])
 
     def check(x):
         leaves, structure = jax.tree_util.tree_flatten(x)
         if structure != treedef:
             raise ValueError(
-                f"x: expected one input structured like {expected}, got "
+                f"x: expected one input structured like {described}, got "
                 f"{jax.tree_util.tree_map(np.shape, x)}"
             )
-        for leaf, want in zip(
-            leaves,
-            jax.tree_util.tree_leaves(expected, is_leaf=lambda s: isinstance(s, tuple)),
-            strict=True,
-        ):
+        for leaf, want in zip(leaves, wanted, strict=True):
             if np.ndim(leaf) != len(want):
                 raise ValueError(
                     f"x: expected one input of shape like {want} (rank "
