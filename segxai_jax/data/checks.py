@@ -22,31 +22,44 @@ def _dtype(array: Any) -> np.dtype:
 
 
 def validate_images(
-    images: Any, *, name: str = "images", allow_unbatched: bool = False
+    images: Any,
+    *,
+    name: str = "images",
+    allow_unbatched: bool = False,
+    channels: int | None = 3,
 ) -> None:
-    """Checks that `images` are RGB images with float values in [0, 1].
+    """Checks that `images` are images with float values in [0, 1].
 
     Values (finite, within [0, 1]) are only checked on concrete arrays; inside
     `jax.jit` only shapes and dtypes are checked.
 
     Args:
-      images: array [B, H, W, 3], or [H, W, 3] if `allow_unbatched`.
+      images: array [B, H, W, C], or [H, W, C] if `allow_unbatched`.
       name: how `images` is called in error messages.
       allow_unbatched: accept a single image of rank 3.
+      channels: the required C (3 = RGB, the default); `None` accepts any
+        C >= 1 (e.g. the one-channel nuclei images).
 
     Raises:
       ValueError: naming `name` and the violated expectation.
     """
     ranks = (3, 4) if allow_unbatched else (4,)
-    expected_shape = "[H, W, 3] or [B, H, W, 3]" if allow_unbatched else "[B, H, W, 3]"
+    c = "C" if channels is None else str(channels)
+    expected_shape = (
+        f"[H, W, {c}] or [B, H, W, {c}]" if allow_unbatched else f"[B, H, W, {c}]"
+    )
     shape = tuple(np.shape(images))
     if len(shape) not in ranks:
         raise ValueError(
             f"{name}: expected rank {' or '.join(map(str, ranks))} with shape "
             f"{expected_shape}, got shape {shape}"
         )
-    if shape[-1] != 3:
-        raise ValueError(f"{name}: expected 3 channels (last axis), got shape {shape}")
+    if channels is not None and shape[-1] != channels:
+        raise ValueError(
+            f"{name}: expected {channels} channels (last axis), got shape {shape}"
+        )
+    if shape[-1] < 1:
+        raise ValueError(f"{name}: expected at least 1 channel, got shape {shape}")
     dtype = _dtype(images)
     if not jnp.issubdtype(dtype, jnp.floating):
         raise ValueError(f"{name}: expected a floating dtype, got {dtype}")
@@ -107,7 +120,7 @@ def validate_masks(
 
 
 def validate_batch(batch: Mapping[str, Any], *, num_classes: int | None = None) -> None:
-    """Checks a batch dict with "image" [B, H, W, 3] and "mask" [B, H, W].
+    """Checks a batch dict with "image" [B, H, W, C] and "mask" [B, H, W].
 
     Args:
       batch: mapping with at least "image" (float, values in [0, 1]) and
@@ -122,7 +135,8 @@ def validate_batch(batch: Mapping[str, Any], *, num_classes: int | None = None) 
             f"batch: expected a mapping with 'image' and 'mask', got {type(batch)}"
         )
     check_fields(batch, "batch")
-    validate_images(batch["image"], name="batch['image']")
+    # Any channel count: RGB, one-channel microscopy, RGB + depth stacked.
+    validate_images(batch["image"], name="batch['image']", channels=None)
     validate_masks(
         batch["mask"],
         image_shape=tuple(np.shape(batch["image"])),

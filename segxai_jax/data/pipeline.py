@@ -3,7 +3,7 @@
 Sources are anything with ``__len__`` and ``__getitem__(i) -> dict`` (TFDS data
 sources, `ArraySource`, the Oxford pets adapter); an optional
 ``__getitems__(indices) -> list[dict]`` is used for batched reads. Items hold
-"image" (uint8 [H, W, 3] or float in [0, 1]) and "mask" (integer [H, W]).
+"image" (uint8 [H, W, C] or float in [0, 1]) and "mask" (integer [H, W]).
 Batches always hold float32 images in [0, 1] and int32 masks.
 
 The shuffle order of an epoch depends only on ``(seed, epoch)``, so a run
@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from segxai_jax.data import pets, texture_digits
+from segxai_jax.data import nuclei, pets, texture_digits
 from segxai_jax.data.checks import check_fields, validate_batch
 
 _READ_CHUNK_SIZE = 256
@@ -121,7 +121,7 @@ def to_arrays(
       num_classes: if given, masks are checked to lie in [0, num_classes).
 
     Returns:
-      dict with "image" float32 [N, H, W, 3] in [0, 1], "mask" int32 [N, H, W]
+      dict with "image" float32 [N, H, W, C] in [0, 1], "mask" int32 [N, H, W]
       and every other field of the items stacked along a new leading axis.
     """
     num_items = len(source)
@@ -166,7 +166,7 @@ def batches(
         dropped, so every batch has the same shape (one compilation under jit).
 
     Returns:
-      iterator over dicts with "image" float32 [B, H, W, 3] in [0, 1], "mask"
+      iterator over dicts with "image" float32 [B, H, W, C] in [0, 1], "mask"
       int32 [B, H, W] and "id" int64 [B]. Sources without an "id" field get
       the example's position in the source.
     """
@@ -237,15 +237,17 @@ class DatasetSpec:
       num_classes: number of mask classes, including background (class 0).
       class_names: name of each class, indexed by class id.
       image_size: side of the square images in pixels.
+      num_channels: channels C of the images (3 RGB; 1 for nuclei).
     """
 
     name: str
     num_classes: int
     class_names: tuple[str, ...]
     image_size: int
+    num_channels: int = 3
 
 
-KNOWN_DATASETS = ("texture_digits", "oxford_iiit_pet")
+KNOWN_DATASETS = ("texture_digits", "nuclei", "oxford_iiit_pet")
 
 
 def dataset_spec(
@@ -257,11 +259,12 @@ def dataset_spec(
     """Returns the spec of a supported dataset.
 
     Args:
-      name: "texture_digits" or "oxford_iiit_pet".
-      config: for texture_digits, a config name or `TextureDigitsConfig`
-        (default "default"); must be None for oxford_iiit_pet.
+      name: one of `KNOWN_DATASETS`.
+      config: for texture_digits a config name or `TextureDigitsConfig`, for
+        nuclei a config name or `NucleiConfig` (default "default" for both);
+        must be None for oxford_iiit_pet.
       image_size: for oxford_iiit_pet, the resize target (default 128); must be
-        None for texture_digits, whose config fixes it.
+        None for the others, whose config fixes it.
 
     Returns:
       the dataset's `DatasetSpec`.
@@ -278,6 +281,20 @@ def dataset_spec(
             num_classes=texture_digits.NUM_CLASSES,
             class_names=texture_digits.CLASS_NAMES,
             image_size=resolved.image_size,
+        )
+    if name == "nuclei":
+        if image_size is not None:
+            raise ValueError(
+                "image_size: expected None for nuclei (config.tile_size sets it), "
+                f"got {image_size!r}"
+            )
+        tiling = nuclei.get_nuclei_config("default" if config is None else config)
+        return DatasetSpec(
+            name=name,
+            num_classes=nuclei.NUM_CLASSES,
+            class_names=nuclei.CLASS_NAMES,
+            image_size=tiling.tile_size,
+            num_channels=1,
         )
     if name == "oxford_iiit_pet":
         if config is not None:

@@ -114,7 +114,7 @@ class TextureDigits(tfds.core.GeneratorBasedBuilder):
             yield index, generate_example(config, split, index)
 
 
-def _ensure_writable(directory: str) -> None:
+def _ensure_writable(directory: str, dataset: str = "texture_digits") -> None:
     """Raises a ValueError unless files can be created in `directory`."""
     try:
         os.makedirs(directory, exist_ok=True)
@@ -122,7 +122,7 @@ def _ensure_writable(directory: str) -> None:
             pass
     except OSError as error:
         raise ValueError(
-            f"data_dir: cannot build texture_digits because {directory!r} is not "
+            f"data_dir: cannot build {dataset} because {directory!r} is not "
             f"writable ({error}); pass a writable data_dir"
         ) from error
 

@@ -357,7 +357,7 @@ def test_oxford_pets_spec():
 
 def test_bad_spec_requests_are_named():
     with pytest.raises(
-        ValueError, match=r"name: .*'texture_digits', 'oxford_iiit_pet'"
+        ValueError, match=r"name: .*'texture_digits', 'nuclei', 'oxford_iiit_pet'"
     ):
         dataset_spec("mnist")
     with pytest.raises(ValueError, match="config: .*default"):
