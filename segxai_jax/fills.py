@@ -24,6 +24,13 @@ Kinds:
   RISE's insertion substrate);
   ``"noise"`` Gaussian noise ``N(noise_mean, noise_std^2)`` drawn from ``key``
   (same key, same noise);
+  ``"uniform_noise"`` noise uniform in ``[0, 1]`` drawn from ``key``;
+  ``"noisy_linear"`` ROAD's noisy linear imputation: each removed pixel is the
+  weighted mean of its 8 neighbours (weight 1/6 for the 4 direct ones, 1/12 for
+  the diagonals), solved jointly for all removed pixels with the kept pixels as
+  boundary values, plus Gaussian noise of std ``noise_std`` (0.01 in ROAD). It
+  depends on the mask and is meant for binary masks (``mask > 0.5`` = removed);
+  2-D images only;
   or a user callable ``substrate_fn(key, x, mask) -> [H, W, C]``.
 
 References:
@@ -31,6 +38,9 @@ References:
   black-box models. BMVC 2018 (blurred insertion substrate, kernel 11, sigma 5).
   Gipiskis, Kurasova. Occlusion-based approach for interpretable semantic
   segmentation. CISTI 2023 (fills compared for segmentation occlusion).
+  Rong, Leemann, Borisov, Kasneci, Kasneci. A consistent and efficient
+  evaluation strategy for attribution methods (ROAD). ICML 2022 (noisy linear
+  imputation, its neighbour weights and noise).
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from segxai_jax import validation
+from segxai_jax.imputation import noisy_linear_imputation
 
 FILL_KINDS = (
     "black",
@@ -53,6 +64,8 @@ FILL_KINDS = (
     "patch_mean",
     "blur",
     "noise",
+    "uniform_noise",
+    "noisy_linear",
 )
 BLUR_PADDINGS = ("symmetric", "zeros")
 
@@ -192,7 +205,7 @@ def make_fill(
     blur_sigma: float = 5.0,
     blur_padding: str = "symmetric",
     noise_mean: float = 0.5,
-    noise_std: float = 0.2,
+    noise_std: float | None = None,
     depends_on_mask: bool = True,
 ) -> Fill:
     """Builds a :class:`Fill` of a given kind.
@@ -207,13 +220,16 @@ def make_fill(
       noise_mean: mean of the ``"noise"`` fill. Choice: 0.5 (mid-grey) and
         ``noise_std`` 0.2 keep most values inside ``[0, 1]`` images; values are
         not clipped.
-      noise_std: standard deviation of the ``"noise"`` fill.
+      noise_std: standard deviation of the ``"noise"`` fill (default 0.2) and
+        of the noise ``"noisy_linear"`` adds to imputed pixels (default 0.01,
+        as ROAD).
       depends_on_mask: for a callable, whether its substrate depends on the mask
         (False lets callers compute it once).
 
     Returns:
       A :class:`Fill`; ``fill(key, x, mask)`` is pure and jittable. Only
-      ``"noise"`` (and possibly a callable) uses ``key``.
+      ``"noise"``, ``"uniform_noise"``, ``"noisy_linear"`` (and possibly a
+      callable) use ``key``.
 
     Raises:
       ValueError: unknown ``kind``, ``"dataset_mean"`` without ``mean``, bad
@@ -286,7 +302,22 @@ def make_fill(
             )
 
         return Fill(kind, blur, False)
+    if kind == "uniform_noise":
+
+        def uniform_noise(key, x, mask):
+            del mask
+            return jax.random.uniform(key, x.shape, x.dtype)
+
+        return Fill(kind, uniform_noise, False)
+    if noise_std is None:
+        noise_std = 0.01 if kind == "noisy_linear" else 0.2
     validation.check_real(noise_std, "noise_std", minimum=0.0)
+    if kind == "noisy_linear":
+
+        def noisy_linear(key, x, mask):
+            return noisy_linear_imputation(key, x, mask, noise_std=noise_std)
+
+        return Fill(kind, noisy_linear, True)
     validation.check_real(noise_mean, "noise_mean")
 
     def noise(key, x, mask):

@@ -111,6 +111,68 @@ def test_noise_is_seeded(image, box):
     assert abs(big.mean() - 0.5) < 0.01 and abs(big.std() - 0.2) < 0.01
 
 
+def _dense_road_imputation(x, removed):
+    """The oracle: ROAD's linear system solved densely with numpy."""
+    height, width, channels = x.shape
+    index = -np.ones((height, width), int)
+    index[removed] = np.arange(removed.sum())
+    n = int(removed.sum())
+    matrix, rhs = np.zeros((n, n)), np.zeros((n, channels))
+    for i, j in zip(*np.nonzero(removed), strict=True):
+        row = index[i, j]
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                y, xx = i + dy, j + dx
+                if (dy, dx) == (0, 0) or not (0 <= y < height and 0 <= xx < width):
+                    continue
+                weight = 1 / 6 if dy == 0 or dx == 0 else 1 / 12
+                matrix[row, row] += weight
+                if removed[y, xx]:
+                    matrix[row, index[y, xx]] -= weight
+                else:
+                    rhs[row] += weight * x[y, xx]
+    out = x.astype(np.float64).copy()
+    out[removed] = np.linalg.solve(matrix, rhs)
+    return out
+
+
+def test_noisy_linear_imputation_solves_roads_system(image, box):
+    removed = np.zeros((H, W), bool)
+    removed[2:6, 3:8] = True  # a hole
+    removed[0, 0] = removed[11, 9] = removed[7, 0] = True  # corner and edge pixels
+    expected = _dense_road_imputation(np.asarray(image, np.float64), removed)
+    fill = make_fill("noisy_linear", noise_std=0.0)
+    got = np.asarray(fill.substrate(KEY, image, jnp.asarray(removed, jnp.float32)))
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    assert fill.depends_on_mask
+    # The default noise is ROAD's 0.01, seeded, only on removed pixels.
+    noisy = np.asarray(make_fill("noisy_linear").substrate(KEY, image, box))
+    again = np.asarray(make_fill("noisy_linear").substrate(KEY, image, box))
+    np.testing.assert_array_equal(noisy, again)
+    inside = np.asarray(box) > 0.5
+    np.testing.assert_array_equal(noisy[~inside], np.asarray(image)[~inside])
+    residual = (
+        noisy[inside]
+        - _dense_road_imputation(np.asarray(image, np.float64), inside)[inside]
+    )
+    assert 0.003 < residual.std() < 0.03
+    # A constant image imputes the constant (the weights are a mean).
+    flat = make_fill("noisy_linear", noise_std=0.0).substrate(
+        KEY, jnp.full((H, W, 1), 0.3), box
+    )
+    np.testing.assert_allclose(np.asarray(flat), 0.3, atol=1e-5)
+
+
+def test_uniform_noise_is_seeded_and_uniform(image, box):
+    fill = make_fill("uniform_noise")
+    big = np.asarray(fill.substrate(KEY, jnp.zeros((200, 200, 1)), None))
+    assert big.min() >= 0.0 and big.max() < 1.0
+    assert abs(big.mean() - 0.5) < 0.01 and abs(big.std() - 12**-0.5) < 0.01
+    np.testing.assert_array_equal(
+        np.asarray(fill(KEY, image, box)), np.asarray(fill(KEY, image, box))
+    )
+
+
 def test_callable_fill(image, box):
     fill = as_fill(lambda key, x, mask: 1.0 - x)
     assert isinstance(fill, Fill) and fill.kind == "callable"
@@ -151,3 +213,7 @@ def test_bad_options():
         make_fill("blur", blur_padding="wrap")
     with pytest.raises(ValueError, match="noise_std"):
         make_fill("noise", noise_std=-1.0)
+    with pytest.raises(ValueError, match="noise_std"):
+        make_fill("noisy_linear", noise_std=float("nan"))
+    with pytest.raises(ValueError, match="'noisy_linear' fill expects one image"):
+        make_fill("noisy_linear").substrate(KEY, jnp.zeros((4, 4, 4, 1)), None)

@@ -5,6 +5,9 @@ of one map that composes with ``jax.vmap``:
 
 * faithfulness: deletion / insertion curves, AUC, random baseline;
 * localisation: pointing game, relevance mass and rank, top-k IoU with a mask;
+* leakage: relevance outside the target region and on other classes' pixels;
+* meta-evaluation: does a metric react to model randomisation but resist
+  small input noise (:func:`metric_sanity`);
 * complexity: sparseness (Gini), entropy;
 * randomisation: model-parameter randomisation (cascading / independent);
 * robustness: max- and avg-sensitivity;
@@ -23,12 +26,14 @@ from segxai_jax.metrics.faithfulness import (
     insertion_curve,
     random_saliency,
 )
+from segxai_jax.metrics.leakage import class_mass, off_target_leakage
 from segxai_jax.metrics.localisation import (
     pointing_game,
     relevance_mass,
     relevance_rank,
     top_k_iou_with_mask,
 )
+from segxai_jax.metrics.meta import metric_sanity
 from segxai_jax.metrics.randomisation import (
     parameter_randomisation,
     randomise_params,
@@ -55,6 +60,7 @@ __all__ = [
     "auc",
     "avg_sensitivity",
     "batched_curves",
+    "class_mass",
     "confusion_matrix",
     "cosine",
     "deletion_curve",
@@ -62,7 +68,9 @@ __all__ = [
     "insertion_curve",
     "inverse_euclidean",
     "max_sensitivity",
+    "off_target_leakage",
     "measure_cost",
+    "metric_sanity",
     "parameter_randomisation",
     "pass_counts",
     "pearson",
