@@ -64,7 +64,11 @@ def run(config, workdir: str | Path) -> dict:
         data = load_data(config.data)
     spec = data["spec"]
     recipe = recipe_from_config(
-        config.teacher, config.data, seed=config.seed, num_classes=spec.num_classes
+        config.teacher,
+        config.data,
+        seed=config.seed,
+        num_classes=spec.num_classes,
+        in_channels=spec.num_channels,
     )
     with timer("train"):
         model, result = train_teacher(recipe, workdir, data)

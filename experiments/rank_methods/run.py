@@ -145,14 +145,12 @@ class Options:
         )
         if not options.methods:
             raise ValueError("config.methods: expected at least one method name")
-        if config.data.name != "texture_digits":
-            raise ValueError(
-                f"config.data.name: expected 'texture_digits', got {config.data.name!r}"
-            )
-        spec = dataset_spec(config.data.name, config.data.config)
-        model = UNet(
-            UNetConfig(num_classes=spec.num_classes, **config.teacher.model.to_dict())
-        )
+        try:
+            spec = dataset_spec(config.data.name, config.data.config or None)
+        except ValueError as error:
+            raise ValueError(f"config.data: {error}") from error
+        fields = {"in_channels": spec.num_channels, **config.teacher.model.to_dict()}
+        model = UNet(UNetConfig(num_classes=spec.num_classes, **fields))
         select_methods(model, spec.image_size, options)  # names, probe layers
         return options
 

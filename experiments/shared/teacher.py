@@ -68,10 +68,17 @@ class TeacherRecipe:
         )
 
 
-def recipe_from_config(teacher_config, data_config, *, seed: int, num_classes: int):
-    """The :class:`TeacherRecipe` a config's ``teacher`` section describes."""
+def recipe_from_config(
+    teacher_config, data_config, *, seed: int, num_classes: int, in_channels: int = 3
+):
+    """The :class:`TeacherRecipe` a config's ``teacher`` section describes.
+
+    ``num_classes`` and ``in_channels`` come from the dataset's spec; a
+    ``teacher.model.in_channels`` in the config overrides the latter.
+    """
+    model = {"in_channels": in_channels, **teacher_config.model.to_dict()}
     return TeacherRecipe(
-        model=UNetConfig(num_classes=num_classes, **teacher_config.model.to_dict()),
+        model=UNetConfig(num_classes=num_classes, **model),
         train=TrainConfig(seed=seed, **teacher_config.train.to_dict()),
         data=data_config.to_dict(),
     )
@@ -222,8 +229,13 @@ def resolve_teacher(teacher_config, data_config, data: dict, workdir, *, seed: i
       ValueError: naming ``config.teacher``: no teacher where one is expected,
         or one trained with another recipe or on other data.
     """
+    spec = data["spec"]
     recipe = recipe_from_config(
-        teacher_config, data_config, seed=seed, num_classes=data["spec"].num_classes
+        teacher_config,
+        data_config,
+        seed=seed,
+        num_classes=spec.num_classes,
+        in_channels=spec.num_channels,
     )
     home = teacher_home(teacher_config, workdir)
     folder = teacher_dir_of(home)

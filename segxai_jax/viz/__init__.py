@@ -23,11 +23,13 @@ from segxai_jax.viz.maps import (
     image_label_columns,
     overlay,
 )
+from segxai_jax.viz.panels import curve_panels
 from segxai_jax.viz.segmentation import segmentation_grid
 
 __all__ = [
     "class_colormap",
     "cost_quality_scatter",
+    "curve_panels",
     "explanation_grid",
     "fixed_scale_grid",
     "grouped_bars",

@@ -1,0 +1,1 @@
+"""The segmentation-XAI benchmark (see config.py and README.md)."""
