@@ -38,6 +38,7 @@ EXPERIMENTS = (
     "attack_explanations",
     "continual_replay",
     "cam_nas",
+    "nas_proxies",
     "benchmark",
 )
 

@@ -1256,6 +1256,23 @@ case("nas", "budget 2.5 params", "max_params")(lambda: nas.Budget(max_params=2.5
 case("nas", "budget below the smallest architecture", "max_params")(
     lambda: nas.budget_limits(_space(), nas.Budget(max_params=10))
 )
+case("nas", "relation proxy one image", "images")(
+    lambda: nas.make_relation_proxy(
+        _space(), images=jnp.zeros((1, 16, 16, 3)), teacher_features=jnp.zeros((1, 4))
+    )
+)
+case("nas", "relation proxy rows differ", "teacher_features")(
+    lambda: nas.make_relation_proxy(
+        _space(), images=jnp.zeros((2, 16, 16, 3)), teacher_features=jnp.zeros((3, 4))
+    )
+)
+case("nas", "relation proxy space is a dict", "space")(
+    lambda: nas.make_relation_proxy(
+        {"num_classes": K},
+        images=jnp.zeros((2, 16, 16, 3)),
+        teacher_features=jnp.zeros((2, 4)),
+    )
+)
 case("nas", "strategy population 2.5", "population_size")(
     lambda: nas.EvolutionarySearch(
         _space(), nas.Budget(), population_size=2.5, archive_size=8

@@ -30,6 +30,16 @@ def _status_rows():
     return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows]
 
 
+def _is_module(name: str) -> bool:
+    import importlib
+
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError:
+        return False
+    return True
+
+
 def test_every_done_feature_of_the_status_table_imports():
     import importlib
 
@@ -37,10 +47,12 @@ def test_every_done_feature_of_the_status_table_imports():
     assert len(rows) >= 10
     for part, entry_points, status in rows:
         names = re.findall(r"`([\w.]+)`", entry_points)
-        if status != "done":
+        if not status.startswith("done"):
             continue
         assert names, f"a done row names no entry point: {part}"
         for name in names:
+            if _is_module(name):
+                continue  # a module or package is itself the entry point
             module_name, _, attribute = name.rpartition(".")
             module = importlib.import_module(module_name)
             assert hasattr(module, attribute), name

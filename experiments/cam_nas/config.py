@@ -16,6 +16,11 @@ be added later (``--config.seeds='(0,1,2,3)'``).
 Measured runtime, results and verdicts of the last full run: ``README.md``
 beside this file (its numbers come from the committed ``results.json``).
 
+``five_seeds``: seeds 0-4; students bounded by 25 % of the teacher's
+parameters AND 25 % of its FLOPs; CAM-NAS (Seg-Grad-CAM at init), the search
+with the proxy study's best proxy (``BEST_PROXY``), random search and the
+hand-designed student under the same two bounds.
+
 ``quick``: a 2-epoch (4, 8) teacher on ``texture_digits/tiny``, trained in
 ``<workdir>/teacher``; one seed, 2 generations of 4 candidates, students
 trained for 1 epoch. A smoke test, not a result.
@@ -25,7 +30,9 @@ from ml_collections import config_dict
 
 from experiments.quickstart import config as quickstart
 
-VARIANTS = ("full", "quick")
+VARIANTS = ("full", "five_seeds", "quick")
+# The proxy with the largest Kendall tau in experiments/nas_proxies (its README).
+BEST_PROXY = "xgrad_cam_init"
 
 
 def get_config(variant: str = "full"):
@@ -79,9 +86,19 @@ def get_config(variant: str = "full"):
     # Winners are trained with the teacher's (quickstart's) recipe.
     config.student_train = base.teacher.train.copy_and_resolve_references()
     config.eval = config_dict.ConfigDict({"num_images": 32, "split": "test"})
+    if variant == "five_seeds":
+        _five_seeds(config)
     if variant == "quick":
         _quick(config)
     return config
+
+
+def _five_seeds(config) -> None:
+    """Five seeds, a parameter AND a FLOP budget, the proxy study's best proxy."""
+    config.seeds = (0, 1, 2, 3, 4)
+    config.budget.flops_fraction = 0.25
+    config.methods = ("cam_nas_init", "proxy_search", "random_search", "hand_designed")
+    config.proxy_search = config_dict.ConfigDict({"proxy": BEST_PROXY})
 
 
 def _quick(config) -> None:

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from experiments.shared.nas_fitness import proxy_fitness
 from experiments.shared.stats import mean_ci
 from experiments.shared.teacher import teacher_scores
 from segxai_jax import make_probe, seg_grad_cam
@@ -26,6 +27,7 @@ from segxai_jax.nas import (
     EvolutionarySearch,
     EvolutionHyperparams,
     SearchSpace,
+    budget_limits,
     init_supernet,
     make_explanation_fitness,
     make_population_evaluator,
@@ -42,9 +44,10 @@ METHODS = (
     "cam_nas_warmup",
     "random_search",
     "zen_proxy",
+    "proxy_search",
     "hand_designed",
 )
-SEARCHED = METHODS[:4]
+SEARCHED = METHODS[:5]
 
 # What :func:`summarise` puts a confidence interval on, per method.
 METRICS = (
@@ -64,6 +67,7 @@ class Setup:
 
     Attributes:
       options: the run's :class:`experiments.cam_nas.run.Options`.
+      teacher_model, teacher_params: the teacher (for ``proxy_search``).
       space: the students' search space.
       budget: the parameter budget of every student.
       data: ``load_data`` output (train, validation and test splits).
@@ -77,6 +81,8 @@ class Setup:
     """
 
     options: Any
+    teacher_model: Any
+    teacher_params: Any
     space: SearchSpace
     budget: Budget
     data: dict
@@ -118,16 +124,84 @@ def search_space(space, teacher_config: UNetConfig) -> SearchSpace:
         raise ValueError(f"config.space: {error}") from error
 
 
+def check_budget_fractions(budget) -> dict:
+    """``{"params_fraction", "flops_fraction"}``, at least one set, each in (0, 1]."""
+    fractions = {
+        "params_fraction": budget.params_fraction,
+        "flops_fraction": budget.flops_fraction,
+    }
+    if all(v is None for v in fractions.values()):
+        raise ValueError(
+            "config.budget: expected params_fraction or flops_fraction (or both)"
+        )
+    for name, value in fractions.items():
+        if value is not None and not 0 < value <= 1:
+            raise ValueError(
+                f"config.budget.{name}: expected a number in (0, 1], got {value!r}"
+            )
+    return fractions
+
+
+def make_budget(budget, teacher: UNetConfig, space: SearchSpace, image_size: int):
+    """The :class:`Budget` of ``config.budget``, checked against the space.
+
+    Args:
+      budget: ``params_fraction`` and ``flops_fraction`` (either may be
+        ``None``, not both), fractions in (0, 1] of the teacher's counts.
+      teacher: the teacher's config (the reference counts).
+      space: the students' space (the budget must admit one of them).
+      image_size: ``H = W`` the FLOPs are counted for.
+
+    Raises:
+      ValueError: naming ``config.budget``: no bound, a fraction outside
+        (0, 1], FLOPs that cannot be counted for this image size, or a budget
+        below the smallest student of the space (whose counts it gives).
+    """
+    fractions = check_budget_fractions(budget)
+    if fractions["flops_fraction"] is not None:
+        try:
+            space.flop_unit(image_size)
+        except ValueError as error:
+            raise ValueError(
+                "config.budget.flops_fraction: the students' FLOPs cannot be "
+                f"counted exactly for {image_size}x{image_size} images ({error})"
+            ) from error
+    result = Budget.fraction_of(
+        teacher,
+        params=fractions["params_fraction"],
+        flops=fractions["flops_fraction"],
+        image_size=image_size,
+    )
+    try:
+        budget_limits(space, result)
+    except ValueError as error:
+        raise ValueError(f"config.budget: {error}") from error
+    return result
+
+
+def within(config: UNetConfig, budget: Budget) -> bool:
+    """Whether a materialised student satisfies ``budget``."""
+    size = budget.image_size
+    h, w = (size, size) if isinstance(size, int) else size
+    return (
+        budget.max_params is None or count_params(config) <= budget.max_params
+    ) and (
+        budget.max_flops is None
+        or count_flops(config, height=h, width=w) <= budget.max_flops
+    )
+
+
 def hand_designed(teacher: UNetConfig, budget: Budget) -> UNetConfig:
     """The teacher with widths ``round(m * w)`` for the largest ``m`` in budget.
 
-    ``m`` is searched on a grid of 1/64 steps; widths stay >= 1.
+    ``m`` is searched on a grid of 1/64 steps; widths stay >= 1; the budget's
+    parameter and FLOP bounds both apply.
     """
     best = None
     for step in range(1, 65):
         widths = tuple(max(1, round(w * step / 64)) for w in teacher.widths)
         candidate = dataclasses.replace(teacher, widths=widths)
-        if budget.max_params is None or count_params(candidate) <= budget.max_params:
+        if within(candidate, budget):
             best = candidate
     if best is None:
         raise ValueError(f"budget: no width scaling of the teacher fits {budget}")
@@ -144,7 +218,8 @@ def _similarity(maps_a, maps_b) -> np.ndarray:
     return np.asarray(jax.jit(jax.vmap(inverse_euclidean))(maps_a, maps_b))
 
 
-def _warmup_batches(split, warmup, seed):
+def warmup_batches(split, warmup, seed):
+    """``warmup.steps`` batches of ``warmup.batch_size`` images drawn with ``seed``."""
     count = warmup.steps * warmup.batch_size
     rng = np.random.default_rng(seed)
     index = rng.choice(len(split["image"]), count, replace=False)
@@ -163,10 +238,27 @@ def _fitness(method, seed, setup: Setup):
         return make_zen_proxy(
             space, jax.random.key(seed + 1000), image_shape=setup.image_shape
         )
+    if method == "proxy_search":
+        proxy = options.proxy_search.proxy
+        batches = None
+        if proxy.endswith("_warmup"):
+            batches = warmup_batches(setup.data["train"], options.warmup, seed)
+        return proxy_fitness(
+            proxy,
+            space=space,
+            teacher_model=setup.teacher_model,
+            teacher_params=setup.teacher_params,
+            point=options.probe.point,
+            images=setup.probe_images,
+            targets=setup.probe_targets,
+            seed=seed,
+            warmup_batches=batches,
+            warmup_learning_rate=options.warmup.learning_rate,
+        )
     explain = student_explainer(space, seg_grad_cam, options.probe.point)
     warm = {}
     if method == "cam_nas_warmup":
-        images, masks = _warmup_batches(setup.data["train"], options.warmup, seed)
+        images, masks = warmup_batches(setup.data["train"], options.warmup, seed)
         warm = {
             "warmup": make_warmup(space, learning_rate=options.warmup.learning_rate),
             "warmup_images": images,
@@ -201,6 +293,22 @@ def search_method(method, seed, setup: Setup, workdir):
     weights = init_supernet(jax.random.key(seed), space)
     evaluate = make_population_evaluator(_fitness(method, seed, setup))
     probe, warmup = options.probe, options.warmup
+    fingerprint = {
+        # What defines this search only (not the seed list or the evaluation),
+        # so that a run with more or fewer seeds resumes the searches it shares.
+        "method": method,
+        "space": dataclasses.asdict(space),
+        "budget": dataclasses.asdict(budget),
+        "search": dataclasses.asdict(s),
+        "probe": [probe.point, probe.num_images, probe.split],
+        "warmup": [warmup.steps, warmup.batch_size, warmup.learning_rate]
+        if method == "cam_nas_warmup"
+        or (method == "proxy_search" and options.proxy_search.proxy.endswith("_warmup"))
+        else None,
+        "teacher": setup.teacher_dir,
+    }
+    if method == "proxy_search":
+        fingerprint["proxy"] = options.proxy_search.proxy
     result = run_search(
         strategy,
         lambda genomes: evaluate(weights, genomes),
@@ -208,19 +316,7 @@ def search_method(method, seed, setup: Setup, workdir):
         generations=s.generations,
         hyperparams=hyper,
         workdir=workdir / "search" / method / f"seed{seed}",
-        fingerprint={
-            # What defines this search only (not the seed list or the evaluation),
-            # so that a run with more or fewer seeds resumes the searches it shares.
-            "method": method,
-            "space": dataclasses.asdict(space),
-            "budget": dataclasses.asdict(budget),
-            "search": dataclasses.asdict(s),
-            "probe": [probe.point, probe.num_images, probe.split],
-            "warmup": [warmup.steps, warmup.batch_size, warmup.learning_rate]
-            if method == "cam_nas_warmup"
-            else None,
-            "teacher": setup.teacher_dir,
-        },
+        fingerprint=fingerprint,
         description=f"{method} seed {seed}",
     )
     genome = np.asarray(result.state.best_genome)

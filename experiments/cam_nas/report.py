@@ -29,7 +29,7 @@ def make_figures(workdir: Path, runs: dict, teacher: dict) -> dict:
         histories = [e["history"] for e in entries if e.get("history")]
         if not histories:
             continue
-        ax = axes[1] if method == "zen_proxy" else axes[0]
+        ax = axes[1] if method in ("zen_proxy", "proxy_search") else axes[0]
         best = np.asarray(
             [
                 [
@@ -62,7 +62,7 @@ def make_figures(workdir: Path, runs: dict, teacher: dict) -> dict:
             label=f"{method} (mean)",
         )
     axes[0].set_title("CAM-NAS fitness (inverse Euclidean)")
-    axes[1].set_title("teacher-free proxy (log sensitivity)")
+    axes[1].set_title("other proxies (each on its own scale)")
     for ax in axes:
         ax.set_xlabel("generation")
         if ax.get_legend_handles_labels()[0]:
@@ -86,6 +86,22 @@ def make_figures(workdir: Path, runs: dict, teacher: dict) -> dict:
     plt.close(fig)
     figures["miou_vs_params"] = "miou_vs_params.png"
     return figures
+
+
+def budget_words(budget: dict, fractions) -> str:
+    """``"30449 parameters (25% of the teacher), ..."`` for the bounds set."""
+    parts = []
+    if budget["max_params"] is not None:
+        parts.append(
+            f"{budget['max_params']} parameters "
+            f"({fractions.params_fraction:.0%} of the teacher)"
+        )
+    if budget["max_flops"] is not None:
+        parts.append(
+            f"{budget['max_flops'] / 1e6:.1f} MFLOPs per image "
+            f"({fractions.flops_fraction:.0%} of the teacher)"
+        )
+    return " and ".join(parts)
 
 
 def _per_seed_section(runs: dict, options) -> list[str]:
@@ -128,8 +144,7 @@ def report_markdown(results: dict, options) -> str:
         "",
         f"Teacher: {teacher['params']} parameters, test mIoU "
         f"{teacher['test_scores']['miou']:.3f}. Budget: "
-        f"{results['budget']['max_params']} parameters "
-        f"({options.budget.params_fraction:.0%} of the teacher). Seeds: "
+        f"{budget_words(results['budget'], options.budget)}. Seeds: "
         f"{list(options.seeds)}. Searches: {s.generations} generations x "
         f"{s.population_size} candidates (archive {s.archive_size}). "
         f"Fitness probe: {probe.num_images} {probe.split} images, "

@@ -15,6 +15,9 @@ batch). Methods, each with the same number of evaluated candidates per seed:
   CAM-NAS init fitness (the baseline Zen-NAS compares with);
 * ``zen_proxy``: the same evolution with a teacher-free, label-free
   Zen-score-like proxy;
+* ``proxy_search``: the same evolution with another fitness,
+  ``config.proxy_search.proxy`` (any learned proxy of the ``nas_proxies``
+  study, e.g. the one that ranked architectures best);
 * ``hand_designed``: no search: the teacher's architecture with all widths
   scaled by the largest factor that fits the budget.
 
@@ -47,6 +50,7 @@ import numpy as np
 from experiments.cam_nas import measure, report
 from experiments.cam_nas.findings import evaluate_findings
 from experiments.shared.data import load_data
+from experiments.shared.nas_fitness import LEARNED
 from experiments.shared.options import check_choices, field, from_section
 from experiments.shared.results import Timer, write_results
 from experiments.shared.targets import largest_digit_targets
@@ -56,7 +60,6 @@ from experiments.shared.teacher import (
     teacher_scores,
 )
 from segxai_jax.models import UNetConfig, count_params
-from segxai_jax.nas import Budget
 from segxai_jax.training import TrainConfig, ensure_writable_dir
 from segxai_jax.training.losses import LOSSES
 
@@ -75,7 +78,10 @@ class SpaceOptions:
 
 @dataclasses.dataclass(frozen=True)
 class BudgetOptions:
-    params_fraction: float = field()  # of the teacher's parameters, in (0, 1]
+    """Fractions in (0, 1] of the teacher's parameters and forward FLOPs."""
+
+    params_fraction: float | None = field(default=None)
+    flops_fraction: float | None = field(default=None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,6 +110,13 @@ class WarmupOptions:
     steps: int = field(minimum=1)
     batch_size: int = field(minimum=1)
     learning_rate: float = field(minimum=0.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class ProxySearchOptions:
+    """The fitness of ``proxy_search`` (a learned proxy of the proxy study)."""
+
+    proxy: str = field(choices=LEARNED)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +156,7 @@ class Options:
     warmup: WarmupOptions = field()
     student_train: StudentTrainOptions = field()
     eval: EvalOptions = field()
+    proxy_search: ProxySearchOptions | None = field(default=None)
 
     @classmethod
     def from_config(cls, config, workdir=None) -> Options:
@@ -153,11 +167,11 @@ class Options:
         check_choices(options.methods, "methods", measure.METHODS)
         if not options.seeds:
             raise ValueError("config.seeds: expected at least one seed")
-        fraction = options.budget.params_fraction
-        if not 0 < fraction <= 1:
+        measure.check_budget_fractions(options.budget)
+        if "proxy_search" in options.methods and options.proxy_search is None:
             raise ValueError(
-                "config.budget.params_fraction: expected a number in (0, 1], got "
-                f"{fraction!r}"
+                "config.proxy_search.proxy: expected one of "
+                f"{LEARNED} when methods include 'proxy_search'"
             )
         measure.search_space(options.space, UNetConfig(num_classes=2))
         try:
@@ -179,6 +193,7 @@ class Options:
             "seeds": self.seeds,
             "search": dataclasses.asdict(self.search),
             "params_fraction": self.budget.params_fraction,
+            "flops_fraction": self.budget.flops_fraction,
             "point": self.probe.point,
             "num_probe_images": self.probe.num_images,
             "probe_split": self.probe.split,
@@ -187,6 +202,11 @@ class Options:
             "warmup_learning_rate": self.warmup.learning_rate,
             "num_eval_images": self.eval.num_images,
             "eval_split": self.eval.split,
+            **(
+                {"proxy_search": self.proxy_search.proxy}
+                if self.proxy_search is not None
+                else {}
+            ),
         }
 
 
@@ -196,11 +216,7 @@ def _setup(options, data, teacher_model, teacher_params, teacher_dir, config):
     teacher_config = teacher_model.config
     space = measure.search_space(options.space, teacher_config)
     image_shape = tuple(data["test"]["image"].shape[1:])
-    budget = Budget.fraction_of(
-        teacher_config,
-        params=options.budget.params_fraction,
-        image_size=image_shape[0],
-    )
+    budget = measure.make_budget(options.budget, teacher_config, space, image_shape[0])
     apply = jax.jit(
         jax.vmap(lambda p, x: teacher_model.apply({"params": p}, x[None])[0], (None, 0))
     )
@@ -220,6 +236,8 @@ def _setup(options, data, teacher_model, teacher_params, teacher_dir, config):
     )
     return measure.Setup(
         options=options,
+        teacher_model=teacher_model,
+        teacher_params=teacher_params,
         space=space,
         budget=budget,
         data=data,

@@ -11,6 +11,9 @@ Each helper is named for what it computes:
 * :func:`sign_of`: +1 / -1 when an interval excludes 0 on that side, else 0;
 * :func:`repeated_measures_p`: Friedman (3+ groups) or Wilcoxon (2) p-value;
 * :func:`mean_ranks` and :func:`pareto_front` for method rankings;
+* :func:`rank_correlations`: Kendall tau-b and Spearman rho of several
+  scores against one outcome, with bootstrap intervals (and paired ones
+  against a reference score) over the resampled units;
 * :func:`fmt_ci`: ``"m [lo, hi]"`` for reports.
 
 Confidence intervals of :func:`image_mean_ci`. A metric is measured per
@@ -236,3 +239,117 @@ def pareto_front(costs: Sequence[float], losses: Sequence[float]) -> list[int]:
         if not dominated.any():
             front.append(int(i))
     return sorted(front, key=lambda i: (costs[i], losses[i]))
+
+
+def _kendall_tau_b(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Tau-b of the rows of ``x [R, n]`` and ``y [R, n]`` (ties allowed)."""
+    sx = np.sign(x[:, :, None] - x[:, None, :])
+    sy = np.sign(y[:, :, None] - y[:, None, :])
+    den = np.sqrt((sx * sx).sum((1, 2)) * (sy * sy).sum((1, 2)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (sx * sy).sum((1, 2)) / den, np.nan)
+
+
+def _spearman_rho(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Spearman rho (average ranks for ties) of the rows of ``x`` and ``y``."""
+    rx = stats.rankdata(x, axis=1) - (x.shape[1] + 1) / 2
+    ry = stats.rankdata(y, axis=1) - (y.shape[1] + 1) / 2
+    den = np.sqrt((rx * rx).sum(1) * (ry * ry).sum(1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (rx * ry).sum(1) / den, np.nan)
+
+
+# Below this many units a percentile bootstrap of a rank correlation is
+# degenerate (few distinct resamples: 4 units give intervals like [-1, -1]);
+# the interval is then left undefined, so no verdict rests on it.
+MIN_BOOTSTRAP_UNITS = 10
+
+
+def _interval(point: float, draws: np.ndarray, confidence: float, n: int) -> dict:
+    if n < MIN_BOOTSTRAP_UNITS:
+        return {"mean": point, "ci_low": math.nan, "ci_high": math.nan, "n": n}
+    draws = draws[np.isfinite(draws)]
+    tail = 100 * (1 - confidence) / 2
+    low, high = (
+        np.percentile(draws, [tail, 100 - tail]) if draws.size else (np.nan,) * 2
+    )
+    return {"mean": point, "ci_low": float(low), "ci_high": float(high), "n": n}
+
+
+def rank_correlations(
+    scores: Mapping[str, Sequence[float]],
+    outcome: Sequence[float],
+    *,
+    reference: str | None = None,
+    resamples: int = 2000,
+    seed: int = 0,
+    confidence: float = CONFIDENCE,
+) -> dict:
+    """Kendall tau-b and Spearman rho of each score with ``outcome``.
+
+    The units (e.g. architectures) are resampled with replacement
+    ``resamples`` times, the same draws for every score, so the intervals of
+    two scores are paired: ``tau_minus_reference`` is the percentile interval
+    of ``tau(score) - tau(reference)`` over those draws (as ZiCo compares a
+    proxy with the parameter count).
+
+    Args:
+      scores: name -> one value per unit (larger = predicted better).
+      outcome: one value per unit (e.g. trained mIoU).
+      reference: a key of ``scores`` to compare every other score with.
+      resamples: bootstrap draws.
+      seed: seeds the draws.
+      confidence: of the percentile intervals.
+
+    Returns:
+      name -> ``{"tau": ci, "rho": ci[, "tau_minus_reference": ci,
+      "rho_minus_reference": ci]}``, each ``ci`` a dict with ``mean`` (the
+      full-sample statistic), ``ci_low``, ``ci_high`` and ``n`` (the number of units; as
+      :func:`mean_ci`, so that :func:`sign_of` and :func:`fmt_ci` apply).
+
+    Raises:
+      ValueError: fewer than 3 units, scores of another length, or an unknown
+        ``reference``.
+    """
+    y = np.asarray(outcome, np.float64)
+    if y.ndim != 1 or y.size < 3:
+        raise ValueError(f"outcome: expected at least 3 values, got shape {y.shape}")
+    if reference is not None and reference not in scores:
+        raise ValueError(
+            f"reference: expected one of {tuple(scores)}, got {reference!r}"
+        )
+    xs = {}
+    for name, values in scores.items():
+        x = np.asarray(values, np.float64)
+        if x.shape != y.shape:
+            raise ValueError(
+                f"scores[{name!r}]: expected {y.size} values, got shape {x.shape}"
+            )
+        xs[name] = x
+    draws = np.random.default_rng(seed).integers(0, y.size, (resamples, y.size))
+    full, boot = {}, {}
+    for name, x in xs.items():
+        full[name] = (
+            float(_kendall_tau_b(x[None], y[None])[0]),
+            float(_spearman_rho(x[None], y[None])[0]),
+        )
+        boot[name] = (
+            _kendall_tau_b(x[draws], y[draws]),
+            _spearman_rho(x[draws], y[draws]),
+        )
+    out = {}
+    for name in xs:
+        entry = {
+            "tau": _interval(full[name][0], boot[name][0], confidence, y.size),
+            "rho": _interval(full[name][1], boot[name][1], confidence, y.size),
+        }
+        if reference is not None and name != reference:
+            for i, stat in enumerate(("tau", "rho")):
+                entry[f"{stat}_minus_reference"] = _interval(
+                    full[name][i] - full[reference][i],
+                    boot[name][i] - boot[reference][i],
+                    confidence,
+                    y.size,
+                )
+        out[name] = entry
+    return out

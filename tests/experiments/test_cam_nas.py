@@ -1,5 +1,6 @@
 """Smoke test of the CAM-NAS study on the tiny dataset."""
 
+import dataclasses
 import json
 
 import pytest
@@ -14,7 +15,8 @@ def quick_config(tmp_path_factory):
     config.data.data_dir = str(tmp_path_factory.mktemp("tfds"))
     # The warm-up fitness and the proxy are covered by tests/nas; here the
     # entry point, the baselines and the report.
-    config.methods = ("cam_nas_init", "random_search", "hand_designed")
+    config.methods = ("cam_nas_init", "random_search", "proxy_search", "hand_designed")
+    config.proxy_search = {"proxy": "relation_init"}
     return config
 
 
@@ -24,7 +26,7 @@ def test_writes_outputs(quick_config, tmp_path):
         assert (tmp_path / name).stat().st_size > 0, name
     saved = json.loads((tmp_path / "results.json").read_text())
     budget = saved["budget"]["max_params"]
-    for method in ("cam_nas_init", "random_search", "hand_designed"):
+    for method in ("cam_nas_init", "random_search", "proxy_search", "hand_designed"):
         (run,) = saved["runs"][method]
         assert run["params"] <= budget
         assert 0 <= run["miou"] <= 1 and 0 < run["similarity"] <= 1
@@ -32,7 +34,9 @@ def test_writes_outputs(quick_config, tmp_path):
     assert search["num_evaluated"] == 8 and len(search["history"]) == 2
     log = tmp_path / "search" / "cam_nas_init" / "seed0" / "search_log.jsonl"
     assert len(log.read_text().splitlines()) == 2
+    assert len(saved["findings"]) == 3  # CAM-NAS and the proxy vs random, vs CAM-NAS
     assert saved["findings"][0]["reproduced"] in ("reproduced", "refuted", "not shown")
+    assert saved["options"]["proxy_search"] == "relation_init"
     assert "| cam_nas_init |" in (tmp_path / "report.md").read_text()
     # Resuming a killed search is tested in tests/nas/test_search.py.
 
@@ -44,6 +48,8 @@ def test_writes_outputs(quick_config, tmp_path):
         ("budget.params_fraction", 0.0),
         ("search.population_size", 0),
         ("space.kernels", (2,)),
+        ("proxy_search.proxy", "nope"),
+        ("proxy_search", None),
     ],
 )
 def test_bad_config_values_name_the_field(quick_config, tmp_path, field, value):
@@ -56,3 +62,60 @@ def test_bad_config_values_name_the_field(quick_config, tmp_path, field, value):
         node[leaf] = value
     with pytest.raises(ValueError, match=f"config.{field.split('.')[0]}"):
         experiments_main.run_experiment(config, str(tmp_path))
+
+
+def _budget(params=None, flops=None):
+    from experiments.cam_nas.run import BudgetOptions
+
+    return BudgetOptions(params_fraction=params, flops_fraction=flops)
+
+
+def test_the_hand_designed_student_respects_both_budgets():
+    from experiments.cam_nas import measure
+    from segxai_jax.models import UNetConfig, count_flops, count_params
+
+    teacher = UNetConfig(num_classes=11, widths=(8, 16, 32, 64))
+    space = measure.search_space(quick_space(), teacher)
+    by_params = measure.make_budget(_budget(params=0.25), teacher, space, 64)
+    by_flops = measure.make_budget(_budget(flops=0.2), teacher, space, 64)
+    both = measure.make_budget(_budget(params=0.25, flops=0.2), teacher, space, 64)
+    assert by_params.max_flops is None and by_flops.max_params is None
+    for budget in (by_params, by_flops, both):
+        hand = measure.hand_designed(teacher, budget)
+        assert measure.within(hand, budget)
+        # The next width step would break the budget: it is the largest.
+        wider = dataclasses.replace(hand, widths=tuple(w + 1 for w in hand.widths))
+        assert not measure.within(wider, budget)
+    hand = measure.hand_designed(teacher, both)
+    assert count_params(hand) <= both.max_params
+    assert count_flops(hand, height=64, width=64) <= both.max_flops
+
+
+def quick_space():
+    from experiments.cam_nas.run import SpaceOptions
+
+    return SpaceOptions(
+        depths=(2, 3),
+        widths=((4, 6, 8), (8, 12, 16), (16, 24, 32), (32, 48, 64)),
+        blocks=(1, 2),
+        kernels=(3, 5),
+    )
+
+
+@pytest.mark.parametrize(
+    ("budget", "size", "match"),
+    [
+        (_budget(), 64, "expected params_fraction or flops_fraction"),
+        (_budget(flops=0.5), 36, "FLOPs cannot be counted exactly for 36x36"),
+        (_budget(flops=1e-4), 64, "smallest student has .* FLOPs"),
+        (_budget(params=2.0), 64, r"params_fraction: expected a number in \(0, 1\]"),
+    ],
+)
+def test_bad_budgets_say_why(budget, size, match):
+    from experiments.cam_nas import measure
+    from segxai_jax.models import UNetConfig
+
+    teacher = UNetConfig(num_classes=11, widths=(8, 16, 32, 64))
+    space = measure.search_space(quick_space(), teacher)
+    with pytest.raises(ValueError, match=match):
+        measure.make_budget(budget, teacher, space, size)

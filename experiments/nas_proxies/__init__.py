@@ -1,0 +1,1 @@
+"""NAS proxies ranked against trained mIoU."""
