@@ -6,6 +6,9 @@ Usage::
         --workdir runs/quickstart [--config.teacher.train.epochs=3 ...]
     python -m experiments.main --config experiments/rank_methods/config.py:quick \
         --workdir runs/rank_methods_quick
+    # a study that runs in units, for at most 25 minutes (run again to go on):
+    python -m experiments.main --config experiments/attack_explanations/config.py \
+        --workdir runs/attack_explanations --minutes 25
 
 The config's ``experiment`` field names the folder ``experiments/<name>/``
 whose ``run.run(config, workdir)`` is called; ``config.py:<variant>`` picks a
@@ -13,21 +16,44 @@ variant of the config (``quick`` for every experiment). Any config field can
 be overridden on the command line with ``--config.<field>=<value>``. The work
 directory is claimed for the run before anything is written into it (see
 :mod:`experiments.shared.workdir`).
+
+Studies that run in units (see :mod:`experiments.shared.study`) take
+``--minutes M``: the missing units are run until M minutes are used (a unit
+whose measured cost exceeds the time left is not started), then every
+finished unit is aggregated into ``results.json`` and ``report.md`` ("N of T
+units"). Without ``--minutes`` every unit runs. Their work directory is
+claimed without the fields that enumerate units, so seeds can be added later.
 """
 
 from __future__ import annotations
 
 import importlib
+import math
+import time
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
 from experiments.shared import workdir as run_folder
+from experiments.shared.study import run_study, shared_fingerprint
+from experiments.shared.units import check_minutes
 from segxai_jax import runtime
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Where outputs are written.")
+_MINUTES = flags.DEFINE_float(
+    "minutes",
+    None,
+    "Time budget of this invocation for studies that run in units; leave it "
+    "out to run every unit.",
+)
 flags.mark_flags_as_required(["config", "workdir"])
+flags.register_validator(
+    "minutes",
+    lambda value: value is None or (math.isfinite(value) and value > 0),
+    message="--minutes: expected a positive number of minutes; leave it out to "
+    "run every unit",
+)
 
 EXPERIMENTS = (
     "quickstart",
@@ -43,24 +69,42 @@ EXPERIMENTS = (
 )
 
 
-def run_experiment(config, workdir: str):
-    """Claims ``workdir`` and calls ``experiments.<config.experiment>.run.run``."""
+def run_experiment(config, workdir: str, *, minutes: float | None = None):
+    """Claims ``workdir`` and calls ``experiments.<config.experiment>.run.run``.
+
+    Args:
+      config: the experiment's config.
+      workdir: its work directory.
+      minutes: time budget for a study that runs in units (None: run all).
+    """
+    started = time.monotonic()
+    minutes = check_minutes(minutes)
     name = config.get("experiment") if hasattr(config, "get") else None
     if name not in EXPERIMENTS:
         raise ValueError(
             f"config.experiment: expected one of {EXPERIMENTS}, got {name!r}"
         )
     module = importlib.import_module(f"experiments.{name}.run")
+    in_units = hasattr(module, "run_unit")
+    if minutes is not None and not in_units:
+        raise ValueError(
+            f"--minutes: the {name!r} experiment does not run in units yet; leave "
+            "--minutes out to run it whole"
+        )
     module.Options.from_config(config, workdir)  # bad fields: refused before writing
-    folder = run_folder.claim(workdir, name, config)
-    return module.run(config, folder)
+    if not in_units:
+        folder = run_folder.claim(workdir, name, config)
+        return module.run(config, folder)
+    described = shared_fingerprint(config, (*module.AXES, *module.PRESENTATION))
+    folder = run_folder.claim(workdir, name, described)
+    return run_study(module, config, folder, minutes=minutes, started=started)
 
 
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO
     runtime.configure()
-    run_experiment(_CONFIG.value, _WORKDIR.value)
+    run_experiment(_CONFIG.value, _WORKDIR.value, minutes=_MINUTES.value)
 
 
 if __name__ == "__main__":

@@ -33,20 +33,21 @@ References:
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from tqdm.auto import tqdm
 
 from experiments.attack_explanations.findings import evaluate_findings
 from experiments.attack_explanations.measure import attack_one, summarise
 from experiments.attack_explanations.report import make_figure, report_markdown
 from experiments.shared.options import check_choices, check_int
-from experiments.shared.results import Timer, write_results
+from experiments.shared.study import run_study
 from experiments.shared.targets import largest_digit_targets
 from experiments.shared.teacher import load_data_and_teacher, teacher_probe_names
+from experiments.shared.units import Unit
 from segxai_jax import attacks
 from segxai_jax.training import ensure_writable_dir
 
@@ -136,57 +137,119 @@ def _select_images(test: dict, count: int, seed: int) -> np.ndarray:
     return np.sort(order[: min(count, len(order))])
 
 
-def run(config, workdir: str | Path) -> dict:
-    """Runs the attack study; returns what is written to ``results.json``."""
-    workdir = ensure_writable_dir(workdir, name="workdir")
-    opts = Options.from_config(config, workdir)
-    timer = Timer()
+# The study in units (see experiments.shared.study): one unit per (seed,
+# explainer), i.e. one attacked image subset with one explainer.
+NAME = "attack_explanations"
+AXES = ("seeds", "explainers")
+PRESENTATION = ("num_figure_images",)
+SIDECAR = ("x", "x_adv", "clean_maps", "adv_maps", "target_maps")
+
+
+def units(opts: Options) -> list[Unit]:
+    """One unit per (seed, explainer), seed-major."""
+    return [
+        Unit(f"seed{seed}-{name}", {"seed": seed, "explainer": name}, kind=name)
+        for seed in opts.seeds
+        for name in opts.explainers
+    ]
+
+
+def prepare(config, workdir, timer) -> dict:
+    """The test split, the teacher and its jitted batch prediction."""
     data, model, params, teacher = load_data_and_teacher(config, workdir, timer)
-    spec = data["spec"]
     predict = jax.jit(jax.vmap(attacks.unet_apply_at(model)(None), (None, 0)))
-    raw = {name: [] for name in opts.explainers}
-    selected = {}
-    progress = tqdm(
-        total=len(opts.seeds) * len(opts.explainers), desc="attacks", unit="run"
-    )
-    for seed in opts.seeds:
-        index = _select_images(data["test"], opts.num_images, seed)
-        selected[seed] = index.tolist()
-        x = jnp.asarray(data["test"]["image"][index])
-        labels = jnp.asarray(data["test"]["mask"][index])
-        targets = largest_digit_targets(
-            np.asarray(predict(params, x).argmax(-1)),
-            np.asarray(labels),
-            spec.num_classes,
-        )
-        for name in opts.explainers:
-            # Keyed by the method, so its numbers do not depend on the others run.
-            key = jax.random.fold_in(jax.random.key(seed), EXPLAINERS.index(name))
-            with timer(f"attack {name}"):
-                raw[name].append(
-                    attack_one(model, params, name, x, labels, targets, key, opts)
-                )
-            progress.update()
-    progress.close()
-    summary = summarise(raw, opts)
-    findings = evaluate_findings(summary, opts)
-    with timer("figures"):
-        figures = {
-            name: make_figure(workdir, name, raw[name][0], opts)
-            for name in opts.explainers
-            if opts.num_figure_images > 0
-        }
-    results = {
+    return {
+        "data": data,
+        "model": model,
+        "params": params,
         "teacher": teacher,
-        "images": {"split": "test", "per_seed": selected},
+        "predict": predict,
+    }
+
+
+def run_unit(opts: Options, unit: Unit, context: dict):
+    """Attacks the seed's test images with one explainer.
+
+    Returns:
+      ``(result, sidecar)``: per-image metrics, defences and the loss history;
+      the images and maps for the figure in the sidecar.
+    """
+    seed, name = unit.settings["seed"], unit.settings["explainer"]
+    data, params = context["data"], context["params"]
+    index = _select_images(data["test"], opts.num_images, seed)
+    x = jnp.asarray(data["test"]["image"][index])
+    labels = jnp.asarray(data["test"]["mask"][index])
+    targets = largest_digit_targets(
+        np.asarray(context["predict"](params, x).argmax(-1)),
+        np.asarray(labels),
+        data["spec"].num_classes,
+    )
+    # Keyed by the method, so its numbers do not depend on the others run.
+    key = jax.random.fold_in(jax.random.key(seed), EXPLAINERS.index(name))
+    raw = attack_one(context["model"], params, name, x, labels, targets, key, opts)
+    result = {
+        "images": index.tolist(),
+        "metrics": raw["metrics"],
+        "defences": raw["defences"],
+        "history": raw["history"],
+    }
+    sidecar = dict(zip(SIDECAR, (*raw["images"], *raw["maps"]), strict=True))
+    return result, sidecar
+
+
+def _runs_by_explainer(opts: Options, records) -> dict[str, list]:
+    raw = {name: [] for name in opts.explainers}
+    for record in records:
+        raw[record.unit.settings["explainer"]].append(record)
+    return {name: runs for name, runs in raw.items() if runs}
+
+
+def aggregate(opts: Options, records) -> dict:
+    """Mean [95 % CI] per explainer over its finished units' attacks."""
+    raw = _runs_by_explainer(opts, records)
+    return summarise({k: [r.result for r in v] for k, v in raw.items()}, opts)
+
+
+def findings(summary: dict, opts: Options):
+    return evaluate_findings(summary, opts)
+
+
+def figures(workdir, opts: Options, records) -> dict:
+    """One figure per explainer from its first unit whose sidecar is present."""
+    out = {}
+    if opts.num_figure_images <= 0:
+        return out
+    for name, runs in _runs_by_explainer(opts, records).items():
+        for record in runs:
+            arrays = record.sidecar()
+            if arrays is None:
+                continue
+            run = {
+                "images": (arrays["x"], arrays["x_adv"]),
+                "maps": tuple(arrays[k] for k in SIDECAR[2:]),
+            }
+            out[name] = make_figure(workdir, name, run, opts)
+            break
+    return out
+
+
+def results(opts: Options, summary: dict, records, context: dict) -> dict:
+    per_seed = {}
+    for record in records:
+        per_seed.setdefault(record.unit.settings["seed"], record.result["images"])
+    return {
+        "teacher": context["teacher"],
+        "images": {"split": "test", "per_seed": per_seed},
         "options": dataclasses.asdict(opts),
         "summary": summary,
     }
-    return write_results(
-        workdir,
-        results,
-        findings=findings,
-        figures=figures,
-        seconds=timer.seconds,
-        report=lambda completed: report_markdown(completed, opts),
-    )
+
+
+def report(completed: dict, opts: Options) -> str:
+    return report_markdown(completed, opts)
+
+
+def run(config, workdir: str | Path, *, minutes: float | None = None) -> dict:
+    """Runs the attack study's missing units; returns what ``results.json`` holds."""
+    workdir = ensure_writable_dir(workdir, name="workdir")
+    return run_study(sys.modules[__name__], config, workdir, minutes=minutes)

@@ -35,6 +35,8 @@ IGNORED = (
     "wall_seconds",
     "figures",
     "pareto_front",  # the cheapest methods' order follows measured times
+    "units",  # bookkeeping of a study run in units: how many, where
+    "invocation",  # what one invocation of a study ran
 )
 
 

@@ -58,12 +58,16 @@ class Finding:
       reproduced: ``"reproduced"``, ``"refuted"`` or ``"not shown"`` (see
         :func:`strict_verdict`).
       evidence: the numbers behind the verdict, in words.
+      partial: ``""`` when the verdict rests on every unit of the study, else
+        what it rests on (``"3 of 6 units"``): a verdict to be read as
+        provisional.
     """
 
     claim: str
     source: str
     reproduced: str
     evidence: str
+    partial: str = ""
 
     def __post_init__(self):
         if self.reproduced not in VERDICTS:
@@ -72,11 +76,20 @@ class Finding:
             )
 
 
+def finding_dict(finding: Finding) -> dict:
+    """The finding as written to ``results.json`` (``partial`` only when set)."""
+    entry = dataclasses.asdict(finding)
+    if not entry["partial"]:
+        del entry["partial"]
+    return entry
+
+
 def findings_markdown(findings: Sequence[Finding]) -> str:
     """A numbered list: claim (source) -> verdict, evidence."""
     lines = []
     for i, f in enumerate(findings, start=1):
         lines.append(f"{i}. **{f.claim}** ({f.source})")
-        lines.append(f"   - verdict: **{f.reproduced}**")
+        note = f" (partial: {f.partial})" if f.partial else ""
+        lines.append(f"   - verdict: **{f.reproduced}**{note}")
         lines.append(f"   - evidence: {f.evidence}")
     return "\n".join(lines)

@@ -14,7 +14,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from experiments.shared.findings import Finding
+from experiments.shared.findings import Finding, finding_dict
 from segxai_jax.training import write_atomic
 
 
@@ -105,7 +105,7 @@ def write_results(
     """
     results = {
         **results,
-        "findings": [f.__dict__ for f in findings],
+        "findings": [finding_dict(f) for f in findings],
         "figures": figures,
         "seconds": seconds,
         "environment": environment(),

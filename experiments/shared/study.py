@@ -1,0 +1,172 @@
+"""Runs a study unit by unit: ``units -> run_unit -> aggregate -> findings -> report``.
+
+A study module (``experiments/<name>/run.py``) that runs in units defines:
+
+* ``NAME``: the study's name;
+* ``AXES``: the config fields that enumerate units (e.g. ``("seeds",
+  "explainers")``): they are left out of the shared fingerprint, so adding a
+  seed adds units without touching the finished ones;
+* ``PRESENTATION``: config fields that change only the report (figure counts),
+  also left out of the fingerprint;
+* ``Options.from_config(config, workdir)``: the checked settings;
+* ``units(opts) -> list[Unit]``;
+* ``prepare(config, workdir, timer) -> context``: data and teacher, loaded once
+  per invocation;
+* ``run_unit(opts, unit, context) -> (result, sidecar or None)``;
+* ``aggregate(opts, records) -> summary`` over the finished units' records;
+* ``findings(summary, opts) -> list[Finding]``;
+* ``figures(workdir, opts, records) -> {name: file}``;
+* ``results(opts, summary, records, context) -> dict`` (the study's own
+  ``results.json`` entries);
+* ``report(results, opts) -> markdown``.
+
+:func:`run_study` runs the missing units within ``--minutes``, then aggregates
+every finished unit (committed ones and the ones just run) into
+``results.json`` and ``report.md``, which state ``N of T units``; every
+verdict computed from a partial set is labelled partial.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+from experiments.shared.options import config_to_dict
+from experiments.shared.results import Timer, write_results
+from experiments.shared.units import (
+    UnitStore,
+    check_minutes,
+    fingerprint,
+    run_units,
+)
+from segxai_jax.training import ensure_writable_dir
+
+# Fields that say where things are, not what they are.
+NOT_DETERMINING = ("units_dir", "teacher.workdir", "teacher.train_if_missing")
+
+
+def units_folder(config, workdir) -> Path:
+    """``config.units_dir``, or ``<workdir>/units`` when it is empty or absent."""
+    units_dir = config.get("units_dir", "") if hasattr(config, "get") else ""
+    return Path(units_dir) if units_dir else Path(workdir) / "units"
+
+
+def shared_fingerprint(config, leave_out: Sequence[str]) -> dict:
+    """The config as plain data without the dotted fields in ``leave_out``."""
+    plain = config_to_dict(config)
+    for dotted in (*leave_out, *NOT_DETERMINING):
+        *parents, last = dotted.split(".")
+        node = plain
+        for part in parents:
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict):
+            node.pop(last, None)
+    return plain
+
+
+def run_study(
+    study: ModuleType,
+    config,
+    workdir: str | Path,
+    *,
+    minutes: float | None = None,
+    started: float | None = None,
+) -> dict:
+    """Runs ``study``'s missing units, then writes its results from all finished ones.
+
+    Args:
+      study: the study module (see the module docstring).
+      config: its config.
+      workdir: where ``results.json``, ``report.md`` and figures go (and the
+        units, unless ``config.units_dir`` is set).
+      minutes: time budget of this invocation; None runs every unit.
+      started: ``time.monotonic()`` when the invocation started (the budget
+        counts from there; default: now).
+
+    Returns:
+      What was written to ``results.json``.
+    """
+    minutes = check_minutes(minutes)
+    started = time.monotonic() if started is None else started
+    workdir = ensure_writable_dir(workdir, name="workdir")
+    opts = study.Options.from_config(config, workdir)
+    timer = Timer()
+    store = UnitStore(units_folder(config, workdir), study.NAME)
+    shared = shared_fingerprint(config, (*study.AXES, *study.PRESENTATION))
+    units = study.units(opts)
+    context = {}
+
+    def prepared():
+        if not context:
+            context.update(study.prepare(config, workdir, timer))
+        return context
+
+    def run_one(unit):
+        ready = prepared()
+        with timer(f"unit {unit.kind}"):
+            return study.run_unit(opts, unit, ready)
+
+    records, progress = run_units(
+        units,
+        store=store,
+        fingerprint_of=lambda unit: fingerprint(study.NAME, shared, unit),
+        run_one=run_one,
+        minutes=minutes,
+        started=started,
+    )
+    finished = [records[u.name] for u in units if u.name in records]
+    count = f"{progress.done} of {progress.total} units"
+    if not finished:
+        summary, verdicts, figures, own = {}, [], {}, {}
+    else:
+        summary = study.aggregate(opts, finished)
+        verdicts = study.findings(summary, opts)
+        if not progress.complete:
+            verdicts = [dataclasses.replace(f, partial=count) for f in verdicts]
+        with timer("figures"):
+            figures = study.figures(workdir, opts, finished)
+        own = study.results(opts, summary, finished, prepared())
+    results = {
+        **own,
+        "units": {
+            "done": progress.done,
+            "total": progress.total,
+            "complete": progress.complete,
+            "folder": str(store.folder),
+        },
+        "invocation": {
+            "minutes": minutes,
+            "ran": progress.ran,
+            "left_for_time": progress.left_for_time,
+            "problems": progress.problems,
+        },
+    }
+
+    def report(completed: dict) -> str:
+        header = (
+            f"**Units: {count}.**"
+            + (
+                ""
+                if progress.complete
+                else " Verdicts below rest on the finished units only (partial); "
+                "run the same command again to continue."
+            )
+            + "\n\n"
+        )
+        if not finished:
+            return f"# {study.NAME}\n\n{header}No unit has finished yet.\n"
+        body = study.report(completed, opts)
+        title, _, rest = body.partition("\n")
+        return f"{title}\n\n{header}{rest.lstrip()}"
+
+    return write_results(
+        workdir,
+        results,
+        findings=verdicts,
+        figures=figures,
+        seconds=timer.seconds,
+        report=report,
+    )
