@@ -4,13 +4,23 @@ Command::
 
     python -m experiments.main \
         --config experiments/attack_explanations/config.py \
-        --workdir runs/attack_explanations
+        --workdir runs/attack_explanations [--minutes 25]
 
-The teacher is the quickstart's (``runs/quickstart/teacher``); when it is
-missing it is trained there first with the quickstart's recipe (about 4 more
-minutes). Three explainers (vanilla gradient, SmoothGrad with 4 fixed noise
-samples, Seg-Grad-CAM at the bottleneck), 3 attack seeds x 8 test images each
-(a different subset per seed), target = the explanation of another image of
+The study runs in units, one per (seed, explainer), written as they finish to
+``experiments/attack_explanations/units/`` (``units_dir``; committed with the
+study): ``--minutes`` runs the missing units that fit in the budget, and every
+invocation aggregates all finished units into the work directory's
+``results.json`` and ``report.md`` ("N of T units"). Seeds added to
+``seeds`` run only the new units.
+
+The teacher is the quickstart's, committed in
+``experiments/shared/teachers/quickstart`` (no training); without it, it is
+loaded from ``runs/quickstart/teacher`` or trained there first with the
+quickstart's recipe (about 4-7 more minutes).
+
+Three explainers (vanilla gradient, SmoothGrad with 4 fixed noise samples,
+Seg-Grad-CAM at the bottleneck), 3 attack seeds x 8 test images each (a
+different subset per seed), target = the explanation of another image of
 the batch, Adam, softplus beta 10 -> 100, evaluation with the ReLU model.
 
 Measured runtime, results and verdicts of the last full run: ``README.md``
@@ -74,6 +84,8 @@ def get_config(variant: str = "full"):
         {"softplus_beta": 2.0, "smoothgrad_samples": 16, "noise_level": 0.15}
     )
     config.num_figure_images = 3
+    # Finished units; "" keeps them in <workdir>/units.
+    config.units_dir = "experiments/attack_explanations/units"
     if variant == "quick":
         _quick(config)
     return config
@@ -93,3 +105,4 @@ def _quick(config) -> None:
     config.attack.linf_budget = 0.05
     config.defence.smoothgrad_samples = 3
     config.num_figure_images = 2
+    config.units_dir = ""

@@ -125,7 +125,7 @@ def _teachers(config, opts, workdir, generator, timer) -> tuple[dict, dict]:
     teachers = {}
     with timer("data"):
         splits = ["test"]
-        if needs_training(config.teacher, workdir):
+        if needs_training(config.teacher, workdir, config.data, config.seed):
             splits = ["train", "validation", "test"]
         data = load_biased_data(config.data, generator, splits, subset)
     spec = data["spec"]
@@ -141,7 +141,9 @@ def _teachers(config, opts, workdir, generator, timer) -> tuple[dict, dict]:
     with timer("reference"):
         reference_dir = workdir / "reference"
         reference_data = {"spec": spec}
-        if needs_training(config.reference_teacher, reference_dir):
+        if needs_training(
+            config.reference_teacher, reference_dir, config.reference_data, config.seed
+        ):
             reference_data = load_data(config.reference_data)
         teachers["reference"] = resolve_teacher(
             config.reference_teacher,

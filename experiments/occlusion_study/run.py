@@ -129,7 +129,7 @@ def run(config, workdir: str | Path) -> dict:
     timer = Timer()
     with timer("data"):
         splits = ("test", "validation")
-        if needs_training(config.teacher, workdir):
+        if needs_training(config.teacher, workdir, config.data, config.seed):
             splits = ("train", "validation", "test")
         data = load_data(config.data, splits=splits)
     spec = data["spec"]

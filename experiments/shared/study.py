@@ -45,7 +45,12 @@ from experiments.shared.units import (
 from segxai_jax.training import ensure_writable_dir
 
 # Fields that say where things are, not what they are.
-NOT_DETERMINING = ("units_dir", "teacher.workdir", "teacher.train_if_missing")
+NOT_DETERMINING = (
+    "units_dir",
+    "data.data_dir",
+    "teacher.workdir",
+    "teacher.train_if_missing",
+)
 
 
 def units_folder(config, workdir) -> Path:
@@ -142,6 +147,8 @@ def run_study(
             "ran": progress.ran,
             "left_for_time": progress.left_for_time,
             "problems": progress.problems,
+            # Set up (data, teacher) until the first unit started.
+            "first_unit_after_seconds": progress.first_unit_after,
         },
     }
 

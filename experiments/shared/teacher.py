@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from experiments.shared.committed_teachers import find_committed, load_committed
 from experiments.shared.options import differing_fields
 from segxai_jax.models import UNet, UNetConfig
 from segxai_jax.training import (
@@ -99,15 +100,30 @@ def has_teacher(folder: Path) -> bool:
     return (Path(folder) / MODEL_FILE).exists()
 
 
-def needs_training(teacher_config, workdir) -> bool:
+def committed_teacher(teacher_config, data_config, seed):
+    """The committed teacher a config borrows (``teacher.workdir`` set), or None.
+
+    See :mod:`experiments.shared.committed_teachers`: a study that borrows a
+    teacher gets the committed one of the same recipe, with no training.
+    """
+    if not teacher_config.workdir or data_config is None or seed is None:
+        return None
+    return find_committed(teacher_config, data_config, seed)
+
+
+def needs_training(teacher_config, workdir, data_config=None, seed=None) -> bool:
     """Whether :func:`resolve_teacher` trains (so the train split is needed).
 
-    True when ``teacher_config.workdir`` is empty (the recipe is trained, or
+    False when the config borrows a teacher that is committed (see
+    :func:`committed_teacher`; needs ``data_config`` and ``seed``). Else true
+    when ``teacher_config.workdir`` is empty (the recipe is trained, or
     resumed, in the experiment's own ``workdir/teacher``; a finished run
     returns at once) or when the given work directory has no teacher yet and
     ``train_if_missing`` is set.
     """
     del workdir
+    if committed_teacher(teacher_config, data_config, seed) is not None:
+        return False
     if not teacher_config.workdir:
         return True
     missing = not has_teacher(teacher_dir_of(teacher_config.workdir))
@@ -239,8 +255,22 @@ def resolve_teacher(teacher_config, data_config, data: dict, workdir, *, seed: i
     )
     home = teacher_home(teacher_config, workdir)
     folder = teacher_dir_of(home)
-    trained_here = needs_training(teacher_config, workdir)
-    if trained_here:
+    committed = committed_teacher(teacher_config, data_config, seed)
+    trained_here = needs_training(teacher_config, workdir, data_config, seed)
+    if committed is not None:
+        folder = committed
+        model = UNet(recipe.model)
+        sample = np.zeros((1, spec.image_size, spec.image_size, spec.num_channels))
+        params, record = load_committed(committed, model, sample.astype(np.float32))
+        differences = differing_fields(record["fingerprint"], recipe.fingerprint())
+        if differences:
+            raise ValueError(
+                f"config.teacher: the committed teacher {committed} was trained "
+                f"with another recipe (teacher vs config: "
+                f"{'; '.join(differences[:6])}); retrain it: {record['retrain']}"
+            )
+        history = record.get("history", [])
+    elif trained_here:
         if has_teacher(folder):  # refuse another recipe before touching it
             check_recipe(folder, recipe, field="teacher")
         model, result = train_teacher(recipe, home, data)
@@ -282,7 +312,7 @@ def load_data_and_teacher(config, workdir, timer, *, splits=("test",)):
     from experiments.shared.data import load_data
 
     with timer("data"):
-        if needs_training(config.teacher, workdir):
+        if needs_training(config.teacher, workdir, config.data, config.seed):
             splits = tuple(dict.fromkeys(("train", "validation", *splits)))
         data = load_data(config.data, splits=splits)
     with timer("teacher"):
