@@ -44,15 +44,26 @@ class TeacherIntegrityError(ValueError):
 
 
 def config_recipe(teacher_config, data_config, seed: int) -> dict:
-    """What in a config determines its teacher (as it reads back from JSON)."""
+    """What in a config determines its teacher (as it reads back from JSON).
+
+    The data's ``data_dir`` (where TFDS keeps the built dataset) is left out:
+    it says where the data is, not what it is.
+    """
     return json_fingerprint(
         {
             "model": config_to_dict(teacher_config.model),
             "train": config_to_dict(teacher_config.train),
-            "data": config_to_dict(data_config),
+            "data": without_location(config_to_dict(data_config)),
             "seed": seed,
         }
     )
+
+
+def without_location(data: dict) -> dict:
+    """A data config (or a checkpoint fingerprint) without ``data_dir`` entries."""
+    if isinstance(data, dict):
+        return {k: without_location(v) for k, v in data.items() if k != "data_dir"}
+    return data
 
 
 def sha256_of(path: Path) -> str:

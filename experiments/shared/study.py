@@ -109,8 +109,12 @@ def run_study(
             context.update(study.prepare(config, workdir, timer))
         return context
 
+    first_unit_after = []
+
     def run_one(unit):
         ready = prepared()
+        if not first_unit_after:
+            first_unit_after.append(round(time.monotonic() - started, 3))
         with timer(f"unit {unit.kind}"):
             return study.run_unit(opts, unit, ready)
 
@@ -148,7 +152,9 @@ def run_study(
             "left_for_time": progress.left_for_time,
             "problems": progress.problems,
             # Set up (data, teacher) until the first unit started.
-            "first_unit_after_seconds": progress.first_unit_after,
+            "first_unit_after_seconds": (
+                first_unit_after[0] if first_unit_after else None
+            ),
         },
     }
 

@@ -27,7 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from experiments.shared.committed_teachers import find_committed, load_committed
+from experiments.shared.committed_teachers import (
+    find_committed,
+    load_committed,
+    without_location,
+)
 from experiments.shared.options import differing_fields
 from segxai_jax.models import UNet, UNetConfig
 from segxai_jax.training import (
@@ -262,7 +266,10 @@ def resolve_teacher(teacher_config, data_config, data: dict, workdir, *, seed: i
         model = UNet(recipe.model)
         sample = np.zeros((1, spec.image_size, spec.image_size, spec.num_channels))
         params, record = load_committed(committed, model, sample.astype(np.float32))
-        differences = differing_fields(record["fingerprint"], recipe.fingerprint())
+        differences = differing_fields(
+            without_location(record["fingerprint"]),
+            without_location(recipe.fingerprint()),
+        )
         if differences:
             raise ValueError(
                 f"config.teacher: the committed teacher {committed} was trained "

@@ -231,7 +231,6 @@ class Progress:
     ran: list[str]
     left_for_time: list[str]
     problems: list[str]
-    first_unit_after: float | None = None  # seconds from the start of the invocation
 
     @property
     def complete(self) -> bool:
@@ -245,7 +244,6 @@ class Progress:
             "ran_this_invocation": self.ran,
             "left_for_time": self.left_for_time,
             "problems": self.problems,
-            "first_unit_after_seconds": self.first_unit_after,
         }
 
 
@@ -307,7 +305,6 @@ def run_units(
         costs.setdefault(record.unit.kind, []).append(record.seconds)
     missing = [u for u in units if u.name not in records]
     ran, left = [], []
-    first_unit_after = None
     bar = tqdm(total=len(units), initial=len(records), desc=store.study, unit="unit")
     for unit in missing:
         estimate = _estimate(costs, unit.kind)
@@ -318,8 +315,6 @@ def run_units(
                 continue
         bar.set_postfix_str(f"running {unit.name}")
         begin = clock()
-        if first_unit_after is None:
-            first_unit_after = begin - start
         result, sidecar = run_one(unit)
         seconds = clock() - begin
         records[unit.name] = store.save(
@@ -346,7 +341,6 @@ def run_units(
         ran=ran,
         left_for_time=left,
         problems=list(store.problems),
-        first_unit_after=first_unit_after,
     )
     return records, progress
 
