@@ -24,8 +24,9 @@ figure, a resume state) go into an optional *sidecar* ``<unit name>.npz``,
 which git ignores; the committed result stays small.
 
 :func:`run_units` runs the missing units within a time budget: it never starts
-a unit whose measured cost (the mean wall time of finished units of the same
-kind) exceeds the time left.
+a unit whose measured cost exceeds the time left: the mean wall time of
+finished units of its kind, or, for a kind not measured yet, the dearest unit
+measured so far (the very first unit always starts).
 """
 
 from __future__ import annotations
@@ -346,5 +347,10 @@ def run_units(
 
 
 def _estimate(costs: Mapping[str, list[float]], kind: str) -> float | None:
+    """Mean cost of the kind's finished units; for a kind not yet measured, the
+    dearest unit measured so far (None before any unit has run)."""
     seen = costs.get(kind)
-    return float(np.mean(seen)) if seen else None
+    if seen:
+        return float(np.mean(seen))
+    every = [c for values in costs.values() for c in values]
+    return max(every) if every else None

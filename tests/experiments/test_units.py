@@ -95,11 +95,26 @@ def test_budget_never_starts_a_unit_that_cannot_finish(tmp_path):
         clock=lambda: now[0],
     )
     # u0 runs 0-50 s; then a slow unit's measured 50 s exceed the 40 s left,
-    # while the fast ones (the first one unmeasured) fit.
-    assert ran == ["u0", "v0", "v1", "v2"]
+    # and so does an unmeasured fast one (estimated as the dearest unit).
+    assert ran == ["u0"]
+    assert progress.left_for_time == ["u1", "u2", "u3", "v0", "v1", "v2"]
+    assert (progress.done, progress.total) == (1, 7)
+    assert set(records) == {"u0"}
+    # Next invocation, fast units first: once measured, they fit.
+    now[0], ran[:] = 0.0, []
+    records, progress = run_units(
+        units[4:] + units[:4],
+        store=_store(tmp_path),
+        fingerprint_of=lambda u: fingerprint("toy", {}, u),
+        run_one=run_one,
+        minutes=1.0,
+        clock=lambda: now[0],
+    )
+    # v0 starts (the slow kind's 50 s fit in 60 s), then fast ones at 5 s;
+    # a slow one needs 50 s at 15 s: 45 s left, so it waits.
+    assert ran == ["v0", "v1", "v2"]
     assert progress.left_for_time == ["u1", "u2", "u3"]
-    assert (progress.done, progress.total) == (4, 7)
-    assert set(records) == {"u0", "v0", "v1", "v2"}
+    assert progress.done == 4
 
 
 def test_study_partial_then_complete_and_added_seeds(tmp_path):
