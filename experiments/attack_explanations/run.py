@@ -214,8 +214,9 @@ def findings(summary: dict, opts: Options):
     return evaluate_findings(summary, opts)
 
 
-def figures(workdir, opts: Options, records) -> dict:
+def figures(workdir, opts: Options, records, context: dict) -> dict:
     """One figure per explainer from its first unit whose sidecar is present."""
+    del context
     out = {}
     if opts.num_figure_images <= 0:
         return out

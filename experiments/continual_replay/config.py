@@ -3,7 +3,7 @@
 Commands::
 
     python -m experiments.main --config experiments/continual_replay/config.py \
-        --workdir runs/continual_replay
+        --workdir runs/continual_replay [--minutes 25]
     # tiny: a smoke test of the whole pipeline, not a result
     python -m experiments.main \
         --config experiments/continual_replay/config.py:quick \
@@ -18,6 +18,13 @@ bytes; bounds: fine-tuning and joint training. Budgets: the bytes of 10, 20
 and 50 full exemplars; seeds 0, 1, 2: 51 runs. A random patch control is one
 line away (``_strategy("random_patch", "patch", patch_size=16,
 placement="random")``); it was left out to fit the CPU time.
+
+The study runs in units, one per (seed, strategy, budget) training run,
+written as they finish to ``experiments/continual_replay/units/``
+(``units_dir``, committed with the study); ``--minutes`` runs the missing ones
+that fit, and every invocation aggregates all finished units ("N of T
+units"). A run in progress also checkpoints after every task in
+``<workdir>/runs/<name>/`` and resumes there.
 
 Measured runtime, results and verdicts of the last full run: ``README.md``
 beside this file (its numbers come from the committed ``results.json``).
@@ -89,12 +96,15 @@ def get_config(variant: str = "full"):
         _strategy("random_box", "box", box_size=16, factor=4, placement="random"),
         _strategy("downsample", "downsample", box_size=16, factor=4),
     ]
+    # Finished runs (units); "" keeps them in <workdir>/units.
+    config.units_dir = "experiments/continual_replay/units"
     if variant == "quick":
         _quick(config)
     return config
 
 
 def _quick(config) -> None:
+    config.units_dir = ""
     config.seeds = (0,)
     config.data.image_size = 16
     config.data.num_train = 32

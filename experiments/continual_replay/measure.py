@@ -2,8 +2,8 @@
 
 :func:`setup_stream` builds what every run shares (the U-Net, the saliency of
 the exemplars, the task split, the bytes of one full exemplar);
-:func:`train_runs` trains every strategy x budget x seed through the stream
-(each run checkpoints after every task into ``<workdir>/runs/<name>/`` and a
+:func:`train_run` trains one strategy x budget x seed through the stream
+(it checkpoints after every task into ``<workdir>/runs/<name>/`` and a
 finished one is restored); :func:`summarise` gives the mean and CI over seeds
 per (strategy, budget) and the paired differences of final mIoU.
 """
@@ -130,79 +130,70 @@ def setup_stream(config, options, data) -> Stream:
     return Stream(model, saliency, tasks, hw, full_bytes)
 
 
-def train_runs(stream: Stream, config, options, data, workdir: Path, timer):
-    """Trains (or restores) every strategy x budget x seed.
+def train_run(stream: Stream, config, strategy, budget: int, seed: int, data, workdir):
+    """Trains (or restores) one run: a strategy at a budget with a seed.
 
     Args:
       stream: :func:`setup_stream` output.
       config: the experiment config (``train``, and ``model``/``data`` for the
         checkpoint fingerprints).
-      options: the checked options (:class:`.run.Options`).
+      strategy: a checked strategy (:class:`.run.StrategyOptions`).
+      budget: the memory budget in full exemplars (0 for the bounds).
+      seed: the run's seed (initialisation, batch order, memory sampling).
       data: :func:`load_stream_data` output.
-      workdir: the runs go to ``workdir/runs/<name>/``.
-      timer: records ``train_<strategy>``.
+      workdir: the run checkpoints after every task into
+        ``workdir/runs/<name>/`` and resumes from there.
 
     Returns:
-      ``(runs, params)``: one record per run, and the final parameters of the
-      last replay run of the first seed (``None`` without replay runs).
+      ``(record, params)``: the run's scores and its final parameters.
     """
-    runs, last_params = [], None
-    for seed in options.seeds:
-        for strategy in options.strategies:
-            comp = make_strategy_compressor(strategy, stream.hw)
-            budgets = (0,) if comp is None else options.budget_images
-            for budget in budgets:
-                name = f"{strategy.name}_b{budget}_s{seed}"
-                train_config = ContinualConfig(seed=seed, **config.train.to_dict())
-                stream_tasks = stream.tasks
-                if strategy.kind == "joint":
-                    # every image seen epochs_per_task times, as in the stream
-                    stream_tasks = joint_tasks(stream.tasks)
-                with timer(f"train_{strategy.name}"):
-                    result = train_stream(
-                        stream.model,
-                        data["train"],
-                        data["test"],
-                        tasks=stream_tasks,
-                        num_classes=NUM_CLASSES,
-                        config=train_config,
-                        compressor=comp,
-                        budget_bytes=budget * stream.full_bytes,
-                        saliency=stream.saliency,
-                        workdir=workdir / "runs" / name,
-                        fingerprint={
-                            "model": config.model.to_dict(),
-                            "data": config.data.to_dict(),
-                            "compressor": None if comp is None else comp.name,
-                        },
-                    )
-                runs.append(
-                    {
-                        "name": name,
-                        "strategy": strategy.name,
-                        "compressor": None if comp is None else comp.name,
-                        "budget_images": budget,
-                        "budget_bytes": budget * stream.full_bytes,
-                        "seed": seed,
-                        "final_miou": result["final_miou"],
-                        "final_iou": result["final_iou"],
-                        "average_forgetting": result["average_forgetting"],
-                        "backward_transfer": result["backward_transfer"],
-                        "accuracy": result["accuracy"],
-                        "memory": result["memory"],
-                        "seconds": sum(h["seconds"] for h in result["history"]),
-                    }
-                )
-                if comp is not None and seed == options.seeds[0]:
-                    last_params = result["state"].params
-    return runs, last_params
+    comp = make_strategy_compressor(strategy, stream.hw)
+    name = f"{strategy.name}_b{budget}_s{seed}"
+    train_config = ContinualConfig(seed=seed, **config.train.to_dict())
+    stream_tasks = stream.tasks
+    if strategy.kind == "joint":
+        # every image seen epochs_per_task times, as in the stream
+        stream_tasks = joint_tasks(stream.tasks)
+    result = train_stream(
+        stream.model,
+        data["train"],
+        data["test"],
+        tasks=stream_tasks,
+        num_classes=NUM_CLASSES,
+        config=train_config,
+        compressor=comp,
+        budget_bytes=budget * stream.full_bytes,
+        saliency=stream.saliency,
+        workdir=Path(workdir) / "runs" / name,
+        fingerprint={
+            "model": config.model.to_dict(),
+            "data": config.data.to_dict(),
+            "compressor": None if comp is None else comp.name,
+        },
+    )
+    record = {
+        "name": name,
+        "strategy": strategy.name,
+        "compressor": None if comp is None else comp.name,
+        "budget_images": budget,
+        "budget_bytes": budget * stream.full_bytes,
+        "seed": seed,
+        "final_miou": result["final_miou"],
+        "final_iou": result["final_iou"],
+        "average_forgetting": result["average_forgetting"],
+        "backward_transfer": result["backward_transfer"],
+        "accuracy": result["accuracy"],
+        "memory": result["memory"],
+        "seconds": sum(h["seconds"] for h in result["history"]),
+    }
+    return record, result["state"].params
 
 
 def summarise(runs: list[dict], budget_images) -> dict:
     """Mean and CI over seeds per (strategy, budget); paired differences.
 
     Args:
-      runs: :func:`train_runs` records.
+      runs: :func:`train_run` records.
       budget_images: the budgets compared (in full exemplars), in order.
     """
     cells = defaultdict(list)

@@ -38,12 +38,19 @@ References:
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
-from experiments.continual_replay import measure, report
+import jax
+import numpy as np
+from flax import traverse_util
+
+from experiments.continual_replay import measure
+from experiments.continual_replay import report as reporting
 from experiments.continual_replay.findings import evaluate_findings
 from experiments.shared.options import config_to_dict, field, from_section
-from experiments.shared.results import Timer, write_results
+from experiments.shared.study import run_study
+from experiments.shared.units import Unit
 from segxai_jax.continual import ContinualConfig, split_classes
 from segxai_jax.continual.compress import KINDS, OUTSIDES, PLACEMENTS
 from segxai_jax.data.texture_digits import NUM_CLASSES
@@ -102,7 +109,9 @@ class Options:
     def from_config(cls, config, workdir=None) -> Options:
         """Checks every field before any data is generated or anything written."""
         del workdir  # the options do not depend on it
-        options = from_section(cls, config, "", ignore=("experiment", "model", "train"))
+        options = from_section(
+            cls, config, "", ignore=("experiment", "model", "train", "units_dir")
+        )
         names = [s.name for s in options.strategies]
         if len(set(names)) != len(names) or not names:
             raise ValueError(f"config.strategies: expected unique names, got {names}")
@@ -157,46 +166,129 @@ class Options:
         }
 
 
-def run(config, workdir: str | Path) -> dict:
-    """Runs every strategy x budget x seed; returns what goes to results.json."""
+# The study in units (see experiments.shared.study): one unit per (seed,
+# strategy, budget), i.e. one training run through the task stream.
+NAME = "continual_replay"
+AXES = ("seeds", "strategies", "budget_images")
+PRESENTATION = ()
+
+
+def units(opts: Options) -> list[Unit]:
+    """One unit per run, in the order seed, strategy, budget (bounds: budget 0)."""
+    out = []
+    for seed in opts.seeds:
+        for strategy in opts.strategies:
+            bound = strategy.kind in measure.BOUNDS
+            for budget in (0,) if bound else opts.budget_images:
+                out.append(
+                    Unit(
+                        f"{strategy.name}_b{budget}_s{seed}",
+                        {
+                            "seed": seed,
+                            "budget_images": budget,
+                            "strategy": dataclasses.asdict(strategy),
+                        },
+                        kind=strategy.name,
+                    )
+                )
+    return out
+
+
+def prepare(config, workdir, timer) -> dict:
+    """The generated stream data and what every run shares."""
     options = Options.from_config(config)
-    workdir = ensure_writable_dir(workdir, name="workdir")
-    timer = Timer()
     with timer("data"):
         data = measure.load_stream_data(options.data)
     stream = measure.setup_stream(config, options, data)
-    runs, last_params = measure.train_runs(
-        stream, config, options, data, workdir, timer
+    return {"config": config, "data": data, "stream": stream, "workdir": workdir}
+
+
+def run_unit(opts: Options, unit: Unit, context: dict):
+    """Trains one run through the stream (resumable per task in the workdir).
+
+    Returns:
+      ``(record, sidecar)``: the run's scores; the final parameters of the
+      first seed's replay runs in the sidecar (for ``exemplars.png``).
+    """
+    strategy = next(
+        s for s in opts.strategies if s.name == unit.settings["strategy"]["name"]
     )
-    summary = measure.summarise(runs, options.budget_images)
-    findings = evaluate_findings(summary)
-    with timer("figures"):
-        figures = report.make_figures(
-            workdir,
-            summary,
-            data=data,
-            strategies=options.strategies,
-            hw=stream.hw,
-            params=last_params,
-            saliency=stream.saliency,
-            tasks=stream.tasks,
-        )
-    results = {
+    record, params = measure.train_run(
+        context["stream"],
+        context["config"],
+        strategy,
+        unit.settings["budget_images"],
+        unit.settings["seed"],
+        context["data"],
+        Path(context["workdir"]),
+    )
+    keep = record["compressor"] is not None and unit.settings["seed"] == opts.seeds[0]
+    return record, (flatten_params(params) if keep else None)
+
+
+def aggregate(opts: Options, records) -> dict:
+    return measure.summarise([r.result for r in records], opts.budget_images)
+
+
+def findings(summary: dict, opts: Options):
+    del opts
+    return evaluate_findings(summary)
+
+
+def figures(workdir, opts: Options, records, context: dict) -> dict:
+    """``miou_vs_bytes.png``; ``exemplars.png`` from the first seed's last replay
+    run whose parameters are at hand (its sidecar)."""
+    params = None
+    for record in records:
+        result = record.result
+        if result["compressor"] is not None and result["seed"] == opts.seeds[0]:
+            arrays = record.sidecar()
+            if arrays is not None:
+                params = unflatten_params(arrays)
+    stream = context["stream"]
+    return reporting.make_figures(
+        Path(workdir),
+        aggregate(opts, records),
+        data=context["data"],
+        strategies=opts.strategies,
+        hw=stream.hw,
+        params=params,
+        saliency=stream.saliency,
+        tasks=stream.tasks,
+    )
+
+
+def results(opts: Options, summary: dict, records, context: dict) -> dict:
+    config, stream = context["config"], context["stream"]
+    return {
         "config": config_to_dict(config),
-        "options": options.record(),
+        "options": opts.record(),
         "tasks": [list(t) for t in stream.tasks],
         "full_exemplar_bytes": stream.full_bytes,
         "data": config.data.to_dict(),
         "model": config.model.to_dict(),
         "train": config.train.to_dict(),
-        "runs": runs,
+        "runs": [r.result for r in records],
         "summary": summary,
     }
-    return write_results(
-        workdir,
-        results,
-        findings=findings,
-        figures=figures,
-        seconds=timer.seconds,
-        report=report.report_markdown,
-    )
+
+
+def report(completed: dict, opts: Options) -> str:
+    del opts
+    return reporting.report_markdown(completed)
+
+
+def flatten_params(params) -> dict[str, np.ndarray]:
+    """Parameters as ``{"a/b/kernel": array}`` for a sidecar."""
+    flat = traverse_util.flatten_dict(jax.device_get(params), sep="/")
+    return {k: np.asarray(v) for k, v in flat.items()}
+
+
+def unflatten_params(arrays: dict) -> dict:
+    return traverse_util.unflatten_dict(dict(arrays), sep="/")
+
+
+def run(config, workdir: str | Path, *, minutes: float | None = None) -> dict:
+    """Runs the missing (seed, strategy, budget) units; returns results.json."""
+    workdir = ensure_writable_dir(workdir, name="workdir")
+    return run_study(sys.modules[__name__], config, workdir, minutes=minutes)

@@ -15,7 +15,7 @@ A study module (``experiments/<name>/run.py``) that runs in units defines:
 * ``run_unit(opts, unit, context) -> (result, sidecar or None)``;
 * ``aggregate(opts, records) -> summary`` over the finished units' records;
 * ``findings(summary, opts) -> list[Finding]``;
-* ``figures(workdir, opts, records) -> {name: file}``;
+* ``figures(workdir, opts, records, context) -> {name: file}``;
 * ``results(opts, summary, records, context) -> dict`` (the study's own
   ``results.json`` entries);
 * ``report(results, opts) -> markdown``.
@@ -136,7 +136,7 @@ def run_study(
         if not progress.complete:
             verdicts = [dataclasses.replace(f, partial=count) for f in verdicts]
         with timer("figures"):
-            figures = study.figures(workdir, opts, finished)
+            figures = study.figures(workdir, opts, finished, prepared())
         own = study.results(opts, summary, finished, prepared())
     results = {
         **own,

@@ -92,8 +92,8 @@ def findings(summary, opts):
     return [Finding("toy means differ from 0", "none", strict_verdict(signs), "-")]
 
 
-def figures(workdir, opts, records):
-    del workdir, opts, records
+def figures(workdir, opts, records, context):
+    del workdir, opts, records, context
     return {}
 
 
