@@ -7,11 +7,17 @@ Commands::
     python -m experiments.main --config experiments/cam_nas/config.py:quick \
         --workdir runs/cam_nas_quick
 
-The teacher is the quickstart's (``runs/quickstart/teacher``; trained there
-first with the quickstart's recipe when missing, about 4 more minutes). Three
-seeds; searches and student trainings are checkpointed per seed and method and
-resumed, so a killed run loses at most one generation or epoch, and seeds can
-be added later (``--config.seeds='(0,1,2,3)'``).
+The teacher is the quickstart's, committed in
+``experiments/shared/teachers/quickstart`` (no training; without it, it is
+loaded from ``runs/quickstart/teacher`` or trained there first). Three seeds.
+The study runs in units, one per (seed, method): a search and the training of
+its winner, written as they finish to ``experiments/cam_nas/units/``
+(``units_dir``, committed with the study); ``--minutes M`` runs the missing
+units that fit in M minutes and every invocation aggregates all finished units
+("N of T units"). While a unit runs, its search and its student are
+checkpointed per generation and epoch in the work directory, so a killed run
+loses at most one generation or epoch. Seeds added later
+(``--config.seeds='(0,1,2,3)'``) run only the new units.
 
 Measured runtime, results and verdicts of the last full run: ``README.md``
 beside this file (its numbers come from the committed ``results.json``).
@@ -86,6 +92,8 @@ def get_config(variant: str = "full"):
     # Winners are trained with the teacher's (quickstart's) recipe.
     config.student_train = base.teacher.train.copy_and_resolve_references()
     config.eval = config_dict.ConfigDict({"num_images": 32, "split": "test"})
+    # Finished (seed, method) units; "" keeps them in <workdir>/units.
+    config.units_dir = "experiments/cam_nas/units"
     if variant == "five_seeds":
         _five_seeds(config)
     if variant == "quick":
@@ -95,6 +103,7 @@ def get_config(variant: str = "full"):
 
 def _five_seeds(config) -> None:
     """Five seeds, a parameter AND a FLOP budget, the proxy study's best proxy."""
+    config.units_dir = "experiments/cam_nas/units_five_seeds"
     config.seeds = (0, 1, 2, 3, 4)
     config.budget.flops_fraction = 0.25
     config.methods = ("cam_nas_init", "proxy_search", "random_search", "hand_designed")
@@ -102,6 +111,7 @@ def _five_seeds(config) -> None:
 
 
 def _quick(config) -> None:
+    config.units_dir = ""
     config.seeds = (0,)
     config.data.config = "tiny"
     config.teacher.workdir = ""  # this run's own workdir

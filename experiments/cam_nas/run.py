@@ -40,6 +40,7 @@ References:
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from pathlib import Path
 
@@ -47,18 +48,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments.cam_nas import measure, report
+from experiments.cam_nas import measure
+from experiments.cam_nas import report as reporting
 from experiments.cam_nas.findings import evaluate_findings
 from experiments.shared.data import load_data
 from experiments.shared.nas_fitness import LEARNED
 from experiments.shared.options import check_choices, field, from_section
-from experiments.shared.results import Timer, write_results
+from experiments.shared.study import run_study
 from experiments.shared.targets import largest_digit_targets
 from experiments.shared.teacher import (
     resolve_teacher,
     teacher_probe_names,
     teacher_scores,
 )
+from experiments.shared.units import Unit
 from segxai_jax.models import UNetConfig, count_params
 from segxai_jax.training import TrainConfig, ensure_writable_dir
 from segxai_jax.training.losses import LOSSES
@@ -162,7 +165,7 @@ class Options:
     def from_config(cls, config, workdir=None) -> Options:
         """Checks every field before any data is read or anything is written."""
         options = from_section(
-            cls, config, "", ignore=("experiment", "data", "teacher")
+            cls, config, "", ignore=("experiment", "data", "teacher", "units_dir")
         )
         check_choices(options.methods, "methods", measure.METHODS)
         if not options.seeds:
@@ -257,11 +260,34 @@ def _setup(options, data, teacher_model, teacher_params, teacher_dir, config):
     )
 
 
-def run(config, workdir: str | Path) -> dict:
-    """Runs the CAM-NAS study; returns what is written to ``results.json``."""
+# The study in units (see experiments.shared.study): one unit per (seed,
+# method), i.e. one search and the training of its winner (both checkpointed
+# in <workdir>/search and <workdir>/students while they run).
+NAME = "cam_nas"
+AXES = ("seeds", "methods")
+PRESENTATION = ()
+
+
+def units(opts: Options) -> list[Unit]:
+    """One unit per (seed, method), seed-major.
+
+    The teacher, when trained here, is trained with the first seed: it is part
+    of every unit's settings.
+    """
+    return [
+        Unit(
+            f"seed{seed}-{method}",
+            {"seed": seed, "method": method, "teacher_seed": opts.seeds[0]},
+            kind=method,
+        )
+        for seed in opts.seeds
+        for method in opts.methods
+    ]
+
+
+def prepare(config, workdir, timer) -> dict:
+    """Data, teacher (with its test scores) and what every method shares."""
     options = Options.from_config(config, workdir)
-    workdir = ensure_writable_dir(workdir, name="workdir")
-    timer = Timer()
     with timer("data"):
         data = load_data(config.data)
     spec = data["spec"]
@@ -269,46 +295,74 @@ def run(config, workdir: str | Path) -> dict:
         teacher_model, teacher_params, teacher = resolve_teacher(
             config.teacher, config.data, data, workdir, seed=options.seeds[0]
         )
-    teacher_config = teacher_model.config
     teacher["test_scores"] = teacher_scores(
         teacher_model, teacher_params, data["test"], spec.num_classes
     )
-    teacher["params"] = count_params(teacher_config)
+    teacher["params"] = count_params(teacher_model.config)
     setup = _setup(options, data, teacher_model, teacher_params, teacher["dir"], config)
-    runs = {method: [] for method in options.methods}
-    for seed in options.seeds:
-        for method in options.methods:
-            tic = time.perf_counter()
-            if method == "hand_designed":
-                student = measure.hand_designed(teacher_config, setup.budget)
-                info = {}
-            else:
-                with timer("search"):
-                    student, info = measure.search_method(method, seed, setup, workdir)
-            with timer("train_students"):
-                scored = measure.train_and_score(student, method, seed, setup, workdir)
-            runs[method].append(
-                {"seed": seed, **info, **scored, "seconds": time.perf_counter() - tic}
-            )
+    return {"config": config, "teacher": teacher, "setup": setup, "workdir": workdir}
+
+
+def run_unit(opts: Options, unit: Unit, context: dict):
+    """Searches with one method and seed, trains and scores the winner."""
+    del opts
+    seed, method = unit.settings["seed"], unit.settings["method"]
+    setup, workdir = context["setup"], Path(context["workdir"])
+    tic = time.perf_counter()
+    if method == "hand_designed":
+        student = measure.hand_designed(setup.teacher_model.config, setup.budget)
+        info = {}
+    else:
+        student, info = measure.search_method(method, seed, setup, workdir)
+    scored = measure.train_and_score(student, method, seed, setup, workdir)
+    return {"seed": seed, **info, **scored, "seconds": time.perf_counter() - tic}, None
+
+
+def _runs(opts: Options, records) -> dict:
+    runs = {method: [] for method in opts.methods}
+    for record in records:
+        runs[record.unit.settings["method"]].append(record.result)
+    return {method: entries for method, entries in runs.items() if entries}
+
+
+def aggregate(opts: Options, records) -> dict:
+    """Per method: mean and CI over its finished seeds, and the verdicts."""
+    runs = _runs(opts, records)
     summary = measure.summarise(runs)
-    verdicts, findings = evaluate_findings(runs)
+    verdicts, _ = evaluate_findings(runs)
     summary.update(verdicts)
-    with timer("figures"):
-        figures = report.make_figures(workdir, runs, teacher)
-    results = {
-        "config": config.to_dict(),
-        "teacher": teacher,
-        "options": options.record(),
+    return {"runs": runs, "summary": summary}
+
+
+def findings(aggregated: dict, opts: Options):
+    del opts
+    return evaluate_findings(aggregated["runs"])[1]
+
+
+def figures(workdir, opts: Options, records, context: dict) -> dict:
+    return reporting.make_figures(
+        Path(workdir), _runs(opts, records), context["teacher"]
+    )
+
+
+def results(opts: Options, aggregated: dict, records, context: dict) -> dict:
+    del records
+    setup = context["setup"]
+    return {
+        "config": context["config"].to_dict(),
+        "teacher": context["teacher"],
+        "options": opts.record(),
         "space": dataclasses.asdict(setup.space),
         "budget": dataclasses.asdict(setup.budget),
-        "runs": runs,
-        "summary": summary,
+        **aggregated,
     }
-    return write_results(
-        workdir,
-        results,
-        findings=findings,
-        figures=figures,
-        seconds=timer.seconds,
-        report=lambda done: report.report_markdown(done, options),
-    )
+
+
+def report(completed: dict, opts: Options) -> str:
+    return reporting.report_markdown(completed, opts)
+
+
+def run(config, workdir: str | Path, *, minutes: float | None = None) -> dict:
+    """Runs the missing (seed, method) units; returns what results.json holds."""
+    workdir = ensure_writable_dir(workdir, name="workdir")
+    return run_study(sys.modules[__name__], config, workdir, minutes=minutes)
