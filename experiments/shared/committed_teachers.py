@@ -34,7 +34,8 @@ from pathlib import Path
 from experiments.shared.options import config_to_dict
 from segxai_jax.training import json_fingerprint, write_atomic
 
-TEACHERS = Path(__file__).resolve().parent / "teachers"
+REPOSITORY = Path(__file__).resolve().parents[2]
+TEACHERS = REPOSITORY / "experiments" / "shared" / "teachers"
 PARAMS_FILE = "params.msgpack"
 RECORD_FILE = "teacher.json"
 
@@ -64,6 +65,15 @@ def without_location(data: dict) -> dict:
     if isinstance(data, dict):
         return {k: without_location(v) for k, v in data.items() if k != "data_dir"}
     return data
+
+
+def repository_path(path: Path) -> Path:
+    """``path`` relative to the repository when inside it (the same on every
+    machine), else as it is."""
+    try:
+        return Path(path).resolve().relative_to(REPOSITORY)
+    except ValueError:
+        return Path(path)
 
 
 def sha256_of(path: Path) -> str:

@@ -30,6 +30,7 @@ import numpy as np
 from experiments.shared.committed_teachers import (
     find_committed,
     load_committed,
+    repository_path,
     without_location,
 )
 from experiments.shared.options import differing_fields
@@ -293,6 +294,8 @@ def resolve_teacher(teacher_config, data_config, data: dict, workdir, *, seed: i
         record = check_recipe(folder, recipe, field="teacher")
         model, params = load_teacher(folder, data["spec"].image_size)
         history = record.get("history", [])
+    if committed is not None:
+        folder = repository_path(committed)
     info = {
         "dir": str(folder),
         "trained_here": trained_here,
