@@ -112,11 +112,10 @@ def run_study(
     first_unit_after = []
 
     def run_one(unit):
-        ready = prepared()
         if not first_unit_after:
             first_unit_after.append(round(time.monotonic() - started, 3))
         with timer(f"unit {unit.kind}"):
-            return study.run_unit(opts, unit, ready)
+            return study.run_unit(opts, unit, prepared())
 
     records, progress = run_units(
         units,
@@ -125,6 +124,7 @@ def run_study(
         run_one=run_one,
         minutes=minutes,
         started=started,
+        prepare=prepared,
     )
     finished = [records[u.name] for u in units if u.name in records]
     count = f"{progress.done} of {progress.total} units"

@@ -269,6 +269,7 @@ def run_units(
     run_one: Callable[[Unit], tuple[Any, Mapping | None]],
     minutes: float | None = None,
     started: float | None = None,
+    prepare: Callable[[], object] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> tuple[dict[str, UnitRecord], Progress]:
     """Runs the missing units in order, within ``minutes`` if given.
@@ -280,6 +281,8 @@ def run_units(
       run_one: runs one unit; returns ``(result, sidecar or None)``.
       minutes: the invocation's time budget; None runs every missing unit.
       started: when the invocation started (``clock()`` time); default now.
+      prepare: called once before the first unit that runs (loading data and
+        teachers); its time counts against the budget.
       clock: seconds, monotonic (a parameter for tests).
 
     Returns:
@@ -312,6 +315,14 @@ def run_units(
         if deadline is not None:
             remaining = deadline - clock()
             if remaining <= 0 or (estimate is not None and estimate > remaining):
+                left.append(unit.name)
+                continue
+        if prepare is not None:
+            bar.set_postfix_str("preparing (data, teacher)")
+            prepare()
+            prepare = None
+            remaining = None if deadline is None else deadline - clock()
+            if remaining is not None and estimate is not None and estimate > remaining:
                 left.append(unit.name)
                 continue
         bar.set_postfix_str(f"running {unit.name}")
