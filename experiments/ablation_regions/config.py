@@ -5,9 +5,11 @@ Command::
     python -m experiments.main --config experiments/ablation_regions/config.py \
         --workdir runs/ablation_regions
 
-The teacher is the quickstart's (``runs/quickstart/teacher``); when it is
-missing it is trained there first with the quickstart's recipe (about 4 more
-minutes). Every probe point of the U-Net, 40 test images, region thresholds 0
+The teacher is the quickstart's, committed in
+``experiments/shared/teachers/quickstart`` (no training). The study runs in
+units, one per (threshold, layer), kept in ``experiments/ablation_regions/units``
+as they finish (``units_dir``; ``--minutes M`` for a time budget). Every probe
+point of the U-Net, 40 test images, region thresholds 0
 (any overlap) and 0.5 (majority).
 
 Measured runtime, results and verdicts of the last full run: ``README.md``
@@ -53,6 +55,8 @@ def get_config(variant: str = "full"):
     config.chunk_size = 8
     config.figure_layer = "bottleneck"
     config.num_figure_images = 4
+    # One unit per (threshold, layer); "" keeps them in <workdir>/units.
+    config.units_dir = "experiments/ablation_regions/units"
     if variant == "quick":
         _quick(config)
     return config
@@ -67,3 +71,4 @@ def _quick(config) -> None:
     config.teacher.train.batch_size = 16
     config.num_images = 4
     config.num_figure_images = 2
+    config.units_dir = ""

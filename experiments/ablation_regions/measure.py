@@ -11,7 +11,6 @@ import functools
 
 import jax
 import numpy as np
-from tqdm.auto import tqdm
 
 from experiments.shared.stats import mean_ci, paired_difference
 from segxai_jax.explainers import ablation_effects
@@ -29,46 +28,42 @@ METRICS = {
 }
 
 
-def measure(model, params, images, targets, opts) -> dict:
-    """``{(threshold, layer): {region: {field: [N] or [N, Kc]}}}``."""
-    shape = tuple(images.shape[1:])
-    raw = {}
-    jobs = [(t, layer) for t in opts.thresholds for layer in opts.layers]
-    for threshold, layer in tqdm(jobs, desc="ablation", unit="layer"):
-        probe = make_probe(model, layer, input_shape=shape)
-        effects = jax.jit(
-            functools.partial(
-                ablation_effects,
-                probe,
-                regions=REGIONS,
-                mode=opts.mode,
-                ablation_value=opts.ablation_value,
-                scale=opts.scale,
-                region_threshold=threshold,
-                chunk_size=opts.chunk_size,
-            )
+FIELDS = (
+    "score",
+    "region_fraction",
+    "score_drop",
+    "dice",
+    "channel_score_drop",
+    "channel_dice",
+)
+
+
+def measure_layer(model, params, images, targets, opts, threshold, layer) -> dict:
+    """``{region: {field: [N] or [N, Kc]}}`` of one layer at one ROI threshold."""
+    probe = make_probe(model, layer, input_shape=tuple(images.shape[1:]))
+    effects = jax.jit(
+        functools.partial(
+            ablation_effects,
+            probe,
+            regions=REGIONS,
+            mode=opts.mode,
+            ablation_value=opts.ablation_value,
+            scale=opts.scale,
+            region_threshold=threshold,
+            chunk_size=opts.chunk_size,
         )
-        per_image = []
-        for i in range(len(images)):
-            target = jax.tree.map(lambda leaf, i=i: leaf[i], targets)
-            per_image.append(jax.device_get(effects(params, images[i], target)))
-        raw[(threshold, layer)] = {
-            region: {
-                field: np.stack(
-                    [np.asarray(getattr(e[region], field)) for e in per_image]
-                )
-                for field in (
-                    "score",
-                    "region_fraction",
-                    "score_drop",
-                    "dice",
-                    "channel_score_drop",
-                    "channel_dice",
-                )
-            }
-            for region in REGIONS
+    )
+    per_image = []
+    for i in range(len(images)):
+        target = jax.tree.map(lambda leaf, i=i: leaf[i], targets)
+        per_image.append(jax.device_get(effects(params, images[i], target)))
+    return {
+        region: {
+            field: np.stack([np.asarray(getattr(e[region], field)) for e in per_image])
+            for field in FIELDS
         }
-    return raw
+        for region in REGIONS
+    }
 
 
 def _metrics(effect: dict) -> dict:
@@ -92,7 +87,12 @@ def _metrics(effect: dict) -> dict:
 
 
 def summarise(raw, opts) -> dict:
-    """``{threshold: {layer: {region: {metric: ci}, "difference": ...}}}``."""
+    """``{threshold: {layer: {region: {metric: ci}, "difference": ...}}}``.
+
+    Args:
+      raw: ``{(threshold, layer): measure_layer(...)}``.
+      opts: the study's options.
+    """
     out = {}
     for (threshold, layer), effects in raw.items():
         per_region = {r: _metrics(effects[r]) for r in REGIONS}

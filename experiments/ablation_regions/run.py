@@ -37,6 +37,7 @@ References:
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
 import jax
@@ -44,7 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments.ablation_regions.findings import evaluate_finding
-from experiments.ablation_regions.measure import measure, summarise
+from experiments.ablation_regions.measure import measure_layer, summarise
 from experiments.ablation_regions.report import make_figures, report_markdown
 from experiments.shared.options import (
     check_choices,
@@ -52,9 +53,10 @@ from experiments.shared.options import (
     check_int,
     check_real,
 )
-from experiments.shared.results import Timer, write_results
+from experiments.shared.study import run_study
 from experiments.shared.targets import largest_digit_targets
 from experiments.shared.teacher import load_data_and_teacher, teacher_probe_names
+from experiments.shared.units import Unit
 from segxai_jax.explainers.ablation import MODES
 from segxai_jax.models import unet_apply_fn
 from segxai_jax.training import ensure_writable_dir
@@ -107,32 +109,98 @@ class Options:
         )
 
 
-def run(config, workdir: str | Path) -> dict:
-    """Runs the region study; returns what is written to ``results.json``."""
-    workdir = ensure_writable_dir(workdir, name="workdir")
+# The study in units (see experiments.shared.study): one unit per (ROI
+# threshold, layer), i.e. one layer's foreground/background deactivations on
+# every image.
+NAME = "ablation_regions"
+AXES = ("layers", "thresholds")
+PRESENTATION = ("figure_layer", "num_figure_images")
+
+
+def units(opts: Options) -> list[Unit]:
+    return [
+        Unit(f"t{threshold:g}-{layer}", {"threshold": threshold, "layer": layer})
+        for threshold in opts.thresholds
+        for layer in opts.layers
+    ]
+
+
+def prepare(config, workdir, timer) -> dict:
+    """The teacher, the first ``num_images`` test images and their targets."""
     opts = Options.from_config(config, workdir)
-    timer = Timer()
     data, model, params, teacher = load_data_and_teacher(config, workdir, timer)
-    spec = data["spec"]
     count = min(opts.num_images, len(data["test"]["image"]))
     images = jnp.asarray(data["test"]["image"][:count])
-    apply_fn = unet_apply_fn(model)
-    logits = jax.jit(jax.vmap(apply_fn, (None, 0)))(params, images)
+    logits = jax.jit(jax.vmap(unet_apply_fn(model), (None, 0)))(params, images)
     targets = largest_digit_targets(
-        np.asarray(logits.argmax(-1)), data["test"]["mask"][:count], spec.num_classes
+        np.asarray(logits.argmax(-1)),
+        data["test"]["mask"][:count],
+        data["spec"].num_classes,
     )
-    with timer("ablation"):
-        raw = measure(model, params, images, targets, opts)
-    summary = summarise(raw, opts)
-    findings = [evaluate_finding(summary, opts)]
-    with timer("figures"):
-        figures = make_figures(workdir, model, params, images, targets, summary, opts)
-    results = {
+    return {
+        "model": model,
+        "params": params,
         "teacher": teacher,
+        "images": images,
+        "targets": targets,
+    }
+
+
+def run_unit(opts: Options, unit: Unit, context: dict):
+    threshold, layer = unit.settings["threshold"], unit.settings["layer"]
+    effects = measure_layer(
+        context["model"],
+        context["params"],
+        context["images"],
+        context["targets"],
+        opts,
+        threshold,
+        layer,
+    )
+    return effects, None
+
+
+def aggregate(opts: Options, records) -> dict:
+    raw = {
+        (r.unit.settings["threshold"], r.unit.settings["layer"]): r.result
+        for r in records
+    }
+    return summarise(raw, opts)
+
+
+def findings(summary: dict, opts: Options):
+    return [evaluate_finding(summary, opts)]
+
+
+def figures(workdir, opts: Options, records, context: dict) -> dict:
+    """The bar chart and the maps, once every layer of the first threshold ran."""
+    first = {
+        r.unit.settings["layer"]
+        for r in records
+        if r.unit.settings["threshold"] == opts.thresholds[0]
+    }
+    if first != set(opts.layers):
+        return {}
+    return make_figures(
+        Path(workdir),
+        context["model"],
+        context["params"],
+        context["images"],
+        context["targets"],
+        aggregate(opts, records),
+        opts,
+    )
+
+
+def results(opts: Options, summary: dict, records, context: dict) -> dict:
+    del records
+    model = context["model"]
+    return {
+        "teacher": context["teacher"],
         "images": {
             "split": "test",
-            "count": count,
-            "target_classes": np.asarray(targets.class_id).tolist(),
+            "count": int(len(context["images"])),
+            "target_classes": np.asarray(context["targets"].class_id).tolist(),
         },
         "options": dataclasses.asdict(opts),
         "channels": {
@@ -143,11 +211,13 @@ def run(config, workdir: str | Path) -> dict:
         },
         "summary": summary,
     }
-    return write_results(
-        workdir,
-        results,
-        findings=findings,
-        figures=figures,
-        seconds=timer.seconds,
-        report=lambda completed: report_markdown(completed, opts),
-    )
+
+
+def report(completed: dict, opts: Options) -> str:
+    return report_markdown(completed, opts)
+
+
+def run(config, workdir: str | Path, *, minutes: float | None = None) -> dict:
+    """Runs the missing (threshold, layer) units; returns results.json."""
+    workdir = ensure_writable_dir(workdir, name="workdir")
+    return run_study(sys.modules[__name__], config, workdir, minutes=minutes)

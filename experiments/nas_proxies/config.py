@@ -7,13 +7,15 @@ Commands::
     python -m experiments.main --config experiments/nas_proxies/config.py:quick \
         --workdir runs/nas_proxies_quick
 
-The teacher is the quickstart's (``runs/quickstart/teacher``; trained there
-first with the quickstart's recipe when missing, about 4 more minutes). The
-sampled architectures are trained one after another; each trained student is
-checkpointed in ``<workdir>/students/arch<i>`` and its scores written to
-``<workdir>/students/arch<i>/scores.json``, so a killed study resumes at the
-first student without scores. A work directory of another space, budget or
-recipe is refused (``run.json``), never resumed.
+The teacher is the quickstart's, committed in
+``experiments/shared/teachers/quickstart`` (no training). The study runs in
+units: the proxy scores of all sampled architectures (one unit, batched
+supernet calls) and one unit per trained architecture, written as they finish
+to ``experiments/nas_proxies/units/`` (``units_dir``, committed with the
+study); ``--minutes M`` runs the missing units that fit and every invocation
+aggregates the finished ones ("N of T units"; correlations over the trained
+architectures so far, labelled partial). A student being trained is
+checkpointed per epoch in ``<workdir>/students/arch<i>``.
 
 Measured runtime, results and verdicts of the last full run: ``README.md``
 beside this file (its numbers come from the committed ``results.json``).
@@ -45,7 +47,7 @@ def get_config(variant: str = "full"):
     config.budget = config_dict.ConfigDict(
         {"params_fraction": 0.25, "flops_fraction": None}
     )
-    config.num_architectures = 40
+    config.num_architectures = 48
     config.probe = config_dict.ConfigDict(
         {"point": "bottleneck", "num_images": 8, "split": "validation"}
     )
@@ -72,12 +74,20 @@ def get_config(variant: str = "full"):
     config.student_train.epochs = 1
     config.eval = config_dict.ConfigDict({"split": "test"})
     config.bootstrap = config_dict.ConfigDict({"resamples": 2000})
+    # Students trained with the full recipe elsewhere, trained again with the
+    # short one: does the short recipe rank them the same way?
+    config.calibration_source = "experiments/cam_nas/results.json"
+    # The proxy scores and each trained architecture are units, kept here as
+    # they finish; "" keeps them in <workdir>/units.
+    config.units_dir = "experiments/nas_proxies/units"
     if variant == "quick":
         _quick(config)
     return config
 
 
 def _quick(config) -> None:
+    config.units_dir = ""
+    config.calibration_source = ""
     config.data.config = "tiny"
     config.teacher.workdir = ""  # this run's own workdir
     config.teacher.model.widths = (4, 8)

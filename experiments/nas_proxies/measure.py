@@ -28,7 +28,7 @@ from experiments.shared.nas_fitness import (
     relation_fitness,
 )
 from experiments.shared.teacher import teacher_scores
-from segxai_jax.models import UNet, count_flops, count_params
+from segxai_jax.models import UNet, UNetConfig, count_flops, count_params
 from segxai_jax.nas import (
     SearchSpace,
     active_genes,
@@ -211,15 +211,32 @@ def train_and_score(index: int, genome, setup: Setup, workdir, seed: int) -> dic
       ``{"index", "genome", "config", "params", "flops", "miou",
       "pixel_accuracy", "val_miou", "train_seconds"}``.
     """
-    options, space = setup.options, setup.space
-    config = space.to_config(np.asarray(genome))
+    config = setup.space.to_config(np.asarray(genome))
     folder = workdir / "students" / f"arch{index:03d}"
     scores_file = folder / "scores.json"
-    described = dataclasses.asdict(config)
+    described = json.loads(json.dumps(dataclasses.asdict(config)))
     if scores_file.exists():
         cached = json.loads(scores_file.read_text())
-        if cached.get("config") == json.loads(json.dumps(described)):
+        if cached.get("config") == described:
             return cached
+    entry = {
+        "index": index,
+        "genome": np.asarray(genome).tolist(),
+        **train_student(config, folder, setup, seed),
+    }
+    write_atomic(scores_file, json.dumps(entry, indent=1) + "\n")
+    return json.loads(json.dumps(entry))
+
+
+def train_student(config: UNetConfig, folder, setup: Setup, seed: int) -> dict:
+    """Trains one U-Net with the short recipe (checkpointed in ``folder``).
+
+    Returns:
+      ``{"config", "params", "flops", "miou", "pixel_accuracy", "val_miou",
+      "train_seconds"}`` (mIoU and pixel accuracy on ``options.eval.split``).
+    """
+    options = setup.options
+    described = dataclasses.asdict(config)
     model = UNet(config)
     result = train(
         model,
@@ -235,9 +252,7 @@ def train_and_score(index: int, genome, setup: Setup, workdir, seed: int) -> dic
         model, result.state.params, setup.data[options.eval.split], config.num_classes
     )
     size = setup.budget.image_size
-    entry = {
-        "index": index,
-        "genome": np.asarray(genome).tolist(),
+    return {
         "config": described,
         "params": count_params(config),
         "flops": count_flops(config, height=size, width=size),
@@ -246,5 +261,3 @@ def train_and_score(index: int, genome, setup: Setup, workdir, seed: int) -> dic
         "val_miou": result.history[-1]["val_miou"],
         "train_seconds": sum(h.get("train_seconds", 0.0) for h in result.history),
     }
-    write_atomic(scores_file, json.dumps(entry, indent=1) + "\n")
-    return json.loads(json.dumps(entry))

@@ -57,6 +57,20 @@ def report_markdown(results: dict, options) -> str:
     """
     teacher, students = results["teacher"], results["students"]
     correlations = results["summary"]["correlations"]
+    calibration = results["summary"].get("calibration")
+    if len(students) < 3 or not correlations:
+        lines = [
+            "# NAS proxies ranked against trained mIoU",
+            "",
+            f"{len(students)} architecture(s) trained so far"
+            + ("" if results["proxies"] else ", proxy scores not yet computed")
+            + ": no correlation yet (at least 3 trained architectures and the "
+            "proxy scores are needed).",
+            "",
+            *_calibration_lines(calibration),
+            *wall_time_section(results["seconds"]),
+        ]
+        return "\n".join(lines) + "\n"
     miou = np.asarray([s["miou"] for s in students])
     params = np.asarray([s["params"] for s in students])
     hand = results["hand_designed"]
@@ -106,6 +120,7 @@ def report_markdown(results: dict, options) -> str:
             )
         )
     lines += [markdown_table(headers, rows), ""]
+    lines += _calibration_lines(calibration)
     lines += [
         "## Findings",
         "",
@@ -117,3 +132,21 @@ def report_markdown(results: dict, options) -> str:
     ]
     lines += wall_time_section(results["seconds"])
     return "\n".join(lines) + "\n"
+
+
+def _calibration_lines(calibration: dict | None) -> list[str]:
+    """Does the short recipe rank students as the full recipe does?"""
+    if not calibration:
+        return []
+    agreement = calibration["short_vs_full"]
+    return [
+        "## Short recipe vs full recipe",
+        "",
+        f"{calibration['students']} students of `{calibration['source']}` "
+        f"({calibration['architectures']} distinct architectures), trained "
+        "there with the full recipe and here again with the short one: "
+        f"Kendall tau {fmt_ci(agreement['tau'])}, Spearman rho "
+        f"{fmt_ci(agreement['rho'])} between the two test mIoUs (95 % "
+        "bootstrap intervals over students).",
+        "",
+    ]

@@ -36,11 +36,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from tqdm import tqdm
 
 from experiments.cam_nas import measure as cam_nas
 from experiments.cam_nas.run import (
@@ -50,19 +51,21 @@ from experiments.cam_nas.run import (
     StudentTrainOptions,
     WarmupOptions,
 )
-from experiments.nas_proxies import measure, report
+from experiments.nas_proxies import measure
+from experiments.nas_proxies import report as reporting
 from experiments.nas_proxies.findings import evaluate_findings
 from experiments.shared.data import load_data
 from experiments.shared.nas_fitness import PROXIES
 from experiments.shared.options import check_choices, field, from_section
-from experiments.shared.results import Timer, write_json, write_results
 from experiments.shared.stats import rank_correlations
+from experiments.shared.study import run_study
 from experiments.shared.targets import largest_digit_targets
 from experiments.shared.teacher import (
     resolve_teacher,
     teacher_probe_names,
     teacher_scores,
 )
+from experiments.shared.units import Unit
 from segxai_jax.models import UNetConfig, count_flops, count_params
 from segxai_jax.training import ensure_writable_dir
 
@@ -94,12 +97,15 @@ class Options:
     student_train: StudentTrainOptions = field()
     eval: EvalOptions = field()
     bootstrap: BootstrapOptions = field()
+    # A results.json whose runs hold full-recipe test mIoU per trained
+    # student config (the committed cam_nas study); "" = no calibration.
+    calibration_source: str = field(default="")
 
     @classmethod
     def from_config(cls, config, workdir=None) -> Options:
         """Checks every field before any data is read or anything is written."""
         options = from_section(
-            cls, config, "", ignore=("experiment", "data", "teacher")
+            cls, config, "", ignore=("experiment", "data", "teacher", "units_dir")
         )
         check_choices(options.proxies, "proxies", PROXIES)
         cam_nas.check_budget_fractions(options.budget)
@@ -136,20 +142,56 @@ def _probe_batch(options, data, teacher_model, teacher_params):
     return images, targets
 
 
-def _cached_proxies(path, compute) -> dict:
-    """The proxy scores of this run folder (``run.json`` fixed the config)."""
-    if path.exists():
-        return json.loads(path.read_text())
-    scores = compute()
-    write_json(path, scores)
-    return scores
+# The study in units (see experiments.shared.study): the proxy scores of all
+# sampled architectures (one unit: batched supernet calls) and one unit per
+# trained architecture. The sample is fixed by the shared config (space,
+# budget, num_architectures, seed), so a unit is named by its index.
+NAME = "nas_proxies"
+AXES = ()
+PRESENTATION = ()
 
 
-def run(config, workdir) -> dict:
-    """Runs the proxy study; returns what is written to ``results.json``."""
+def units(opts: Options) -> list[Unit]:
+    """The proxy scores, one unit per sampled architecture, and one per
+    calibration student (a full-recipe run trained again with the short
+    recipe)."""
+    proxies = [Unit("proxies", {"scores": "all architectures"}, kind="proxies")]
+    students = [
+        Unit(f"arch{index:03d}", {"index": index}, kind="student")
+        for index in range(opts.num_architectures)
+    ]
+    return proxies + students + calibration_units(opts.calibration_source)
+
+
+def calibration_units(source: str) -> list[Unit]:
+    """One unit per trained student of ``source`` (a study's results.json)."""
+    if not source:
+        return []
+    path = Path(source)
+    try:
+        runs = json.loads(path.read_text())["runs"]
+    except (OSError, ValueError, KeyError) as error:
+        raise ValueError(
+            f"config.calibration_source: expected a results.json with 'runs' "
+            f"(e.g. experiments/cam_nas/results.json), got {source!r} ({error})"
+        ) from error
+    out = []
+    for method, entries in runs.items():
+        for entry in entries:
+            settings = {
+                "source": f"{method}/seed{entry['seed']}",
+                "config": entry["config"],
+                "seed": entry["seed"],
+                "full_recipe_miou": entry["miou"],
+            }
+            name = f"calib-{method}-s{entry['seed']}"
+            out.append(Unit(name, settings, kind="calibration"))
+    return out
+
+
+def prepare(config, workdir, timer) -> dict:
+    """Data, teacher, space, budget, the probe batch and the sampled genomes."""
     options = Options.from_config(config, workdir)
-    workdir = ensure_writable_dir(workdir, name="workdir")
-    timer = Timer()
     with timer("data"):
         data = load_data(config.data)
     with timer("teacher"):
@@ -180,19 +222,73 @@ def run(config, workdir) -> dict:
     genomes = measure.sample_architectures(
         space, budget, options.num_architectures, options.seed
     )
-    with timer("proxies"):
-        scores = _cached_proxies(
-            workdir / "proxies.json",
-            lambda: measure.proxy_scores(setup, genomes, options.seed),
-        )
-    students = []
-    with timer("train_students"):
-        for index, genome in enumerate(tqdm(genomes, desc="students", unit="arch")):
-            students.append(
-                measure.train_and_score(index, genome, setup, workdir, options.seed)
-            )
+    return {
+        "config": config,
+        "teacher": teacher,
+        "setup": setup,
+        "genomes": genomes,
+        "image_size": image_size,
+        "workdir": Path(workdir),
+    }
+
+
+def run_unit(opts: Options, unit: Unit, context: dict):
+    """The proxy scores of every architecture, or one trained architecture."""
+    setup, genomes = context["setup"], context["genomes"]
+    if unit.kind == "calibration":
+        config = UNetConfig(**unit.settings["config"])
+        folder = context["workdir"] / "calibration" / unit.name
+        short = measure.train_student(config, folder, setup, unit.settings["seed"])
+        return {**short, "full_recipe_miou": unit.settings["full_recipe_miou"]}, None
+    if unit.kind == "proxies":
+        scores = measure.proxy_scores(setup, genomes, opts.seed)
+        return {k: np.asarray(v).tolist() for k, v in scores.items()}, None
+    index = unit.settings["index"]
+    student = measure.train_and_score(
+        index, genomes[index], setup, context["workdir"], opts.seed
+    )
+    return student, None
+
+
+def _parts(records):
+    scores, students = None, []
+    for record in records:
+        if record.unit.kind == "proxies":
+            scores = record.result
+        elif record.unit.kind == "student":
+            students.append(record.result)
+    return scores, students
+
+
+def calibration(opts: Options, records) -> dict | None:
+    """Kendall tau / Spearman rho of short-recipe vs full-recipe mIoU."""
+    runs = [r.result for r in records if r.unit.kind == "calibration"]
+    if len(runs) < 3:
+        return None
+    short = [r["miou"] for r in runs]
+    full = [r["full_recipe_miou"] for r in runs]
+    boot = dict(resamples=opts.bootstrap.resamples, seed=opts.seed)
+    agreement = rank_correlations({"short_recipe": short}, full, **boot)
+    distinct = {json.dumps(r["config"], sort_keys=True) for r in runs}
+    return {
+        "source": opts.calibration_source,
+        "students": len(runs),
+        "architectures": len(distinct),
+        "short_vs_full": agreement["short_recipe"],
+        "short_miou": short,
+        "full_miou": full,
+    }
+
+
+def aggregate(opts: Options, records) -> dict:
+    """Rank correlations of every proxy with the finished students' mIoU."""
+    scores, students = _parts(records)
+    if scores is None or len(students) < 3:
+        return {"correlations": {}, "students": students, "proxies": scores}
+    done = [s["index"] for s in students]
+    scores = {k: [v[i] for i in done] for k, v in scores.items()}
     miou = [s["miou"] for s in students]
-    boot = dict(resamples=options.bootstrap.resamples, seed=options.seed)
+    boot = dict(resamples=opts.bootstrap.resamples, seed=opts.seed)
     reference = "params" if "params" in scores else None
     correlations = rank_correlations(scores, miou, reference=reference, **boot)
     if "seg_grad_cam_init" in scores:
@@ -202,30 +298,56 @@ def run(config, workdir) -> dict:
         for name, entry in against_cam_nas.items():
             if "tau_minus_reference" in entry:
                 correlations[name]["tau_minus_cam_nas"] = entry["tau_minus_reference"]
-    hand = cam_nas.hand_designed(teacher_config, budget)
-    summary = {"correlations": correlations}
-    findings = evaluate_findings(correlations)
-    with timer("figures"):
-        figures = report.make_figures(workdir, scores, students, correlations)
-    results = {
-        "config": config.to_dict(),
-        "teacher": teacher,
-        "space": dataclasses.asdict(space),
-        "budget": dataclasses.asdict(budget),
+    return {"correlations": correlations, "students": students, "proxies": scores}
+
+
+def findings(aggregated: dict, opts: Options):
+    del opts
+    if not aggregated["correlations"]:
+        return []
+    return evaluate_findings(aggregated["correlations"])
+
+
+def figures(workdir, opts: Options, records, context: dict) -> dict:
+    del context
+    aggregated = aggregate(opts, records)
+    if not aggregated["correlations"]:
+        return {}
+    return reporting.make_figures(
+        Path(workdir),
+        aggregated["proxies"],
+        aggregated["students"],
+        aggregated["correlations"],
+    )
+
+
+def results(opts: Options, aggregated: dict, records, context: dict) -> dict:
+    setup, image_size = context["setup"], context["image_size"]
+    hand = cam_nas.hand_designed(setup.teacher_model.config, setup.budget)
+    return {
+        "config": context["config"].to_dict(),
+        "teacher": context["teacher"],
+        "space": dataclasses.asdict(setup.space),
+        "budget": dataclasses.asdict(setup.budget),
         "hand_designed": {
             "config": dataclasses.asdict(hand),
             "params": count_params(hand),
             "flops": count_flops(hand, height=image_size, width=image_size),
         },
-        "students": students,
-        "proxies": scores,
-        "summary": summary,
+        "students": aggregated["students"],
+        "proxies": aggregated["proxies"],
+        "summary": {
+            "correlations": aggregated["correlations"],
+            **({"calibration": cal} if (cal := calibration(opts, records)) else {}),
+        },
     }
-    return write_results(
-        workdir,
-        results,
-        findings=findings,
-        figures=figures,
-        seconds=timer.seconds,
-        report=lambda done: report.report_markdown(done, options),
-    )
+
+
+def report(completed: dict, opts: Options) -> str:
+    return reporting.report_markdown(completed, opts)
+
+
+def run(config, workdir, *, minutes: float | None = None) -> dict:
+    """Runs the missing units of the proxy study; returns results.json."""
+    workdir = ensure_writable_dir(workdir, name="workdir")
+    return run_study(sys.modules[__name__], config, workdir, minutes=minutes)

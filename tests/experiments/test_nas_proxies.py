@@ -55,7 +55,8 @@ def test_a_second_run_resumes_from_the_cached_students(quick_run, quick_config):
     again = experiments_main.run_experiment(quick_config, str(workdir))
     assert again["students"] == results["students"]
     assert again["proxies"] == results["proxies"]
-    assert again["seconds"]["train_students"] < results["seconds"]["train_students"]
+    # Every unit was finished: none runs again.
+    assert again["invocation"]["ran"] == [] and again["units"]["complete"]
 
 
 def test_a_folder_of_another_space_is_refused(quick_run, quick_config):
@@ -114,3 +115,20 @@ def test_the_space_runs_out_of_distinct_students():
 def test_every_proxy_has_a_description():
     names = [measure.describe(p) for p in PROXIES]
     assert len(set(names)) == len(names)
+
+
+def test_calibration_units_come_from_a_results_file(tmp_path):
+    from experiments.nas_proxies.run import calibration_units
+
+    assert calibration_units("") == []
+    runs = {
+        "a": [{"seed": 0, "config": {"widths": [4, 8]}, "miou": 0.5}],
+        "b": [{"seed": 1, "config": {"widths": [2, 4]}, "miou": 0.4}],
+    }
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"runs": runs}))
+    units = calibration_units(str(path))
+    assert [u.name for u in units] == ["calib-a-s0", "calib-b-s1"]
+    assert units[1].settings["full_recipe_miou"] == 0.4
+    with pytest.raises(ValueError, match="config.calibration_source"):
+        calibration_units(str(tmp_path / "missing.json"))
