@@ -18,9 +18,9 @@ gives the same parameters bit for bit (training is seeded and exactly
 resumable); on another CPU kind they differ in the last bits of float32 (see
 ``docs/determinism.md``).
 
-Store a trained teacher::
+Store a trained teacher (:mod:`experiments.shared.store_teacher`)::
 
-    python -m experiments.shared.committed_teachers --name quickstart \
+    python -m experiments.shared.store_teacher --name quickstart \
         --config experiments/quickstart/config.py --workdir runs/quickstart
 """
 
@@ -28,11 +28,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 from pathlib import Path
 
 from experiments.shared.options import config_to_dict
-from segxai_jax.training import json_fingerprint, write_atomic
+from segxai_jax.training import json_fingerprint
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 TEACHERS = REPOSITORY / "experiments" / "shared" / "teachers"
@@ -119,118 +118,3 @@ def load_committed(folder: Path, model, sample):
     abstract = jax.eval_shape(model.init, jax.random.key(0), sample)["params"]
     params = serialization.from_bytes(abstract, path.read_bytes())
     return params, record
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
-def _isa() -> str:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown"
-    return "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "other"
-
-
-def store_teacher(
-    name: str,
-    config,
-    workdir: str | Path,
-    *,
-    config_file: str = "experiments/quickstart/config.py",
-    root: Path | None = None,
-):
-    """Copies the teacher trained in ``workdir/teacher`` into ``root/<name>``.
-
-    The teacher must have been trained with ``config``'s recipe (checked
-    against its checkpoint's fingerprint).
-
-    Returns:
-      The folder written.
-    """
-    import jax
-    import jaxlib
-    from flax import serialization
-
-    from experiments.shared.data import load_data
-    from experiments.shared.teacher import (
-        check_recipe,
-        load_teacher,
-        recipe_from_config,
-        teacher_dir_of,
-    )
-
-    spec = load_data(config.data, splits=("test",))["spec"]
-    recipe = recipe_from_config(
-        config.teacher,
-        config.data,
-        seed=config.seed,
-        num_classes=spec.num_classes,
-        in_channels=spec.num_channels,
-    )
-    folder = teacher_dir_of(workdir)
-    checkpoint = check_recipe(folder, recipe, field="teacher")
-    _, params = load_teacher(folder, spec.image_size)
-    out = Path(TEACHERS if root is None else root) / name
-    out.mkdir(parents=True, exist_ok=True)
-    blob = serialization.to_bytes(jax.device_get(params))
-    tmp = out / f".{PARAMS_FILE}.tmp"
-    tmp.write_bytes(blob)
-    tmp.replace(out / PARAMS_FILE)
-    record = {
-        "name": name,
-        "model": json.loads((folder / "model.json").read_text()),
-        "config_recipe": config_recipe(config.teacher, config.data, config.seed),
-        "fingerprint": checkpoint["fingerprint"],
-        "history": checkpoint.get("history", []),
-        "sha256": hashlib.sha256(blob).hexdigest(),
-        "bytes": len(blob),
-        "retrain": (
-            f"python -m experiments.main --config {config_file} "
-            f"--workdir {workdir} && python -m "
-            f"experiments.shared.committed_teachers --name {name} --config "
-            f"{config_file} --workdir {workdir}"
-        ),
-        "trained_on": {
-            "cpu": _cpu_model(),
-            "isa": _isa(),
-            "jax": jax.__version__,
-            "jaxlib": jaxlib.__version__,
-            "python": platform.python_version(),
-        },
-    }
-    write_atomic(out / RECORD_FILE, json.dumps(record, indent=1) + "\n")
-    return out
-
-
-def main(argv):
-    del argv
-    from absl import flags
-
-    config_file = flags.FLAGS["config"].config_filename
-    print(
-        store_teacher(
-            flags.FLAGS.name,
-            flags.FLAGS.config,
-            flags.FLAGS.workdir,
-            config_file=config_file,
-        )
-    )
-
-
-if __name__ == "__main__":
-    from absl import app, flags
-    from ml_collections import config_flags
-
-    config_flags.DEFINE_config_file("config", None, "The teacher's config file.")
-    flags.DEFINE_string("workdir", None, "Work directory holding teacher/.")
-    flags.DEFINE_string("name", None, "Name of the committed teacher.")
-    flags.mark_flags_as_required(["config", "workdir", "name"])
-    app.run(main)

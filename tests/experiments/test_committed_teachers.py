@@ -10,6 +10,7 @@ from ml_collections import config_dict
 from experiments.quickstart import config as quickstart
 from experiments.shared import committed_teachers, teacher
 from experiments.shared.data import load_data
+from experiments.shared.store_teacher import store_teacher
 
 
 def test_the_committed_quickstart_teacher_is_intact():
@@ -51,7 +52,7 @@ def test_store_find_load_and_refuse_a_damaged_file(tmp_path, monkeypatch):
     )
     root = tmp_path / "teachers"
     monkeypatch.setattr(committed_teachers, "TEACHERS", root)
-    folder = committed_teachers.store_teacher("tiny", config, home, root=root)
+    folder = store_teacher("tiny", config, home, root=root)
     borrowed = config.teacher.copy_and_resolve_references()
     borrowed.workdir = str(tmp_path / "nowhere")
     borrowed.train_if_missing = False
