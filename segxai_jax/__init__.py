@@ -14,11 +14,14 @@ import importlib as _importlib
 
 from segxai_jax.adapters import linen_apply_fn, nnx_apply_fn
 from segxai_jax.explainers import (
+    eigen_cam,
     explain_batch,
     explain_targets,
+    grad_cam_plus_plus,
     gradient_x_input,
     hires_cam,
     integrated_gradients,
+    layer_cam,
     occlusion,
     seg_ablation_cam,
     seg_grad_cam,
@@ -81,6 +84,8 @@ def __dir__():
 
 
 __all__ = [
+    "eigen_cam",
+    "grad_cam_plus_plus",
     "ApplyFn",
     "Explainer",
     "Probe",
@@ -98,6 +103,7 @@ __all__ = [
     "integrated_gradients",
     "largest_component_roi",
     "linen_apply_fn",
+    "layer_cam",
     "make_probe",
     "make_target",
     "nnx_apply_fn",

@@ -16,6 +16,12 @@ from segxai_jax.explainers.ablation_effects import (
     class_dice,
 )
 from segxai_jax.explainers.batching import explain_batch, explain_targets
+from segxai_jax.explainers.cam_variants import (
+    eigen_cam,
+    grad_cam_plus_plus,
+    grad_cam_plus_plus_weights,
+    layer_cam,
+)
 from segxai_jax.explainers.cams import (
     activation_gradients,
     grad_cam_weights,
@@ -49,6 +55,10 @@ from segxai_jax.fills import (
 from segxai_jax.sweeps import STRATEGIES, map_chunked
 
 __all__ = [
+    "eigen_cam",
+    "grad_cam_plus_plus",
+    "grad_cam_plus_plus_weights",
+    "layer_cam",
     "FILL_KINDS",
     "IG_RULES",
     "STRATEGIES",
