@@ -9,7 +9,13 @@ Prints per-image Pearson correlations (mean and minimum over the batch) of
   channel max vs our ``channel_reduction="abs_max"``);
 * Seg-Grad-CAM at the bottleneck: ``seg_grad_cam`` (ReLU, then bilinear resize,
   then min-max per image) vs pytorch-grad-cam ``GradCAM`` with
-  ``SemanticSegmentationTarget`` (ReLU, min-max, ``cv2.resize``).
+  ``SemanticSegmentationTarget`` (ReLU, min-max, ``cv2.resize``);
+* Grad-CAM++, LayerCAM and Eigen-CAM at the bottleneck, the same way, vs
+  pytorch-grad-cam's ``GradCAMPlusPlus``, ``LayerCAM`` and ``EigenCAM``. The
+  sign of a principal component is arbitrary: ours is set to agree with the
+  channel sum, pytorch-grad-cam keeps the SVD's; ``eigen_cam_flipped`` compares
+  theirs with our map of the opposite sign, so one of the two rows is the
+  agreement.
 
 Targets: per image an ROI box (a quarter of the image side, random position)
 and the class the model predicts most often inside it.
@@ -36,7 +42,12 @@ from map_stats import make_targets, min_max, pearson, per_image  # noqa: E402, F
 from parity import QUICKSTART, build_pair  # noqa: E402
 from torch_unet import nhwc_to_nchw  # noqa: E402
 
-from segxai_jax.explainers.cams import seg_grad_cam  # noqa: E402
+from segxai_jax.explainers.cam_variants import (  # noqa: E402
+    eigen_cam,
+    grad_cam_plus_plus,
+    layer_cam,
+)
+from segxai_jax.explainers.cams import finish_cam, seg_grad_cam  # noqa: E402
 from segxai_jax.explainers.gradients import vanilla_gradient  # noqa: E402
 from segxai_jax.models.unet import UNetConfig, unet_apply_fn  # noqa: E402
 from segxai_jax.probes import make_probe  # noqa: E402
@@ -58,13 +69,28 @@ def ours(model, params, x, classes, masks):
         "grad_raw": run(vanilla_gradient(apply_fn)),  # [B, H, W, C]
         "grad_abs_max": run(vanilla_gradient(apply_fn, channel_reduction="abs_max")),
         "cam": min_max(run(seg_grad_cam(probe))),  # [B, H, W]
+        "grad_cam_plus_plus": min_max(run(grad_cam_plus_plus(probe))),
+        "layer_cam": min_max(run(layer_cam(probe))),
+        "eigen_cam": min_max(run(eigen_cam(probe))),
+        "eigen_cam_flipped": min_max(
+            run(_flipped(eigen_cam(probe, relu=False, output_size=None)))
+        ),
     }
+
+
+def _flipped(coarse):
+    """Eigen-CAM with the other sign of the component: ReLU, then resize."""
+
+    def flipped(key, params, x, target):
+        return finish_cam(-coarse(key, params, x, target), target.mask.shape)
+
+    return flipped
 
 
 def theirs(twin, x, classes, masks):
     """Captum Saliency (raw, abs + channel max) and pytorch-grad-cam GradCAM."""
     from captum.attr import Saliency
-    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus, LayerCAM
     from pytorch_grad_cam.utils.model_targets import SemanticSegmentationTarget
 
     xt = nhwc_to_nchw(x)
@@ -85,17 +111,25 @@ def theirs(twin, x, classes, masks):
         SemanticSegmentationTarget(int(c), m)
         for c, m in zip(classes, masks, strict=True)
     ]
-    with GradCAM(model=twin, target_layers=[twin.stages["bottleneck"]]) as cam:
-        cams = cam(input_tensor=xt.clone(), targets=targets)
+
+    def cam_of(method):
+        with method(model=twin, target_layers=[twin.stages["bottleneck"]]) as cam:
+            return np.asarray(cam(input_tensor=xt.clone(), targets=targets))
+
+    eigen = cam_of(EigenCAM)
     return {
         "grad_raw": raw.transpose(0, 2, 3, 1),
         "grad_abs_max": absolute.max(axis=1),
-        "cam": np.asarray(cams),
+        "cam": cam_of(GradCAM),
+        "grad_cam_plus_plus": cam_of(GradCAMPlusPlus),
+        "layer_cam": cam_of(LayerCAM),
+        "eigen_cam": eigen,
+        "eigen_cam_flipped": eigen,
     }
 
 
 def agreement(config: UNetConfig, *, batch: int, size: int, seed: int = 0):
-    """``{name: per-image Pearson correlations}`` for the three comparisons."""
+    """``{name: per-image Pearson correlations}`` for every comparison."""
     model, params, twin = build_pair(config, size, seed)
     x = np.random.default_rng(seed + 1).random(
         (batch, size, size, config.in_channels), dtype=np.float32
@@ -104,13 +138,22 @@ def agreement(config: UNetConfig, *, batch: int, size: int, seed: int = 0):
     classes, masks = make_targets(logits, seed + 2)
     a = ours(model, params, x, classes, masks)
     b = theirs(twin, x, classes, masks)
-    return {name: per_image(a[name], b[name]) for name in a}
+    result = {name: per_image(a[name], b[name]) for name in a}
+    result["eigen_cam_either_sign"] = np.fmax(
+        result["eigen_cam"], result["eigen_cam_flipped"]
+    )
+    return result
 
 
 LABELS = {
     "grad_raw": "vanilla gradient, raw [H,W,C]   vs Captum Saliency(raw)",
     "grad_abs_max": "vanilla gradient, abs_max [H,W] vs Captum Saliency(abs).max(C)",
     "cam": "Seg-Grad-CAM bottleneck, min-max vs pytorch-grad-cam GradCAM",
+    "grad_cam_plus_plus": "Grad-CAM++ bottleneck, min-max vs GradCAMPlusPlus",
+    "layer_cam": "LayerCAM bottleneck, min-max vs LayerCAM",
+    "eigen_cam": "Eigen-CAM bottleneck, min-max vs EigenCAM",
+    "eigen_cam_flipped": "Eigen-CAM, other sign, min-max vs EigenCAM",
+    "eigen_cam_either_sign": "Eigen-CAM, the sign that agrees, per image",
 }
 
 
