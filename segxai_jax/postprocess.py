@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 import jax
 import jax.numpy as jnp
 
+from segxai_jax import validation
+
 CHANNEL_REDUCTIONS = ("abs_sum", "abs_max", "sum", "l2")
 
 
@@ -80,11 +82,16 @@ def relu(saliency: jax.Array) -> jax.Array:
 
 
 def min_max(saliency: jax.Array) -> jax.Array:
-    """Rescales one map to ``[0, 1]``; a constant map becomes all zeros (no NaN)."""
+    """Rescales one map to ``[0, 1]``; a constant map becomes all zeros.
+
+    A map holding NaN stays all NaN (it is not turned into a plausible zero
+    map, under ``jit`` or not).
+    """
     low, high = jnp.min(saliency), jnp.max(saliency)
     span = high - low
     safe_span = jnp.where(span > 0, span, 1.0)
-    return jnp.where(span > 0, (saliency - low) / safe_span, jnp.zeros_like(saliency))
+    scaled = jnp.where(span > 0, (saliency - low) / safe_span, jnp.zeros_like(saliency))
+    return jnp.where(jnp.isnan(span), jnp.full_like(scaled, jnp.nan), scaled)
 
 
 def normalize_sum(saliency: jax.Array) -> jax.Array:
@@ -99,7 +106,9 @@ def normalize_sum(saliency: jax.Array) -> jax.Array:
     """
     total = jnp.sum(jnp.abs(saliency))
     safe_total = jnp.where(total > 0, total, 1.0)
-    return jnp.where(total > 0, saliency / safe_total, jnp.zeros_like(saliency))
+    scaled = jnp.where(total > 0, saliency / safe_total, jnp.zeros_like(saliency))
+    # A map holding NaN stays NaN, never a plausible zero map.
+    return jnp.where(jnp.isnan(total), jnp.full_like(scaled, jnp.nan), scaled)
 
 
 def top_k_mask(saliency: jax.Array, fraction: float) -> jax.Array:
@@ -143,11 +152,11 @@ def resize_bilinear(saliency: jax.Array, shape: Sequence[int]) -> jax.Array:
     Uses ``jax.image.resize`` (half-pixel centres, as TensorFlow's and PyTorch's
     ``align_corners=False``; antialiased when shrinking).
     """
-    if len(shape) != 2 or saliency.ndim not in (2, 3):
+    if saliency.ndim not in (2, 3):
         raise ValueError(
-            f"saliency/shape: expected a map [h, w] or [h, w, C] and shape (H, W), "
-            f"got {saliency.shape} and {tuple(shape)}"
+            f"saliency: expected a map [h, w] or [h, w, C], got shape {saliency.shape}"
         )
+    shape = validation.check_int_sequence(shape, "shape", length=2, minimum=1)
     return jax.image.resize(saliency, (*shape, *saliency.shape[2:]), method="bilinear")
 
 

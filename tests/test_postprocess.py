@@ -136,3 +136,19 @@ def test_postprocess_rejects_unknown_steps(saliency):
 
 def test_docstring_examples_run():
     assert doctest.testmod(pp, raise_on_error=False).failed == 0
+
+
+@pytest.mark.parametrize("step", [pp.min_max, pp.normalize_sum])
+def test_a_map_holding_nan_stays_nan_eager_and_jitted(step):
+    saliency = jnp.arange(12.0).reshape(3, 4).at[1, 2].set(jnp.nan)
+    for fn in (step, jax.jit(step)):
+        assert np.all(np.isnan(np.asarray(fn(saliency))))
+    # Finite maps are unchanged by the NaN guard.
+    finite = jnp.arange(12.0).reshape(3, 4)
+    assert np.all(np.isfinite(np.asarray(step(finite))))
+
+
+@pytest.mark.parametrize("shape", [(-4, 4), (0, 4), (4,), (4.5, 4)])
+def test_resize_bilinear_refuses_bad_sizes(shape):
+    with pytest.raises((ValueError, TypeError), match="shape"):
+        pp.resize_bilinear(jnp.ones((4, 4)), shape)
