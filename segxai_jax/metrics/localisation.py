@@ -11,8 +11,8 @@ order. So in :func:`pointing_game` every maximal pixel must hit by default, and
 in the rank-based metrics tied pixels outside the mask come first.
 
 Checks: shapes always; NaN/inf saliency and a mask without a positive pixel
-raise ``ValueError`` only when the arrays are concrete (outside ``jit``), under
-``jit`` an empty mask gives 0.
+raise ``ValueError`` when the arrays are concrete (outside ``jit``); under
+``jit`` both give NaN (the score is undefined), never a plausible 0 or 1.
 
 The arithmetic is compiled once per shape and option (an internal
 ``jax.jit``, inlined under an outer transformation), so eager calls in a loop
@@ -52,6 +52,12 @@ def _check(saliency, mask) -> None:
 
 def _inputs(saliency, mask) -> tuple[jax.Array, jax.Array]:
     return as_float(saliency), jnp.asarray(mask) > 0
+
+
+def _defined(value, saliency, inside) -> jax.Array:
+    """``value``, or NaN for an empty mask or a saliency holding NaN / inf."""
+    undefined = ~jnp.any(inside) | ~jnp.all(jnp.isfinite(saliency))
+    return jnp.where(undefined, jnp.nan, value).astype(jnp.float32)
 
 
 def dilate(mask: jax.Array, radius: int) -> jax.Array:
@@ -136,7 +142,7 @@ def _pointing_game(saliency, mask, tolerance, ties):
             hit = jnp.all(inside | ~maximal)
         else:
             hit = jnp.any(inside & maximal)
-    return hit.astype(jnp.float32)
+    return _defined(hit.astype(jnp.float32), saliency, inside)
 
 
 def relevance_mass(saliency: jax.Array, mask: jax.Array) -> jax.Array:
@@ -164,9 +170,10 @@ def relevance_mass(saliency: jax.Array, mask: jax.Array) -> jax.Array:
 def _relevance_mass(saliency, mask):
     saliency, inside = _inputs(saliency, mask)
     positive = jnp.maximum(saliency, 0.0)
-    return safe_divide(
+    mass = safe_divide(
         jnp.sum(jnp.where(inside, positive, 0.0)), jnp.sum(positive), 0.0
     )
+    return _defined(mass, saliency, inside)
 
 
 def _top_pixels(saliency: jax.Array, inside: jax.Array, k) -> jax.Array:
@@ -209,7 +216,8 @@ def _relevance_rank(saliency, mask):
     size = jnp.sum(inside)
     top = _top_pixels(saliency, inside, size)
     hits = jnp.sum(top & inside.reshape(-1))
-    return safe_divide(hits.astype(jnp.float32), size.astype(jnp.float32), 0.0)
+    rank = safe_divide(hits.astype(jnp.float32), size.astype(jnp.float32), 0.0)
+    return _defined(rank, saliency, inside)
 
 
 def top_k_iou_with_mask(
@@ -242,4 +250,4 @@ def _top_k_iou_with_mask(saliency, mask, k):
     top = _top_pixels(saliency, inside, k)
     intersection = jnp.sum(top & inside.reshape(-1)).astype(jnp.float32)
     union = (jnp.sum(top) + size).astype(jnp.float32) - intersection
-    return safe_divide(intersection, union, 0.0)
+    return _defined(safe_divide(intersection, union, 0.0), saliency, inside)

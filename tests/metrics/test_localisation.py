@@ -142,6 +142,15 @@ def test_bad_inputs_name_the_argument(name):
         fn(s[None], MASK)
 
 
+@pytest.mark.parametrize("name", METRICS)
+def test_under_jit_an_empty_mask_or_nan_saliency_gives_nan(name):
+    fn, s = jax.jit(METRICS[name]), random_map(8)
+    assert np.isnan(float(fn(s, jnp.zeros((SIZE, SIZE)))))
+    assert np.isnan(float(fn(s.at[3, 3].set(jnp.nan), MASK)))
+    assert np.isnan(float(fn(jnp.full((SIZE, SIZE), jnp.nan), MASK)))
+    assert np.isfinite(float(fn(s, MASK)))
+
+
 def test_bad_options():
     s = random_map(8)
     with pytest.raises(ValueError, match="ties"):
