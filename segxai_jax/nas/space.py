@@ -265,7 +265,27 @@ def genome_cost(space: SearchSpace, genome: jax.Array):
       ``(params [], flop_units [])`` int32; FLOPs for an ``H x W`` image are
       ``flop_units * space.flop_unit((H, W))`` (exact: every convolution's
       output pixels are ``H * W / 4**level`` and ``level <= max_depth``).
+      A genome with a gene outside the space is refused with a ``ValueError``
+      when it is concrete; under ``jit`` its cost is the largest int32 in both
+      entries, so that no budget admits it (never the cost of a clamped gene).
     """
+    if not isinstance(genome, jax.core.Tracer):
+        genome = space.check_genome(genome)
+        if genome.ndim != 1:
+            raise ValueError(
+                f"genome: expected one genome [{space.genome_length}], got shape "
+                f"{genome.shape} (jax.vmap over a population)"
+            )
+    genome = jnp.asarray(genome)
+    outside = jnp.any(
+        (genome < 0) | (genome >= jnp.asarray(space.num_choices, genome.dtype))
+    )
+    params, units = _genome_cost(space, genome)
+    worst = jnp.iinfo(jnp.int32).max
+    return jnp.where(outside, worst, params), jnp.where(outside, worst, units)
+
+
+def _genome_cost(space: SearchSpace, genome: jax.Array):
     g = space.split(genome)
     d_max, k_cls = space.max_depth, space.num_classes
     depth = jnp.asarray(space.depths, jnp.int32)[g["depth"][0]]

@@ -86,6 +86,20 @@ def test_inert_genes_do_not_change_the_network(space):
 def test_a_genome_outside_the_space_is_a_clear_error(space, genome, match):
     with pytest.raises((ValueError, TypeError), match=match):
         space.to_config(genome)
+    with pytest.raises((ValueError, TypeError), match=match):
+        genome_cost(space, genome)
+
+
+def test_genome_cost_under_jit_never_costs_a_clamped_gene(space):
+    valid = np.zeros(space.genome_length, np.int32)
+    outside = valid.copy()
+    outside[0] = space.num_choices[0]  # one past the last depth
+    cost = jax.jit(lambda g: genome_cost(space, g))
+    params, units = cost(outside)
+    worst = np.iinfo(np.int32).max
+    assert int(params) == worst and int(units) == worst
+    np.testing.assert_array_equal(cost(valid), genome_cost(space, valid))
+    assert int(cost(valid)[0]) < worst
 
 
 @pytest.mark.parametrize(
