@@ -50,7 +50,7 @@ from segxai_jax.explainers.cams import (
     resolve_output_size,
 )
 from segxai_jax.probes import Probe
-from segxai_jax.targets import check_score_options
+from segxai_jax.targets import check_score_options, input_validity
 
 GRAD_CAM_PLUS_PLUS_EPS = 1e-7
 
@@ -238,7 +238,7 @@ def eigen_cam(
     def explain(key, params, x, target):
         del key
         validation.check_input(x, target, allow_tree=True)
-        cam = eigen_projection(probe.activations(params, x))
+        cam = eigen_projection(probe.activations(params, x)) * input_validity(x)
         return finish_cam(
             cam,
             resolve_output_size(output_size, target.mask.shape),

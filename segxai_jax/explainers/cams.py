@@ -42,7 +42,12 @@ import jax.numpy as jnp
 
 from segxai_jax import validation
 from segxai_jax.probes import Probe
-from segxai_jax.targets import Target, check_score_options, target_score
+from segxai_jax.targets import (
+    Target,
+    check_score_options,
+    input_validity,
+    target_score,
+)
 
 WEIGHTINGS = ("grad_cam", "hires_cam", "xgrad_cam")
 ORDERS = ("relu_resize", "resize_relu")
@@ -88,14 +93,16 @@ def activation_gradients(
         score = target_score(
             logits, target, reduction=score_reduction, space=score_space
         )
-        return score, activations
+        # NaN in the input: NaN score, gradients and map, never zeros.
+        return score * input_validity(x), activations
 
     shape = jax.eval_shape(probe.activations, params, x)
     delta = jnp.zeros(shape.shape, shape.dtype)
     (score, activations), grads = jax.value_and_grad(score_of_delta, has_aux=True)(
         delta
     )
-    return activations, grads, score
+    # ReLU's zero derivative at NaN would hide a NaN input: make it NaN.
+    return activations, grads * input_validity(x).astype(grads.dtype), score
 
 
 def grad_cam_weights(

@@ -45,7 +45,12 @@ from segxai_jax.sweeps import (
     check_strategy,
     map_chunked,
 )
-from segxai_jax.targets import Target, check_score_options, target_score
+from segxai_jax.targets import (
+    Target,
+    check_score_options,
+    input_validity,
+    target_score,
+)
 from segxai_jax.types import ApplyFn, Explainer, Probe
 from segxai_jax.validation import check_class_id, check_input
 
@@ -100,11 +105,31 @@ def target_score_fn(
         logits = apply_fn(params, x)  # [H, W, K]
         # K is only known here; the value check runs when the id is concrete.
         check_class_id(target, logits.shape[-1])
-        return target_score(
+        value = target_score(
             logits, target, reduction=score_reduction, space=score_space
         )
+        # NaN in the input: a NaN score and NaN derivatives, never zeros.
+        return value * input_validity(x)
 
     return score
+
+
+def input_gradient(score: Callable) -> Callable:
+    """``dS/dx`` of ``score(params, x, target)``, NaN everywhere for a NaN input.
+
+    ReLU's derivative at NaN is 0, so the plain gradient of a score of an input
+    holding NaN is a plausible map of zeros and finite values; multiplying by
+    :func:`segxai_jax.targets.input_validity` makes it NaN, also under ``jit``.
+    """
+    grad = jax.grad(score, argnums=1)
+
+    def gradient(params, x, target):
+        valid = input_validity(x)
+        return jax.tree.map(
+            lambda g: g * valid.astype(g.dtype), grad(params, x, target)
+        )
+
+    return gradient
 
 
 def vanilla_gradient(
@@ -135,7 +160,7 @@ def vanilla_gradient(
     score = target_score_fn(
         apply_fn, score_reduction=score_reduction, score_space=score_space
     )
-    grad_score = jax.grad(score, argnums=1)
+    grad_score = input_gradient(score)
 
     def explain(key, params, x, target):
         del key  # deterministic
@@ -177,7 +202,7 @@ def gradient_x_input(
     score = target_score_fn(
         apply_fn, score_reduction=score_reduction, score_space=score_space
     )
-    grad_score = jax.grad(score, argnums=1)
+    grad_score = input_gradient(score)
 
     def explain(key, params, x, target):
         del key  # deterministic
@@ -341,7 +366,7 @@ def integrated_gradients(
     score = target_score_fn(
         apply_fn, score_reduction=score_reduction, score_space=score_space
     )
-    grad_score = jax.grad(score, argnums=1)
+    grad_score = input_gradient(score)
     memory_budget = check_memory_budget(memory_budget)
 
     def with_chunks(chunk):

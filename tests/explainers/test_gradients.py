@@ -260,3 +260,37 @@ def test_baseline_of_wrong_shape_raises(linear):
     explain = integrated_gradients(linear_apply, baseline=jnp.zeros((4, 4, 3)))
     with pytest.raises(ValueError, match="baseline"):
         explain(None, weights, x, target)
+
+
+def test_under_jit_one_nan_pixel_gives_a_nan_map_not_zeros():
+    # A ReLU U-Net: ReLU's derivative at NaN is 0, which used to give zeros.
+    from segxai_jax.explainers import (
+        eigen_cam,
+        grad_cam_plus_plus,
+        layer_cam,
+        seg_grad_cam,
+        smoothgrad,
+    )
+    from segxai_jax.probes import make_probe
+
+    config = UNetConfig(num_classes=3, widths=(4, 8))
+    model, params = init_unet(jax.random.key(5), config, image_size=16)
+    apply_fn = unet_apply_fn(model)
+    x = jax.random.uniform(jax.random.key(6), (16, 16, 3)).at[5, 7, 1].set(jnp.nan)
+    target = make_target(1, box_roi((16, 16), 4, 4, 8, 6))
+    probe = make_probe(model, "bottleneck", input_shape=(16, 16, 3))
+    explainers = {
+        "gradient": vanilla_gradient(apply_fn),
+        "gradient_x_input": gradient_x_input(apply_fn),
+        "integrated_gradients": integrated_gradients(apply_fn, num_steps=4),
+        "smoothgrad": smoothgrad(vanilla_gradient(apply_fn), num_samples=3),
+        "seg_grad_cam": seg_grad_cam(probe),
+        "grad_cam_plus_plus": grad_cam_plus_plus(probe),
+        "layer_cam": layer_cam(probe),
+        "eigen_cam": eigen_cam(probe),
+    }
+    for name, explain in explainers.items():
+        saliency = np.asarray(jax.jit(explain)(jax.random.key(7), params, x, target))
+        assert np.all(np.isnan(saliency)), name
+        clean = jax.jit(explain)(jax.random.key(7), params, jnp.nan_to_num(x), target)
+        assert np.all(np.isfinite(np.asarray(clean))), name
