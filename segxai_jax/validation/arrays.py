@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import jax.numpy as jnp
 import numpy as np
 
 from segxai_jax.validation.scalars import _describe, is_concrete
@@ -34,7 +35,8 @@ def check_float_array(x: Any, name: str, *, ndim: int | Sequence[int], what: str
         raise TypeError(f"{name}: expected {what} as an array, got {_describe(x)}")
     if len(shape) not in ranks:
         raise ValueError(f"{name}: expected {what}, got shape {shape}")
-    if not np.issubdtype(np.dtype(x.dtype), np.floating):
+    # jnp.issubdtype: NumPy does not count bfloat16 (an ml_dtypes type) as a float.
+    if not jnp.issubdtype(x.dtype, jnp.floating):
         raise TypeError(
             f"{name}: expected {what} of floats (e.g. float32 in [0, 1]), got dtype "
             f"{x.dtype}; convert with x.astype(jnp.float32) / 255 for uint8 images"

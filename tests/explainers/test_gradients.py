@@ -294,3 +294,14 @@ def test_under_jit_one_nan_pixel_gives_a_nan_map_not_zeros():
         assert np.all(np.isnan(saliency)), name
         clean = jax.jit(explain)(jax.random.key(7), params, jnp.nan_to_num(x), target)
         assert np.all(np.isfinite(np.asarray(clean))), name
+
+
+def test_a_bfloat16_image_is_explained(linear):
+    weights, x, target = linear
+    explain = vanilla_gradient(linear_apply)
+    half = explain(None, weights, x.astype(jnp.bfloat16), target)
+    full = explain(None, weights, x, target)
+    # Computed in the promoted dtype of image and weights (float32 here).
+    np.testing.assert_allclose(
+        np.asarray(half, np.float32), np.asarray(full), rtol=1e-2, atol=1e-2
+    )
