@@ -18,6 +18,7 @@ adapters are built once and add / remove the batch axis inside:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -87,14 +88,45 @@ def linen_apply_fn(
 
     def apply_fn(params, x):
         inputs = add_batch_axis(x) if batched else x
-        with validation.params_errors(model):
+        with validation.params_errors(model), _call_errors(model, "apply_kwargs"):
             out = model.apply(
                 linen_variables(params, params_collection), inputs, **apply_kwargs
             )
-        out = output(out) if output is not None else out
+        out = output(out) if output is not None else _logits_only(out, model)
         return out[0] if batched else out
 
     return apply_fn
+
+
+@contextlib.contextmanager
+def _call_errors(model, option: str):
+    """A model call missing an argument (a ``train`` flag...) names ``option``."""
+    try:
+        yield
+    except TypeError as error:
+        text = str(error)
+        if "argument" not in text or "__call__" not in text:
+            raise
+        raise TypeError(
+            f"model: calling {type(model).__name__} failed ({text}); pass its "
+            f"extra arguments with {option}=, e.g. {option}={{'train': False}}"
+        ) from error
+
+
+def _logits_only(out, model):
+    """``out`` when it is one array; a tuple / list / dict is refused by name."""
+    if isinstance(out, tuple | list | dict):
+        leaves = jax.tree_util.tree_leaves(out)
+        shapes = [tuple(getattr(leaf, "shape", ())) for leaf in leaves]
+        kind = type(out).__name__
+        keys = f" with keys {list(out)}" if isinstance(out, dict) else ""
+        raise ValueError(
+            f"model output: {type(model).__name__} returns a {kind} of "
+            f"{len(out)}{keys} (leaf shapes {shapes}), not one array of logits; "
+            "say which entry holds the logits with output=, e.g. "
+            "output=lambda o: o[0] or output=lambda o: o['logits']"
+        )
+    return out
 
 
 def nnx_apply_fn(
@@ -127,8 +159,9 @@ def nnx_apply_fn(
     def apply_fn(params, x):
         module = nnx.merge(graphdef, nnx_state(params))
         inputs = add_batch_axis(x) if batched else x
-        out = module(inputs, **call_kwargs)
-        out = output(out) if output is not None else out
+        with _call_errors(model, "call_kwargs"):
+            out = module(inputs, **call_kwargs)
+        out = output(out) if output is not None else _logits_only(out, model)
         return out[0] if batched else out
 
     return apply_fn, state

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable
 
 import jax
@@ -251,6 +252,19 @@ def params_errors(model, name: str = "params"):
         flax_errors.ScopeVariableNotFoundError,
     ) as error:
         model_name = type(model).__name__
+        missing = re.search(r'from collection "([^"]+)"', str(error))
+        if (
+            isinstance(error, flax_errors.ScopeCollectionNotFound)
+            and missing
+            and missing.group(1) != "params"
+        ):
+            collection = missing.group(1)
+            raise ValueError(
+                f"{name}: the model {model_name} also needs its {collection!r} "
+                f"variables: pass the whole variables dict (what model.init "
+                f"returns, e.g. {{'params': ..., {collection!r}: ...}}) as "
+                f"{name}, not params alone"
+            ) from error
         raise ValueError(
             f"{name}: do not fit the model {model_name} (weights of another "
             f"architecture, size or class count?): {type(error).__name__}: "
