@@ -10,8 +10,9 @@ Prints per-image Pearson correlations (mean and minimum over the batch) of
 * Seg-Grad-CAM at the bottleneck: ``seg_grad_cam`` (ReLU, then bilinear resize,
   then min-max per image) vs pytorch-grad-cam ``GradCAM`` with
   ``SemanticSegmentationTarget`` (ReLU, min-max, ``cv2.resize``);
-* Grad-CAM++, LayerCAM and Eigen-CAM at the bottleneck, the same way, vs
-  pytorch-grad-cam's ``GradCAMPlusPlus``, ``LayerCAM`` and ``EigenCAM``. The
+* Grad-CAM++, LayerCAM, Eigen-CAM and Score-CAM (corner-aligned upsampling)
+  at the bottleneck, the same way, vs pytorch-grad-cam's ``GradCAMPlusPlus``,
+  ``LayerCAM``, ``EigenCAM`` and ``ScoreCAM``. The
   sign of a principal component is arbitrary: ours is set to agree with the
   channel sum, pytorch-grad-cam keeps the SVD's; ``eigen_cam_flipped`` compares
   theirs with our map of the opposite sign, so one of the two rows is the
@@ -49,6 +50,7 @@ from segxai_jax.explainers.cam_variants import (  # noqa: E402
 )
 from segxai_jax.explainers.cams import finish_cam, seg_grad_cam  # noqa: E402
 from segxai_jax.explainers.gradients import vanilla_gradient  # noqa: E402
+from segxai_jax.explainers.score_cam import score_cam  # noqa: E402
 from segxai_jax.models.unet import UNetConfig, unet_apply_fn  # noqa: E402
 from segxai_jax.probes import make_probe  # noqa: E402
 from segxai_jax.targets import make_target  # noqa: E402
@@ -72,6 +74,7 @@ def ours(model, params, x, classes, masks):
         "grad_cam_plus_plus": min_max(run(grad_cam_plus_plus(probe))),
         "layer_cam": min_max(run(layer_cam(probe))),
         "eigen_cam": min_max(run(eigen_cam(probe))),
+        "score_cam": min_max(run(score_cam(probe, align_corners=True))),
         "eigen_cam_flipped": min_max(
             run(_flipped(eigen_cam(probe, relu=False, output_size=None)))
         ),
@@ -90,7 +93,13 @@ def _flipped(coarse):
 def theirs(twin, x, classes, masks):
     """Captum Saliency (raw, abs + channel max) and pytorch-grad-cam GradCAM."""
     from captum.attr import Saliency
-    from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus, LayerCAM
+    from pytorch_grad_cam import (
+        EigenCAM,
+        GradCAM,
+        GradCAMPlusPlus,
+        LayerCAM,
+        ScoreCAM,
+    )
     from pytorch_grad_cam.utils.model_targets import SemanticSegmentationTarget
 
     xt = nhwc_to_nchw(x)
@@ -125,6 +134,7 @@ def theirs(twin, x, classes, masks):
         "layer_cam": cam_of(LayerCAM),
         "eigen_cam": eigen,
         "eigen_cam_flipped": eigen,
+        "score_cam": cam_of(ScoreCAM),
     }
 
 
@@ -154,6 +164,7 @@ LABELS = {
     "eigen_cam": "Eigen-CAM bottleneck, min-max vs EigenCAM",
     "eigen_cam_flipped": "Eigen-CAM, other sign, min-max vs EigenCAM",
     "eigen_cam_either_sign": "Eigen-CAM, the sign that agrees, per image",
+    "score_cam": "Score-CAM (align_corners=True) vs ScoreCAM",
 }
 
 

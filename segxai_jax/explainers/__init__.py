@@ -42,6 +42,7 @@ from segxai_jax.explainers.occlusion import (
     occlusion_num_windows,
     occlusion_windows,
 )
+from segxai_jax.explainers.score_cam import score_cam, upsample_channels
 from segxai_jax.explainers.smoothgrad import VARIANTS, sample_noise, smoothgrad
 
 # Shared with the metrics and defined below both; re-exported for convenience.
@@ -55,6 +56,8 @@ from segxai_jax.fills import (
 from segxai_jax.sweeps import STRATEGIES, map_chunked
 
 __all__ = [
+    "score_cam",
+    "upsample_channels",
     "eigen_cam",
     "grad_cam_plus_plus",
     "grad_cam_plus_plus_weights",

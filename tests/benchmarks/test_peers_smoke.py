@@ -85,7 +85,7 @@ def test_agreement_tiny():
     result = agreement.agreement(config, batch=2, size=16, seed=0)
     for name in ("grad_raw", "grad_abs_max"):
         assert np.all(result[name] > 0.999), (name, result[name])
-    for name in ("cam", "grad_cam_plus_plus", "layer_cam"):
+    for name in ("cam", "grad_cam_plus_plus", "layer_cam", "score_cam"):
         values = result[name][~np.isnan(result[name])]
         assert values.size and np.all(values > 0.99), (name, result[name])
     # The principal component's sign is arbitrary (pytorch-grad-cam keeps the
