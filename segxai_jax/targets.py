@@ -87,20 +87,6 @@ def _class_limit(target: Target, num_classes: int) -> int:
     return 2 if target.kind == "binary" else num_classes
 
 
-def input_validity(x) -> jax.Array:
-    """1.0 when every entry of the input (an array or a pytree) is finite, else NaN.
-
-    Jittable. A score multiplied by it is NaN, and so are all its derivatives,
-    when the input holds NaN or inf: under ``jit`` an explainer then returns a
-    NaN map instead of the plausible zeros that ReLU's zero derivative at NaN
-    would give.
-    """
-    finite = jnp.all(
-        jnp.asarray([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(x)])
-    )
-    return jnp.where(finite, 1.0, jnp.nan).astype(jnp.float32)
-
-
 def target_validity(target: Target, num_classes: int) -> jax.Array:
     """1.0 for a valid target, NaN otherwise; jittable.
 

@@ -49,8 +49,9 @@ from segxai_jax.explainers.cams import (
     finish_cam,
     resolve_output_size,
 )
+from segxai_jax.explainers.nan_inputs import input_validity
 from segxai_jax.probes import Probe
-from segxai_jax.targets import check_score_options, input_validity
+from segxai_jax.targets import check_score_options
 
 GRAD_CAM_PLUS_PLUS_EPS = 1e-7
 

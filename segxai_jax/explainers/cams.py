@@ -41,13 +41,9 @@ import jax
 import jax.numpy as jnp
 
 from segxai_jax import validation
+from segxai_jax.explainers.nan_inputs import input_validity
 from segxai_jax.probes import Probe
-from segxai_jax.targets import (
-    Target,
-    check_score_options,
-    input_validity,
-    target_score,
-)
+from segxai_jax.targets import Target, check_score_options, target_score
 
 WEIGHTINGS = ("grad_cam", "hires_cam", "xgrad_cam")
 ORDERS = ("relu_resize", "resize_relu")

@@ -38,6 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from segxai_jax import validation
+from segxai_jax.explainers.nan_inputs import input_gradient, input_validity
 from segxai_jax.memory import budgeted, check_memory_budget
 from segxai_jax.postprocess import check_channel_reduction, reduce_channels
 from segxai_jax.sweeps import (
@@ -45,12 +46,7 @@ from segxai_jax.sweeps import (
     check_strategy,
     map_chunked,
 )
-from segxai_jax.targets import (
-    Target,
-    check_score_options,
-    input_validity,
-    target_score,
-)
+from segxai_jax.targets import Target, check_score_options, target_score
 from segxai_jax.types import ApplyFn, Explainer, Probe
 from segxai_jax.validation import check_class_id, check_input
 
@@ -112,24 +108,6 @@ def target_score_fn(
         return value * input_validity(x)
 
     return score
-
-
-def input_gradient(score: Callable) -> Callable:
-    """``dS/dx`` of ``score(params, x, target)``, NaN everywhere for a NaN input.
-
-    ReLU's derivative at NaN is 0, so the plain gradient of a score of an input
-    holding NaN is a plausible map of zeros and finite values; multiplying by
-    :func:`segxai_jax.targets.input_validity` makes it NaN, also under ``jit``.
-    """
-    grad = jax.grad(score, argnums=1)
-
-    def gradient(params, x, target):
-        valid = input_validity(x)
-        return jax.tree.map(
-            lambda g: g * valid.astype(g.dtype), grad(params, x, target)
-        )
-
-    return gradient
 
 
 def vanilla_gradient(

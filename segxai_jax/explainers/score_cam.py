@@ -39,9 +39,10 @@ from segxai_jax.explainers.cams import (
     finish_cam,
     resolve_output_size,
 )
+from segxai_jax.explainers.nan_inputs import input_validity
 from segxai_jax.probes import Probe
 from segxai_jax.sweeps import check_chunk_size, check_strategy, map_chunked
-from segxai_jax.targets import check_score_options, input_validity, target_score
+from segxai_jax.targets import check_score_options, target_score
 
 NORMALISE_EPS = 1e-8
 
