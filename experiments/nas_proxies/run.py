@@ -160,7 +160,9 @@ def units(opts: Options) -> list[Unit]:
         Unit(f"arch{index:03d}", {"index": index}, kind="student")
         for index in range(opts.num_architectures)
     ]
-    return proxies + students + calibration_units(opts.calibration_source)
+    # The calibration runs before the remaining students: it says whether the
+    # short recipe ranks students as the full one does at all.
+    return proxies + calibration_units(opts.calibration_source) + students
 
 
 def calibration_units(source: str) -> list[Unit]:
@@ -185,7 +187,8 @@ def calibration_units(source: str) -> list[Unit]:
                 "full_recipe_miou": entry["miou"],
             }
             name = f"calib-{method}-s{entry['seed']}"
-            out.append(Unit(name, settings, kind="calibration"))
+            # The same short recipe as a sampled student: the same cost kind.
+            out.append(Unit(name, settings, kind="student"))
     return out
 
 
@@ -235,7 +238,7 @@ def prepare(config, workdir, timer) -> dict:
 def run_unit(opts: Options, unit: Unit, context: dict):
     """The proxy scores of every architecture, or one trained architecture."""
     setup, genomes = context["setup"], context["genomes"]
-    if unit.kind == "calibration":
+    if _is_calibration(unit):
         config = UNetConfig(**unit.settings["config"])
         folder = context["workdir"] / "calibration" / unit.name
         short = measure.train_student(config, folder, setup, unit.settings["seed"])
@@ -255,14 +258,18 @@ def _parts(records):
     for record in records:
         if record.unit.kind == "proxies":
             scores = record.result
-        elif record.unit.kind == "student":
+        elif not _is_calibration(record.unit):
             students.append(record.result)
     return scores, students
 
 
+def _is_calibration(unit: Unit) -> bool:
+    return "full_recipe_miou" in unit.settings
+
+
 def calibration(opts: Options, records) -> dict | None:
     """Kendall tau / Spearman rho of short-recipe vs full-recipe mIoU."""
-    runs = [r.result for r in records if r.unit.kind == "calibration"]
+    runs = [r.result for r in records if _is_calibration(r.unit)]
     if len(runs) < 3:
         return None
     short = [r["miou"] for r in runs]
