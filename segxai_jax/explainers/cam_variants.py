@@ -44,14 +44,13 @@ import jax.numpy as jnp
 from segxai_jax import validation
 from segxai_jax.explainers.cams import (
     ORDERS,
-    activation_gradients,
+    cam_explainer,
     check_probe,
     finish_cam,
     resolve_output_size,
 )
 from segxai_jax.explainers.nan_inputs import input_validity
 from segxai_jax.probes import Probe
-from segxai_jax.targets import check_score_options
 
 GRAD_CAM_PLUS_PLUS_EPS = 1e-7
 
@@ -98,38 +97,6 @@ def eigen_projection(activations: jax.Array) -> jax.Array:
     return (sign * projection).reshape(grid)
 
 
-def _cam_explainer(
-    probe, combine, *, name, score_reduction, score_space, relu, order, output_size
-):
-    check_probe(probe)
-    validation.check_choice(order, "order", ORDERS)
-    validation.check_bool(relu, "relu")
-    check_score_options(score_reduction, score_space)
-    resolve_output_size(output_size, None)
-
-    def explain(key, params, x, target):
-        del key
-        validation.check_input(x, target, allow_tree=True)
-        activations, grads, _ = activation_gradients(
-            probe,
-            params,
-            x,
-            target,
-            score_reduction=score_reduction,
-            score_space=score_space,
-        )
-        cam = combine(activations, grads)
-        return finish_cam(
-            cam,
-            resolve_output_size(output_size, target.mask.shape),
-            relu=relu,
-            order=order,
-        )
-
-    explain.__name__ = name
-    return validation.attach_class_count(explain, probe.class_count)
-
-
 def grad_cam_plus_plus(
     probe: Probe,
     *,
@@ -159,10 +126,9 @@ def grad_cam_plus_plus(
     def combine(activations, grads):
         return activations @ grad_cam_plus_plus_weights(activations, grads)
 
-    return _cam_explainer(
+    return cam_explainer(
         probe,
         combine,
-        name="grad_cam_plus_plus",
         score_reduction=score_reduction,
         score_space=score_space,
         relu=relu,
@@ -194,10 +160,9 @@ def layer_cam(
     def combine(activations, grads):
         return (jax.nn.relu(grads) * activations).sum(axis=-1)
 
-    return _cam_explainer(
+    return cam_explainer(
         probe,
         combine,
-        name="layer_cam",
         score_reduction=score_reduction,
         score_space=score_space,
         relu=relu,

@@ -221,8 +221,49 @@ def seg_grad_cam(
       differentiable with respect to ``x`` (second order: use a smooth
       activation such as softplus for non-zero input gradients).
     """
-    check_probe(probe)
     validation.check_choice(weighting, "weighting", WEIGHTINGS)
+
+    def combine(activations, grads):
+        if weighting == "hires_cam":
+            return (grads * activations).sum(axis=-1)
+        return activations @ grad_cam_weights(activations, grads, weighting=weighting)
+
+    return cam_explainer(
+        probe,
+        combine,
+        score_reduction=score_reduction,
+        score_space=score_space,
+        relu=relu,
+        order=order,
+        output_size=output_size,
+    )
+
+
+def cam_explainer(
+    probe: Probe,
+    combine: Callable,
+    *,
+    score_reduction: str,
+    score_space: str,
+    relu: bool,
+    order: str,
+    output_size,
+) -> Callable:
+    """A CAM explainer from a channel combination of ``(A, dS/dA)``.
+
+    Args:
+      probe: the layer.
+      combine: ``combine(A [..., Kc], dS/dA [..., Kc]) -> cam [...]`` on the
+        layer's grid.
+      score_reduction, score_space, relu, order, output_size: as
+        :func:`seg_grad_cam`.
+
+    Returns:
+      ``explain(key, params, x, target) -> map`` (``key`` ignored): one
+      forward and backward pass to the layer, ``combine``, then ReLU and
+      resize (:func:`finish_cam`).
+    """
+    check_probe(probe)
     validation.check_choice(order, "order", ORDERS)
     validation.check_bool(relu, "relu")
     check_score_options(score_reduction, score_space)
@@ -239,11 +280,7 @@ def seg_grad_cam(
             score_reduction=score_reduction,
             score_space=score_space,
         )
-        if weighting == "hires_cam":
-            cam = (grads * activations).sum(axis=-1)
-        else:
-            alpha = grad_cam_weights(activations, grads, weighting=weighting)
-            cam = activations @ alpha
+        cam = combine(activations, grads)
         # The map lives on the output's grid: target.mask's shape (the input's
         # spatial shape for an array input).
         spatial = target.mask.shape
