@@ -42,6 +42,7 @@ from segxai_jax.explainers.occlusion import (
     occlusion_num_windows,
     occlusion_windows,
 )
+from segxai_jax.explainers.rise import rise, rise_mask
 from segxai_jax.explainers.score_cam import score_cam, upsample_channels
 from segxai_jax.explainers.smoothgrad import VARIANTS, sample_noise, smoothgrad
 
@@ -56,6 +57,8 @@ from segxai_jax.fills import (
 from segxai_jax.sweeps import STRATEGIES, map_chunked
 
 __all__ = [
+    "rise",
+    "rise_mask",
     "score_cam",
     "upsample_channels",
     "eigen_cam",
