@@ -136,6 +136,7 @@ class Worker:
             if line.startswith("@@"):
                 return json.loads(line[2:])
         code = self.proc.wait()
+        self._close_pipes()
         raise RuntimeError(f"the {self.side} timing worker exited with status {code}")
 
     def request(self, **msg) -> dict:
@@ -151,6 +152,16 @@ class Worker:
                 self.proc.wait(timeout=60)
             except (BrokenPipeError, subprocess.TimeoutExpired):
                 self.proc.kill()
+                self.proc.wait()
+        self._close_pipes()
+
+    def _close_pipes(self) -> None:
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None and not stream.closed:
+                try:
+                    stream.close()
+                except BrokenPipeError:
+                    pass
 
 
 def compare(ours: Worker, peer: Worker, method: str, options: dict, repeats: int):
