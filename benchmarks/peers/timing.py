@@ -30,22 +30,20 @@ warm-up call per configuration is excluded; then single calls are interleaved
 waits on a pipe, and the median per configuration is reported. The table shows
 the fastest peer configuration. Ratio = ours / peer (< 1: we are faster).
 
-``--scaling`` runs a grid that varies one factor at a time (batch 1/8/32,
-image side 64/128/256, samples or steps 8/32/128, the ablated layer's channel
-count 8/16/32/64, the number of occlusion windows 16/49/225) and writes
-``peers_scaling.json`` / ``.md``.
+``--scaling``: a grid varying one factor at a time (batch 1/8/32, side
+64/128/256, samples or steps 8/32/128, the ablated layer's channels 8-64,
+occlusion windows 16/49/225), written to ``peers_scaling.json`` / ``.md``.
 
 Run (needs the ``peers`` extra)::
-
     python benchmarks/peers/timing.py                # batch 8, 64x64, ~6 min
     python benchmarks/peers/timing.py --scaling      # the grid, ~20 min
-    python benchmarks/peers/timing.py --quick        # tiny smoke run
-    python benchmarks/peers/timing.py --methods gradient,smoothgrad
+    python benchmarks/peers/timing.py --quick        # tiny; --methods a,b picks
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -136,7 +134,7 @@ class Worker:
             if line.startswith("@@"):
                 return json.loads(line[2:])
         code = self.proc.wait()
-        self._close_pipes()
+        self.close()
         raise RuntimeError(f"the {self.side} timing worker exited with status {code}")
 
     def request(self, **msg) -> dict:
@@ -152,16 +150,9 @@ class Worker:
                 self.proc.wait(timeout=60)
             except (BrokenPipeError, subprocess.TimeoutExpired):
                 self.proc.kill()
-                self.proc.wait()
-        self._close_pipes()
-
-    def _close_pipes(self) -> None:
         for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None and not stream.closed:
-                try:
-                    stream.close()
-                except BrokenPipeError:
-                    pass
+            with contextlib.suppress(BrokenPipeError):
+                stream.close()
 
 
 def compare(ours: Worker, peer: Worker, method: str, options: dict, repeats: int):
