@@ -29,12 +29,14 @@ from __future__ import annotations
 
 import importlib
 import math
+import sys
 import time
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
 from experiments.shared import workdir as run_folder
+from experiments.shared.overrides import check_overrides
 from experiments.shared.study import run_study, shared_fingerprint
 from experiments.shared.units import check_minutes
 from segxai_jax import runtime
@@ -108,4 +110,9 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    # A misspelt --config.<field> is refused in one line with the nearest names
+    # (ml_collections would fail later, inside flag parsing, with a traceback).
+    unknown = check_overrides(sys.argv[1:])
+    if unknown:
+        sys.exit("\n".join(unknown))
     app.run(main)
