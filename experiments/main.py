@@ -10,12 +10,16 @@ Usage::
     python -m experiments.main --config experiments/attack_explanations/config.py \
         --workdir runs/attack_explanations --minutes 25
 
-The config's ``experiment`` field names the folder ``experiments/<name>/``
-whose ``run.run(config, workdir)`` is called; ``config.py:<variant>`` picks a
-variant of the config (``quick`` for every experiment). Any config field can
-be overridden on the command line with ``--config.<field>=<value>``. The work
-directory is claimed for the run before anything is written into it (see
-:mod:`experiments.shared.workdir`).
+The config's ``experiment`` field names the folder ``experiments/<name>/``.
+Its ``config.py`` declares the study's settings once, as the frozen dataclass
+``Config`` (see :mod:`experiments.shared.options`); ``config.py:<variant>``
+picks a variant (``quick`` for every study, the quickstart has ``long`` and
+``nuclei``). Any field can be overridden with ``--config.<field>=<value>``; a
+field that does not exist is refused in one line with the nearest names. The
+overridden config is checked into ``Config`` once, before anything is read or
+written; then the work directory is claimed (see
+:mod:`experiments.shared.workdir`) and ``run.run(settings, workdir)`` or, for a
+study in units, :func:`experiments.shared.study.run_study` is called.
 
 Studies that run in units (see :mod:`experiments.shared.study`) take
 ``--minutes M``: the missing units are run until M minutes are used (a unit
@@ -36,6 +40,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from experiments.shared import workdir as run_folder
+from experiments.shared.options import settings_from
 from experiments.shared.overrides import check_overrides
 from experiments.shared.study import run_study, shared_fingerprint
 from experiments.shared.units import check_minutes
@@ -87,19 +92,23 @@ def run_experiment(config, workdir: str, *, minutes: float | None = None):
             f"config.experiment: expected one of {EXPERIMENTS}, got {name!r}"
         )
     module = importlib.import_module(f"experiments.{name}.run")
+    declared = importlib.import_module(f"experiments.{name}.config")
+    # The one check of every field, before any data is read or anything written.
+    settings = settings_from(declared.Config, config)
     in_units = hasattr(module, "run_unit")
     if minutes is not None and not in_units:
         raise ValueError(
             f"--minutes: the {name!r} experiment does not run in units yet; leave "
             "--minutes out to run it whole"
         )
-    module.Options.from_config(config, workdir)  # bad fields: refused before writing
+    if hasattr(module, "resolve"):  # checks that need the teacher's layer names
+        module.resolve(settings, workdir)
     if not in_units:
-        folder = run_folder.claim(workdir, name, config)
-        return module.run(config, folder)
-    described = shared_fingerprint(config, (*module.AXES, *module.PRESENTATION))
+        folder = run_folder.claim(workdir, name, settings)
+        return module.run(settings, folder)
+    described = shared_fingerprint(settings, (*module.AXES, *module.PRESENTATION))
     folder = run_folder.claim(workdir, name, described)
-    return run_study(module, config, folder, minutes=minutes, started=started)
+    return run_study(module, settings, folder, minutes=minutes, started=started)
 
 
 def main(argv):

@@ -22,41 +22,54 @@ result. Measured runtime: 10 s with a warm compilation cache, 46 s cold (2-core
 CPU shared with other jobs).
 """
 
-from ml_collections import config_dict
+import dataclasses
 
-from experiments.quickstart import config as quickstart
+from experiments.shared.options import field, to_config_dict
+from experiments.shared.recipe import DataSettings, TeacherSettings, quick_teacher
+from segxai_jax.explainers.ablation import MODES
 
 VARIANTS = ("full", "quick")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The study's settings, declared and checked once.
+
+    Attributes:
+      num_images: test images explained (the first of the split).
+      layers: probe points of the teacher; () = every probe point.
+      region_thresholds: ROI share above which a grid cell is foreground
+        (0 = any overlap); the first decides the verdict.
+      mode / ablation_value / scale: how a region is deactivated (set to
+        ``ablation_value``, or multiplied by ``scale``).
+      chunk_size: deactivations per vmapped call.
+      figure_layer / num_figure_images: what the figures show.
+      units_dir: the finished (threshold, layer) units; "" keeps them in
+        ``<workdir>/units``.
+    """
+
+    experiment: str = "ablation_regions"
+    seed: int = field(default=0, minimum=0)
+    data: DataSettings = DataSettings()
+    teacher: TeacherSettings = TeacherSettings()
+    num_images: int = field(default=40, minimum=1)
+    layers: tuple[str, ...] = ()
+    region_thresholds: tuple[float, ...] = field(
+        default=(0.0, 0.5), minimum=0.0, below=1.0, min_items=1
+    )
+    mode: str = field(default="value", choices=MODES)
+    ablation_value: float = 0.0
+    scale: float = 0.0
+    chunk_size: int = field(default=8, minimum=1)
+    figure_layer: str = "bottleneck"
+    num_figure_images: int = field(default=4, minimum=1)
+    units_dir: str = "experiments/ablation_regions/units"
 
 
 def get_config(variant: str = "full"):
     if variant not in VARIANTS:
         raise ValueError(f"config variant: expected one of {VARIANTS}, got {variant!r}")
-    base = quickstart.get_config()
-    config = config_dict.ConfigDict()
-    config.experiment = "ablation_regions"
-    config.seed = 0
-    config.data = base.data
-    config.teacher = config_dict.ConfigDict(
-        {
-            "workdir": "runs/quickstart",
-            "train_if_missing": True,
-            "model": base.teacher.model,
-            "train": base.teacher.train,
-        }
-    )
-    config.num_images = 40
-    config.layers = ()  # () = every probe point of the model
-    # Primary threshold first (the finding's verdict uses it).
-    config.region_thresholds = (0.0, 0.5)
-    config.mode = "value"
-    config.ablation_value = 0.0
-    config.scale = 0.0
-    config.chunk_size = 8
-    config.figure_layer = "bottleneck"
-    config.num_figure_images = 4
-    # One unit per (threshold, layer); "" keeps them in <workdir>/units.
-    config.units_dir = "experiments/ablation_regions/units"
+    config = to_config_dict(Config())
     if variant == "quick":
         _quick(config)
     return config
@@ -64,11 +77,7 @@ def get_config(variant: str = "full"):
 
 def _quick(config) -> None:
     """A 2-epoch (4, 8) teacher on ``texture_digits/tiny``; 4 images."""
-    config.data.config = "tiny"
-    config.teacher.workdir = ""
-    config.teacher.model.widths = (4, 8)
-    config.teacher.train.epochs = 2
-    config.teacher.train.batch_size = 16
+    quick_teacher(config)
     config.num_images = 4
     config.num_figure_images = 2
     config.units_dir = ""

@@ -13,9 +13,9 @@ from experiments.shared.stats import fmt_ci, sign_of
 SOURCE = "Gipiskis et al., EUROCON 2023 (seed paper sec. 5)"
 
 
-def evaluate_finding(summary, opts) -> Finding:
-    threshold = str(opts.thresholds[0])
-    layers = opts.layers
+def evaluate_finding(summary, threshold: float, layers) -> Finding:
+    """The verdict at ``threshold`` (the primary ROI threshold) over ``layers``."""
+    threshold = str(threshold)
     votes, parts = {}, []
     for metric in ("rel_change", "dice_change"):
         signs = {

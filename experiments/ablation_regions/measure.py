@@ -38,19 +38,20 @@ FIELDS = (
 )
 
 
-def measure_layer(model, params, images, targets, opts, threshold, layer) -> dict:
-    """``{region: {field: [N] or [N, Kc]}}`` of one layer at one ROI threshold."""
+def measure_layer(model, params, images, targets, threshold, layer, **deactivation):
+    """``{region: {field: [N] or [N, Kc]}}`` of one layer at one ROI threshold.
+
+    ``deactivation``: ``mode``, ``ablation_value``, ``scale`` and
+    ``chunk_size`` of :func:`segxai_jax.explainers.ablation_effects`.
+    """
     probe = make_probe(model, layer, input_shape=tuple(images.shape[1:]))
     effects = jax.jit(
         functools.partial(
             ablation_effects,
             probe,
             regions=REGIONS,
-            mode=opts.mode,
-            ablation_value=opts.ablation_value,
-            scale=opts.scale,
             region_threshold=threshold,
-            chunk_size=opts.chunk_size,
+            **deactivation,
         )
     )
     per_image = []
@@ -86,12 +87,11 @@ def _metrics(effect: dict) -> dict:
     }
 
 
-def summarise(raw, opts) -> dict:
+def summarise(raw) -> dict:
     """``{threshold: {layer: {region: {metric: ci}, "difference": ...}}}``.
 
     Args:
       raw: ``{(threshold, layer): measure_layer(...)}``.
-      opts: the study's options.
     """
     out = {}
     for (threshold, layer), effects in raw.items():

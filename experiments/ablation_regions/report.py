@@ -18,9 +18,23 @@ from segxai_jax.probes import make_probe
 _CAM_TITLES = {"full": "all cells", "foreground": "fg cells", "background": "bg cells"}
 
 
-def make_figures(workdir, model, params, images, targets, summary, opts) -> dict:
-    threshold = str(opts.thresholds[0])
-    layers = opts.layers
+def make_figures(
+    workdir,
+    model,
+    params,
+    images,
+    targets,
+    summary,
+    *,
+    threshold: float,
+    layers,
+    figure_layer: str,
+    num_figure_images: int,
+    deactivation: dict,
+) -> dict:
+    """The bar chart of every layer at ``threshold`` and the maps at
+    ``figure_layer`` (``deactivation``: see :func:`.measure.measure_layer`)."""
+    threshold = str(threshold)
 
     def series(metric):
         return {
@@ -45,8 +59,8 @@ def make_figures(workdir, model, params, images, targets, summary, opts) -> dict
             ylabel="mean over images (95 % CI)",
         )
     }
-    shown = min(opts.num_figure_images, len(images))
-    probe = make_probe(model, opts.figure_layer, input_shape=tuple(images.shape[1:]))
+    shown = min(num_figure_images, len(images))
+    probe = make_probe(model, figure_layer, input_shape=tuple(images.shape[1:]))
     maps = {}
     for region in ("full", *REGIONS):
         explain = jax.jit(
@@ -54,10 +68,7 @@ def make_figures(workdir, model, params, images, targets, summary, opts) -> dict
                 probe,
                 region=region,
                 region_threshold=float(threshold),
-                mode=opts.mode,
-                ablation_value=opts.ablation_value,
-                scale=opts.scale,
-                chunk_size=opts.chunk_size,
+                **deactivation,
             )
         )
         maps[_CAM_TITLES[region]] = np.stack(
@@ -85,8 +96,9 @@ def make_figures(workdir, model, params, images, targets, summary, opts) -> dict
     return {k: Path(v).name for k, v in figures.items()}
 
 
-def report_markdown(results, opts) -> str:
-    teacher = results["teacher"]
+def report_markdown(results) -> str:
+    """The report, from ``results.json`` alone."""
+    teacher, config = results["teacher"], results["config"]
     findings = [Finding(**f) for f in results["findings"]]
     lines = [
         "# Foreground vs background deactivation per layer",
@@ -100,9 +112,9 @@ def report_markdown(results, opts) -> str:
         "images; target = the largest predicted digit, its predicted region M "
         "frozen as ROI, S_c = summed logits over M. Deactivation: "
         + (
-            f"set to {opts.ablation_value:g}"
-            if opts.mode == "value"
-            else f"multiplied by {opts.scale:g}"
+            f"set to {config['ablation_value']:g}"
+            if config["mode"] == "value"
+            else f"multiplied by {config['scale']:g}"
         )
         + ". Foreground = cells of the layer's grid whose ROI share exceeds the "
         "region threshold; background = the rest. Mean [95 % CI] over images.",
@@ -187,7 +199,7 @@ def report_markdown(results, opts) -> str:
     lines += [
         f"![foreground vs background]({results['figures']['bars']})",
         "",
-        f"Seg-Ablation-CAM at `{opts.figure_layer}`, channels deactivated in "
+        f"Seg-Ablation-CAM at `{config['figure_layer']}`, channels deactivated in "
         "all cells, in the foreground cells only and in the background cells "
         "only; last column: the ROI M.",
         "",

@@ -44,92 +44,54 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from experiments.ablation_regions.config import Config
 from experiments.ablation_regions.findings import evaluate_finding
 from experiments.ablation_regions.measure import measure_layer, summarise
 from experiments.ablation_regions.report import make_figures, report_markdown
-from experiments.shared.options import (
-    check_choices,
-    check_fraction,
-    check_int,
-    check_real,
-)
+from experiments.shared.options import check_choices
 from experiments.shared.study import run_study
 from experiments.shared.targets import largest_digit_targets
 from experiments.shared.teacher import load_data_and_teacher, teacher_probe_names
 from experiments.shared.units import Unit
-from segxai_jax.explainers.ablation import MODES
 from segxai_jax.models import unet_apply_fn
 from segxai_jax.training import ensure_writable_dir
 
 
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """The study's settings, checked (see config.py for their meaning)."""
-
-    num_images: int
-    layers: tuple[str, ...]
-    thresholds: tuple[float, ...]
-    mode: str
-    ablation_value: float
-    scale: float
-    chunk_size: int
-    figure_layer: str
-    num_figure_images: int
-
-    @classmethod
-    def from_config(cls, config, workdir=None) -> Options:
-        """The checked options; errors name ``config.<field>``."""
-        probe_names = teacher_probe_names(config.teacher, workdir)
-        layers = tuple(config.layers) or tuple(probe_names)
-        check_choices(layers, "layers", probe_names)
-        thresholds = tuple(config.region_thresholds)
-        if not thresholds:
-            raise ValueError("config.region_thresholds: expected at least one value")
-        for t in thresholds:
-            check_fraction(t, "region_thresholds")
-        if config.mode not in MODES:
-            raise ValueError(
-                f"config.mode: expected one of {MODES}, got {config.mode!r}"
-            )
-        if config.figure_layer not in probe_names:
-            raise ValueError(
-                f"config.figure_layer: expected one of {tuple(probe_names)}, got "
-                f"{config.figure_layer!r}"
-            )
-        return cls(
-            num_images=check_int(config.num_images, "num_images"),
-            layers=layers,
-            thresholds=tuple(float(t) for t in thresholds),
-            mode=config.mode,
-            ablation_value=check_real(config.ablation_value, "ablation_value"),
-            scale=check_real(config.scale, "scale"),
-            chunk_size=check_int(config.chunk_size, "chunk_size"),
-            figure_layer=config.figure_layer,
-            num_figure_images=check_int(config.num_figure_images, "num_figure_images"),
+def resolve(settings: Config, workdir) -> Config:
+    """``layers=()`` as every probe point; layer names checked against the teacher."""
+    probe_names = teacher_probe_names(settings.teacher, workdir)
+    layers = tuple(settings.layers) or tuple(probe_names)
+    check_choices(layers, "layers", probe_names)
+    if settings.figure_layer not in probe_names:
+        raise ValueError(
+            f"config.figure_layer: expected one of {tuple(probe_names)}, got "
+            f"{settings.figure_layer!r}"
         )
+    return dataclasses.replace(settings, layers=layers)
 
 
 # The study in units (see experiments.shared.study): one unit per (ROI
 # threshold, layer), i.e. one layer's foreground/background deactivations on
 # every image.
 NAME = "ablation_regions"
-AXES = ("layers", "thresholds")
+AXES = ("layers", "region_thresholds")
 PRESENTATION = ("figure_layer", "num_figure_images")
 
 
-def units(opts: Options) -> list[Unit]:
+def units(settings: Config) -> list[Unit]:
     return [
         Unit(f"t{threshold:g}-{layer}", {"threshold": threshold, "layer": layer})
-        for threshold in opts.thresholds
-        for layer in opts.layers
+        for threshold in settings.region_thresholds
+        for layer in settings.layers
     ]
 
 
-def prepare(config, workdir, timer) -> dict:
+def prepare(settings: Config, workdir, timer) -> dict:
     """The teacher, the first ``num_images`` test images and their targets."""
-    opts = Options.from_config(config, workdir)
-    data, model, params, teacher = load_data_and_teacher(config, workdir, timer)
-    count = min(opts.num_images, len(data["test"]["image"]))
+    data, model, params, teacher = load_data_and_teacher(
+        settings.teacher, settings.data, workdir, timer, seed=settings.seed
+    )
+    count = min(settings.num_images, len(data["test"]["image"]))
     images = jnp.asarray(data["test"]["image"][:count])
     logits = jax.jit(jax.vmap(unet_apply_fn(model), (None, 0)))(params, images)
     targets = largest_digit_targets(
@@ -146,40 +108,40 @@ def prepare(config, workdir, timer) -> dict:
     }
 
 
-def run_unit(opts: Options, unit: Unit, context: dict):
+def run_unit(settings: Config, unit: Unit, context: dict):
     threshold, layer = unit.settings["threshold"], unit.settings["layer"]
     effects = measure_layer(
         context["model"],
         context["params"],
         context["images"],
         context["targets"],
-        opts,
         threshold,
         layer,
+        **deactivation(settings),
     )
     return effects, None
 
 
-def aggregate(opts: Options, records) -> dict:
+def aggregate(settings: Config, records) -> dict:
     raw = {
         (r.unit.settings["threshold"], r.unit.settings["layer"]): r.result
         for r in records
     }
-    return summarise(raw, opts)
+    return summarise(raw)
 
 
-def findings(summary: dict, opts: Options):
-    return [evaluate_finding(summary, opts)]
+def findings(summary: dict, settings: Config):
+    return [evaluate_finding(summary, settings.region_thresholds[0], settings.layers)]
 
 
-def figures(workdir, opts: Options, records, context: dict) -> dict:
+def figures(workdir, settings: Config, records, context: dict) -> dict:
     """The bar chart and the maps, once every layer of the first threshold ran."""
     first = {
         r.unit.settings["layer"]
         for r in records
-        if r.unit.settings["threshold"] == opts.thresholds[0]
+        if r.unit.settings["threshold"] == settings.region_thresholds[0]
     }
-    if first != set(opts.layers):
+    if first != set(settings.layers):
         return {}
     return make_figures(
         Path(workdir),
@@ -187,12 +149,16 @@ def figures(workdir, opts: Options, records, context: dict) -> dict:
         context["params"],
         context["images"],
         context["targets"],
-        aggregate(opts, records),
-        opts,
+        aggregate(settings, records),
+        threshold=settings.region_thresholds[0],
+        layers=settings.layers,
+        figure_layer=settings.figure_layer,
+        num_figure_images=settings.num_figure_images,
+        deactivation=deactivation(settings),
     )
 
 
-def results(opts: Options, summary: dict, records, context: dict) -> dict:
+def results(settings: Config, summary: dict, records, context: dict) -> dict:
     del records
     model = context["model"]
     return {
@@ -202,7 +168,6 @@ def results(opts: Options, summary: dict, records, context: dict) -> dict:
             "count": int(len(context["images"])),
             "target_classes": np.asarray(context["targets"].class_id).tolist(),
         },
-        "options": dataclasses.asdict(opts),
         "channels": {
             layer: int(w)
             for layer, w in zip(
@@ -213,11 +178,21 @@ def results(opts: Options, summary: dict, records, context: dict) -> dict:
     }
 
 
-def report(completed: dict, opts: Options) -> str:
-    return report_markdown(completed, opts)
+def report(completed: dict) -> str:
+    return report_markdown(completed)
 
 
-def run(config, workdir: str | Path, *, minutes: float | None = None) -> dict:
+def deactivation(settings: Config) -> dict:
+    """How a region is deactivated (keywords of ``ablation_effects``)."""
+    return {
+        "mode": settings.mode,
+        "ablation_value": settings.ablation_value,
+        "scale": settings.scale,
+        "chunk_size": settings.chunk_size,
+    }
+
+
+def run(settings: Config, workdir: str | Path, *, minutes: float | None = None) -> dict:
     """Runs the missing (threshold, layer) units; returns results.json."""
     workdir = ensure_writable_dir(workdir, name="workdir")
-    return run_study(sys.modules[__name__], config, workdir, minutes=minutes)
+    return run_study(sys.modules[__name__], settings, workdir, minutes=minutes)

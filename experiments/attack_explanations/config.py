@@ -35,57 +35,89 @@ its smoke test with an empty cache (load 5-6; compiling the three
 double-backward attack programs dominates).
 """
 
-from ml_collections import config_dict
+import dataclasses
 
-from experiments.quickstart import config as quickstart
+from experiments.shared.options import field, to_config_dict
+from experiments.shared.recipe import DataSettings, TeacherSettings, quick_teacher
+from segxai_jax.attacks import AttackConfig
 
 VARIANTS = ("full", "quick")
+EXPLAINERS = ("gradient", "smoothgrad", "seg_grad_cam")
+TARGETS = ("other_image", "square", "shifted")
+
+
+@dataclasses.dataclass(frozen=True)
+class SmoothGradSettings:
+    """The attacked SmoothGrad: fixed noise samples and their level."""
+
+    num_samples: int = field(default=4, minimum=1)
+    noise_level: float = field(default=0.15, minimum=0.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class DefenceSettings:
+    """The re-explanations of the attacked image (softplus model, SmoothGrad)."""
+
+    softplus_beta: float = field(default=2.0, minimum=0.0)
+    smoothgrad_samples: int = field(default=16, minimum=1)
+    noise_level: float = field(default=0.15, minimum=0.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The attack study's settings, declared and checked once.
+
+    Attributes:
+      seed: the teacher's training seed when it is trained here.
+      seeds: attack seeds; each draws its own test images, SmoothGrad noise
+        and random start.
+      num_images: attacked test images per seed.
+      explainers: the attacked explanations.
+      target: the target map: another image's map, a square or the own map
+        shifted by ``shift``.
+      square_size / shift: the square and shifted targets' geometry (pixels).
+      cam_layer: Seg-Grad-CAM's layer.
+      attack: the attack (:class:`segxai_jax.attacks.AttackConfig`);
+        ``linf_budget=None`` = no budget.
+      units_dir: the finished (seed, explainer) units; "" keeps them in
+        ``<workdir>/units``.
+    """
+
+    experiment: str = "attack_explanations"
+    seed: int = field(default=0, minimum=0)
+    data: DataSettings = DataSettings()
+    teacher: TeacherSettings = TeacherSettings()
+    seeds: tuple[int, ...] = field(
+        default=(0, 1, 2), minimum=0, min_items=1, distinct=True
+    )
+    num_images: int = field(default=8, minimum=1)
+    explainers: tuple[str, ...] = field(
+        default=EXPLAINERS, choices=EXPLAINERS, min_items=1, distinct=True
+    )
+    target: str = field(default="other_image", choices=TARGETS)
+    square_size: int = field(default=16, minimum=1)
+    shift: tuple[int, ...] = (16, 16)
+    smoothgrad: SmoothGradSettings = SmoothGradSettings()
+    cam_layer: str = "bottleneck"
+    attack: AttackConfig = AttackConfig(
+        num_steps=200,
+        learning_rate=3e-3,
+        gamma_explanation=1e11,
+        gamma_output=1e6,
+        gamma_input=0.0,
+        softplus_schedule=(10.0, 100.0),
+        linf_budget=16 / 255,
+        random_start=False,
+    )
+    defence: DefenceSettings = DefenceSettings()
+    num_figure_images: int = field(default=3, minimum=0)
+    units_dir: str = "experiments/attack_explanations/units"
 
 
 def get_config(variant: str = "full"):
     if variant not in VARIANTS:
         raise ValueError(f"config variant: expected one of {VARIANTS}, got {variant!r}")
-    base = quickstart.get_config()
-    config = config_dict.ConfigDict()
-    config.experiment = "attack_explanations"
-    config.seed = 0  # the teacher's training seed when it is trained here
-    config.data = base.data
-    config.teacher = config_dict.ConfigDict(
-        {
-            "workdir": "runs/quickstart",
-            "train_if_missing": True,
-            "model": base.teacher.model,
-            "train": base.teacher.train,
-        }
-    )
-    # Each seed draws its own test images, SmoothGrad noise and random start.
-    config.seeds = (0, 1, 2)
-    config.num_images = 8
-    config.explainers = ("gradient", "smoothgrad", "seg_grad_cam")
-    config.target = "other_image"  # or "square", "shifted"
-    config.square_size = 16
-    config.shift = (16, 16)
-    config.smoothgrad = config_dict.ConfigDict({"num_samples": 4, "noise_level": 0.15})
-    config.cam_layer = "bottleneck"
-    config.attack = config_dict.ConfigDict(
-        {
-            "num_steps": 200,
-            "learning_rate": 3e-3,
-            "gamma_explanation": 1e11,
-            "gamma_output": 1e6,
-            "gamma_input": 0.0,
-            "softplus_schedule": (10.0, 100.0),
-            # None (--config.attack.linf_budget=None) = no budget.
-            "linf_budget": config_dict.FieldReference(16 / 255, field_type=float),
-            "random_start": False,
-        }
-    )
-    config.defence = config_dict.ConfigDict(
-        {"softplus_beta": 2.0, "smoothgrad_samples": 16, "noise_level": 0.15}
-    )
-    config.num_figure_images = 3
-    # Finished units; "" keeps them in <workdir>/units.
-    config.units_dir = "experiments/attack_explanations/units"
+    config = to_config_dict(Config())
     if variant == "quick":
         _quick(config)
     return config
@@ -93,11 +125,7 @@ def get_config(variant: str = "full"):
 
 def _quick(config) -> None:
     """A 2-epoch (4, 8) teacher on ``texture_digits/tiny``; 3 attack steps."""
-    config.data.config = "tiny"
-    config.teacher.workdir = ""
-    config.teacher.model.widths = (4, 8)
-    config.teacher.train.epochs = 2
-    config.teacher.train.batch_size = 16
+    quick_teacher(config)
     config.seeds = (0,)
     config.num_images = 2
     config.smoothgrad.num_samples = 2

@@ -9,9 +9,8 @@ from experiments.shared.stats import fmt_ci, sign_of
 SOURCE = "Dombrowski et al., NeurIPS 2019; Gipiškis et al., IEEE Syst. J. 2023"
 
 
-def evaluate_findings(summary: dict, opts: dict) -> list[Finding]:
+def evaluate_findings(summary: dict) -> list[Finding]:
     """The attack's and the defence's verdicts."""
-    del opts
     tests, parts = {}, []
     for name, entry in summary.items():
         m = entry["metrics"]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from experiments.shared.stats import mean_ci, paired_difference
 from segxai_jax import attacks
-from segxai_jax.explainers import seg_grad_cam, smoothgrad, vanilla_gradient
+from segxai_jax.explainers import seg_grad_cam, vanilla_gradient
+from segxai_jax.explainers import smoothgrad as smoothgrad_explainer
 from segxai_jax.probes import make_probe
 
 DEFENCES = ("softplus", "smoothgrad")
@@ -20,8 +24,33 @@ EXPLAINER_TITLES = {
 SIMILARITIES = ("pearson", "ssim", "mse")  # mse: lower is closer
 
 
-def explainer_factories(model, name: str, opts: dict, image_shape):
+@dataclasses.dataclass(frozen=True)
+class AttackPlan:
+    """What one attack needs besides the model and the images.
+
+    Attributes:
+      cam_layer: Seg-Grad-CAM's probe point.
+      smoothgrad: the attacked SmoothGrad (``num_samples``, ``noise_level``).
+      target: the target kind; ``shift`` and ``square_size`` its geometry.
+      attack: the attack's hyper-parameters.
+      defence: the re-explanations (``softplus_beta``, ``smoothgrad_samples``,
+        ``noise_level``).
+    """
+
+    cam_layer: str
+    smoothgrad: Any
+    target: str
+    shift: tuple[int, ...]
+    square_size: int
+    attack: attacks.AttackConfig
+    defence: Any
+
+
+def explainer_factories(model, name: str, image_shape, *, cam_layer, smoothgrad):
     """``(explainer_at, base_at)``: the attacked explainer and its base method.
+
+    ``cam_layer``: Seg-Grad-CAM's probe point; ``smoothgrad``: the attacked
+    SmoothGrad's ``num_samples`` and ``noise_level``.
 
     ``base_at`` is the method SmoothGrad wraps in the SmoothGrad defence (the
     gradient for ``smoothgrad``, the explainer itself otherwise).
@@ -34,17 +63,17 @@ def explainer_factories(model, name: str, opts: dict, image_shape):
     def cam_at(beta):
         probe = make_probe(
             model,
-            opts.cam_layer,
+            cam_layer,
             input_shape=image_shape,
             apply_kwargs={"softplus_beta": beta},
         )
         return seg_grad_cam(probe)
 
     def smoothgrad_at(beta):
-        return smoothgrad(
+        return smoothgrad_explainer(
             gradient_at(beta),
-            num_samples=opts.smoothgrad_samples,
-            noise_level=opts.noise_level,
+            num_samples=smoothgrad.num_samples,
+            noise_level=smoothgrad.noise_level,
         )
 
     return {
@@ -54,37 +83,43 @@ def explainer_factories(model, name: str, opts: dict, image_shape):
     }[name]
 
 
-def target_maps_for(clean_maps, opts: dict):
-    """The target heatmaps ``h_t [B, H, W]`` of ``opts.target``."""
-    if opts.target == "other_image":
+def target_maps_for(clean_maps, target: str, *, shift, square_size: int):
+    """The target heatmaps ``h_t [B, H, W]`` of the ``target`` kind."""
+    if target == "other_image":
         return attacks.other_image_maps(clean_maps)
-    if opts.target == "shifted":
-        return attacks.shifted_maps(clean_maps, offset=opts.shift)
-    square = attacks.square_pattern(clean_maps.shape[1:], size=opts.square_size)
+    if target == "shifted":
+        return attacks.shifted_maps(clean_maps, offset=shift)
+    square = attacks.square_pattern(clean_maps.shape[1:], size=square_size)
     return jnp.broadcast_to(square, clean_maps.shape)
 
 
-def attack_one(model, params, name, x, labels, targets, key, opts) -> dict:
+def attack_one(
+    model, params, name, x, labels, targets, key, *, plan: AttackPlan
+) -> dict:
     """Attacks one batch with one explainer; returns per-image metrics and maps."""
-    explainer_at, base_at = explainer_factories(model, name, opts, x.shape[1:])
+    explainer_at, base_at = explainer_factories(
+        model, name, x.shape[1:], cam_layer=plan.cam_layer, smoothgrad=plan.smoothgrad
+    )
     apply_fn = attacks.unet_apply_at(model)(None)
     key_attack, key_eval = jax.random.split(key)
     deployed = explainer_at(None)
     clean_maps = jax.jit(attacks.explain_images, static_argnums=0)(
         deployed, key_eval, params, x, targets
     )
-    target_maps = target_maps_for(clean_maps, opts)
+    target_maps = target_maps_for(
+        clean_maps, plan.target, shift=plan.shift, square_size=plan.square_size
+    )
     attack = attacks.explanation_attack(
-        attacks.unet_apply_at(model), explainer_at, config=opts.attack
+        attacks.unet_apply_at(model), explainer_at, config=plan.attack
     )
     state, history = attack.run(key_attack, params, x, target_maps, targets)
     x_adv = state.x_adv
     defences = {
-        "softplus": explainer_at(opts.defence_beta),
-        "smoothgrad": smoothgrad(
+        "softplus": explainer_at(plan.defence.softplus_beta),
+        "smoothgrad": smoothgrad_explainer(
             base_at(None),
-            num_samples=opts.defence_samples,
-            noise_level=opts.defence_noise,
+            num_samples=plan.defence.smoothgrad_samples,
+            noise_level=plan.defence.noise_level,
         ),
     }
 
@@ -144,9 +179,8 @@ def _moved(values: dict) -> dict:
     return moved
 
 
-def summarise(raw: dict, opts: dict) -> dict:
+def summarise(raw: dict) -> dict:
     """Mean [95 % CI] over all ``seeds x images`` attacks, per explainer."""
-    del opts
     summary = {}
     for name, runs in raw.items():
         values = _pooled(runs, "metrics")

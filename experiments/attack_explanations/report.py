@@ -19,10 +19,10 @@ def _heat_panel(ax, heat):
     ax.set_axis_off()
 
 
-def make_figure(workdir, name: str, run: dict, opts: dict) -> str:
+def make_figure(workdir, name: str, run: dict, num_images: int) -> str:
     """Rows of (original, adversarial, difference x10, h(x), h(x'), target)."""
     (x, x_adv), (clean, adv, target) = run["images"], run["maps"]
-    count = min(opts.num_figure_images, len(x))
+    count = min(num_images, len(x))
     titles = ("original", "adversarial", "|x' - x| x 10", "h(x)", "h(x')", "target")
     fig = Figure(figsize=(2.0 * len(titles), 2.0 * count + 0.4))
     FigureCanvasAgg(fig)
@@ -47,22 +47,26 @@ def _ci_pair(metrics: dict, metric: str, digits: int = 3) -> str:
     return f"{before:.{digits}g} -> {fmt_ci(metrics[f'to_target_{metric}'], digits)}"
 
 
-def report_markdown(results: dict, opts: dict) -> str:
-    teacher, summary, attack = results["teacher"], results["summary"], opts.attack
+def report_markdown(results: dict) -> str:
+    """The report, from ``results.json`` alone."""
+    teacher, summary, config = results["teacher"], results["summary"], results["config"]
+    attack, defence = config["attack"], config["defence"]
+    schedule = attack["softplus_schedule"]
     findings = [Finding(**f) for f in results["findings"]]
-    count = len(opts.seeds) * opts.num_images
+    count = len(config["seeds"]) * config["num_images"]
     lines = [
         "# Adversarial manipulation of segmentation explanations",
         "",
         f"Teacher: `{teacher['dir']}` (test mIoU "
-        f"{teacher['test_scores']['miou']:.3f}). Seeds {list(opts.seeds)} x "
-        f"{opts.num_images} test images (up to {count} attacks per explainer); "
-        f"target kind `{opts.target}`; target S_c = summed logits of the "
+        f"{teacher['test_scores']['miou']:.3f}). Seeds {list(config['seeds'])} x "
+        f"{config['num_images']} test images (up to {count} attacks per explainer); "
+        f"target kind `{config['target']}`; target S_c = summed logits of the "
         "largest predicted digit over its predicted region. Attack: Adam, "
-        f"{attack.num_steps} steps, learning rate {attack.learning_rate:g}, "
-        f"gammas (explanation, output, input) = ({attack.gamma_explanation:g}, "
-        f"{attack.gamma_output:g}, {attack.gamma_input:g}), softplus schedule "
-        f"{attack.softplus_schedule}, L-inf budget {attack.linf_budget}. All "
+        f"{attack['num_steps']} steps, learning rate {attack['learning_rate']:g}, "
+        f"gammas (explanation, output, input) = ({attack['gamma_explanation']:g}, "
+        f"{attack['gamma_output']:g}, {attack['gamma_input']:g}), softplus schedule "
+        f"{None if schedule is None else tuple(schedule)}, L-inf budget "
+        f"{attack['linf_budget']}. All "
         "measurements with the ReLU model; mean [95 % CI] over seeds x images; "
         "heatmaps = |h| summed over channels, normalised (MSE on heatmaps of mean "
         "1, SSIM and Pearson as in `segxai_jax.attacks.evaluation`).",
@@ -142,8 +146,9 @@ def report_markdown(results: dict, opts: dict) -> str:
         "## Defences on the same adversarial images",
         "",
         f"`softplus`: the attacked explainer on the softplus model with beta "
-        f"{opts.defence_beta:g}; `smoothgrad`: SmoothGrad "
-        f"({opts.defence_samples} samples, noise {opts.defence_noise:g}) "
+        f"{defence['softplus_beta']:g}; `smoothgrad`: SmoothGrad "
+        f"({defence['smoothgrad_samples']} samples, noise "
+        f"{defence['noise_level']:g}) "
         "around the deployed base explainer (the gradient for SmoothGrad). "
         "Targets stay the ReLU-explanation targets.",
         "",

@@ -32,7 +32,6 @@ References:
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -40,10 +39,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from experiments.attack_explanations.config import EXPLAINERS, Config
 from experiments.attack_explanations.findings import evaluate_findings
-from experiments.attack_explanations.measure import attack_one, summarise
+from experiments.attack_explanations.measure import AttackPlan, attack_one, summarise
 from experiments.attack_explanations.report import make_figure, report_markdown
-from experiments.shared.options import check_choices, check_int
 from experiments.shared.study import run_study
 from experiments.shared.targets import largest_digit_targets
 from experiments.shared.teacher import load_data_and_teacher, teacher_probe_names
@@ -51,85 +50,21 @@ from experiments.shared.units import Unit
 from segxai_jax import attacks
 from segxai_jax.training import ensure_writable_dir
 
-EXPLAINERS = ("gradient", "smoothgrad", "seg_grad_cam")
-TARGETS = ("other_image", "square", "shifted")
 
-
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """The attack study's settings, checked (see config.py for their meaning)."""
-
-    seeds: tuple[int, ...]
-    num_images: int
-    explainers: tuple[str, ...]
-    target: str
-    square_size: int
-    shift: tuple[int, ...]
-    smoothgrad_samples: int
-    noise_level: float
-    cam_layer: str
-    attack: attacks.AttackConfig
-    defence_beta: float
-    defence_samples: int
-    defence_noise: float
-    num_figure_images: int
-
-    @classmethod
-    def from_config(cls, config, workdir=None) -> Options:
-        """The checked options; errors name ``config.<field>``."""
-        probe_names = teacher_probe_names(config.teacher, workdir)
-        seeds = tuple(config.seeds)
-        if not seeds or len(set(seeds)) != len(seeds):
-            raise ValueError(f"config.seeds: expected distinct ints, got {seeds}")
-        for seed in seeds:
-            check_int(seed, "seeds", minimum=0)
-        if config.target not in TARGETS:
-            raise ValueError(
-                f"config.target: expected one of {TARGETS}, got {config.target!r}"
-            )
-        if config.cam_layer not in probe_names:
-            raise ValueError(
-                f"config.cam_layer: expected one of {tuple(probe_names)}, got "
-                f"{config.cam_layer!r}"
-            )
-        num_images = check_int(config.num_images, "num_images")
-        if config.target == "other_image" and num_images < 2:
-            raise ValueError(
-                "config.num_images: expected >= 2 with target 'other_image', got "
-                f"{num_images}"
-            )
-        attack = config.attack.to_dict()
-        attack["softplus_schedule"] = (
-            None
-            if attack["softplus_schedule"] is None
-            else tuple(attack["softplus_schedule"])
+def resolve(settings: Config, workdir) -> Config:
+    """Checks that need the teacher or two fields together."""
+    probe_names = teacher_probe_names(settings.teacher, workdir)
+    if settings.cam_layer not in probe_names:
+        raise ValueError(
+            f"config.cam_layer: expected one of {tuple(probe_names)}, got "
+            f"{settings.cam_layer!r}"
         )
-        try:
-            attack_config = attacks.AttackConfig(**attack)
-        except (ValueError, TypeError) as error:
-            raise ValueError(f"config.attack.{error}") from error
-        return cls(
-            seeds=seeds,
-            num_images=num_images,
-            explainers=check_choices(config.explainers, "explainers", EXPLAINERS),
-            target=config.target,
-            square_size=check_int(config.square_size, "square_size"),
-            shift=tuple(int(s) for s in config.shift),
-            smoothgrad_samples=check_int(
-                config.smoothgrad.num_samples, "smoothgrad.num_samples"
-            ),
-            noise_level=float(config.smoothgrad.noise_level),
-            cam_layer=config.cam_layer,
-            attack=attack_config,
-            defence_beta=float(config.defence.softplus_beta),
-            defence_samples=check_int(
-                config.defence.smoothgrad_samples, "defence.smoothgrad_samples"
-            ),
-            defence_noise=float(config.defence.noise_level),
-            num_figure_images=check_int(
-                config.num_figure_images, "num_figure_images", minimum=0
-            ),
+    if settings.target == "other_image" and settings.num_images < 2:
+        raise ValueError(
+            "config.num_images: expected >= 2 with target 'other_image', got "
+            f"{settings.num_images}"
         )
+    return settings
 
 
 def _select_images(test: dict, count: int, seed: int) -> np.ndarray:
@@ -145,18 +80,20 @@ PRESENTATION = ("num_figure_images",)
 SIDECAR = ("x", "x_adv", "clean_maps", "adv_maps", "target_maps")
 
 
-def units(opts: Options) -> list[Unit]:
+def units(settings: Config) -> list[Unit]:
     """One unit per (seed, explainer), seed-major."""
     return [
         Unit(f"seed{seed}-{name}", {"seed": seed, "explainer": name}, kind=name)
-        for seed in opts.seeds
-        for name in opts.explainers
+        for seed in settings.seeds
+        for name in settings.explainers
     ]
 
 
-def prepare(config, workdir, timer) -> dict:
+def prepare(settings: Config, workdir, timer) -> dict:
     """The test split, the teacher and its jitted batch prediction."""
-    data, model, params, teacher = load_data_and_teacher(config, workdir, timer)
+    data, model, params, teacher = load_data_and_teacher(
+        settings.teacher, settings.data, workdir, timer, seed=settings.seed
+    )
     predict = jax.jit(jax.vmap(attacks.unet_apply_at(model)(None), (None, 0)))
     return {
         "data": data,
@@ -167,7 +104,7 @@ def prepare(config, workdir, timer) -> dict:
     }
 
 
-def run_unit(opts: Options, unit: Unit, context: dict):
+def run_unit(settings: Config, unit: Unit, context: dict):
     """Attacks the seed's test images with one explainer.
 
     Returns:
@@ -176,7 +113,7 @@ def run_unit(opts: Options, unit: Unit, context: dict):
     """
     seed, name = unit.settings["seed"], unit.settings["explainer"]
     data, params = context["data"], context["params"]
-    index = _select_images(data["test"], opts.num_images, seed)
+    index = _select_images(data["test"], settings.num_images, seed)
     x = jnp.asarray(data["test"]["image"][index])
     labels = jnp.asarray(data["test"]["mask"][index])
     targets = largest_digit_targets(
@@ -186,7 +123,9 @@ def run_unit(opts: Options, unit: Unit, context: dict):
     )
     # Keyed by the method, so its numbers do not depend on the others run.
     key = jax.random.fold_in(jax.random.key(seed), EXPLAINERS.index(name))
-    raw = attack_one(context["model"], params, name, x, labels, targets, key, opts)
+    raw = attack_one(
+        context["model"], params, name, x, labels, targets, key, plan=plan(settings)
+    )
     result = {
         "images": index.tolist(),
         "metrics": raw["metrics"],
@@ -197,30 +136,30 @@ def run_unit(opts: Options, unit: Unit, context: dict):
     return result, sidecar
 
 
-def _runs_by_explainer(opts: Options, records) -> dict[str, list]:
-    raw = {name: [] for name in opts.explainers}
+def _runs_by_explainer(settings: Config, records) -> dict[str, list]:
+    raw = {name: [] for name in settings.explainers}
     for record in records:
         raw[record.unit.settings["explainer"]].append(record)
     return {name: runs for name, runs in raw.items() if runs}
 
 
-def aggregate(opts: Options, records) -> dict:
+def aggregate(settings: Config, records) -> dict:
     """Mean [95 % CI] per explainer over its finished units' attacks."""
-    raw = _runs_by_explainer(opts, records)
-    return summarise({k: [r.result for r in v] for k, v in raw.items()}, opts)
+    raw = _runs_by_explainer(settings, records)
+    return summarise({k: [r.result for r in v] for k, v in raw.items()})
 
 
-def findings(summary: dict, opts: Options):
-    return evaluate_findings(summary, opts)
+def findings(summary: dict, settings: Config):
+    return evaluate_findings(summary)
 
 
-def figures(workdir, opts: Options, records, context: dict) -> dict:
+def figures(workdir, settings: Config, records, context: dict) -> dict:
     """One figure per explainer from its first unit whose sidecar is present."""
     del context
     out = {}
-    if opts.num_figure_images <= 0:
+    if settings.num_figure_images <= 0:
         return out
-    for name, runs in _runs_by_explainer(opts, records).items():
+    for name, runs in _runs_by_explainer(settings, records).items():
         for record in runs:
             arrays = record.sidecar()
             if arrays is None:
@@ -229,28 +168,40 @@ def figures(workdir, opts: Options, records, context: dict) -> dict:
                 "images": (arrays["x"], arrays["x_adv"]),
                 "maps": tuple(arrays[k] for k in SIDECAR[2:]),
             }
-            out[name] = make_figure(workdir, name, run, opts)
+            out[name] = make_figure(workdir, name, run, settings.num_figure_images)
             break
     return out
 
 
-def results(opts: Options, summary: dict, records, context: dict) -> dict:
+def results(settings: Config, summary: dict, records, context: dict) -> dict:
     per_seed = {}
     for record in records:
         per_seed.setdefault(record.unit.settings["seed"], record.result["images"])
     return {
         "teacher": context["teacher"],
         "images": {"split": "test", "per_seed": per_seed},
-        "options": dataclasses.asdict(opts),
         "summary": summary,
     }
 
 
-def report(completed: dict, opts: Options) -> str:
-    return report_markdown(completed, opts)
+def report(completed: dict) -> str:
+    return report_markdown(completed)
 
 
-def run(config, workdir: str | Path, *, minutes: float | None = None) -> dict:
+def plan(settings: Config) -> AttackPlan:
+    """What :func:`attack_one` needs of the settings."""
+    return AttackPlan(
+        cam_layer=settings.cam_layer,
+        smoothgrad=settings.smoothgrad,
+        target=settings.target,
+        shift=settings.shift,
+        square_size=settings.square_size,
+        attack=settings.attack,
+        defence=settings.defence,
+    )
+
+
+def run(settings: Config, workdir: str | Path, *, minutes: float | None = None) -> dict:
     """Runs the attack study's missing units; returns what ``results.json`` holds."""
     workdir = ensure_writable_dir(workdir, name="workdir")
-    return run_study(sys.modules[__name__], config, workdir, minutes=minutes)
+    return run_study(sys.modules[__name__], settings, workdir, minutes=minutes)

@@ -32,129 +32,67 @@ import jax
 import numpy as np
 
 from experiments.benchmark import findings, measure, report
-from experiments.benchmark.config import METHODS
+from experiments.benchmark.config import Config, DatasetSettings
 from experiments.shared.data import load_data
-from experiments.shared.methods import MethodOptions
-from experiments.shared.options import field, from_section
+from experiments.shared.options import config_to_dict
+from experiments.shared.recipe import TeacherSettings
 from experiments.shared.results import Timer, environment, to_strict_json, write_json
 from experiments.shared.teacher import resolve_teacher, teacher_scores
-from segxai_jax.data import KNOWN_DATASETS, dataset_spec
-from segxai_jax.fills import FILL_KINDS
-from segxai_jax.region_scores import SCORES
+from segxai_jax.data import dataset_spec
 from segxai_jax.training import ensure_writable_dir, write_atomic
 
 PARTS_DIR = "parts"
 
 
-@dataclasses.dataclass(frozen=True)
-class ExplainOptions(MethodOptions):
-    """The shared method settings (``timing_repeats`` is the benchmark's)."""
-
-    timing_repeats: int = field(minimum=1, default=1)
-
-
-@dataclasses.dataclass(frozen=True)
-class DatasetOptions:
-    num_images: int = field(minimum=2)
-    explain: ExplainOptions = field()
-
-
-@dataclasses.dataclass(frozen=True)
-class FaithfulnessOptions:
-    num_steps: int = field(minimum=1)
-    score: str = field(choices=SCORES)
-    step_chunk_size: int = field(minimum=1)
-    pair_chunk_size: int = field(minimum=1)
-
-
-@dataclasses.dataclass(frozen=True)
-class SanityOptions:
-    noise_radius: float = field(minimum=0.0)
-    substrate: str = field(choices=FILL_KINDS)
-
-
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """Everything the benchmark reads from its config, checked (config.py)."""
-
-    seed: int = field(minimum=0)
-    teacher_seeds: tuple[int, ...] = field(minimum=0)
-    datasets: tuple[str, ...] = field(choices=KNOWN_DATASETS)
-    methods: tuple[str, ...] = field()
-    substrates: tuple[str, ...] = field(choices=FILL_KINDS)
-    timing_repeats: int = field(minimum=1)
-    faithfulness: FaithfulnessOptions = field()
-    sanity: SanityOptions = field()
-
-    @classmethod
-    def from_config(cls, config, workdir=None) -> Options:
-        """Checks every field before any data is read or anything written."""
-        del workdir
-        options = from_section(cls, config, "", ignore=("experiment", "settings"))
-        for name in ("teacher_seeds", "datasets", "methods", "substrates"):
-            values = getattr(options, name)
-            if not values:
-                raise ValueError(f"config.{name}: expected at least one entry")
-            if len(set(values)) != len(values):
-                raise ValueError(
-                    f"config.{name}: entries must be distinct, got {values}"
-                )
-        unknown = [m for m in options.methods if m not in METHODS]
-        if unknown:
+def resolve(settings: Config, workdir=None) -> Config:
+    """Checks of fields together: the sanity substrate, each dataset's data."""
+    del workdir
+    if settings.sanity.substrate not in settings.substrates:
+        raise ValueError(
+            f"config.sanity.substrate: expected one of config.substrates "
+            f"{settings.substrates}, got {settings.sanity.substrate!r}"
+        )
+    known = [f.name for f in dataclasses.fields(settings.settings)]
+    for name in settings.datasets:
+        if name not in known:
             raise ValueError(
-                f"config.methods: unknown method names {unknown}; available: "
-                f"{list(METHODS)}"
+                f"config.settings.{name}: missing; the benchmark has settings for "
+                f"{known}"
             )
-        if options.sanity.substrate not in options.substrates:
+        data = dataset_settings(settings, name).data
+        if data.name != name:
             raise ValueError(
-                f"config.sanity.substrate: expected one of config.substrates "
-                f"{options.substrates}, got {options.sanity.substrate!r}"
+                f"config.settings.{name}.data.name: expected {name!r}, got "
+                f"{data.name!r}"
             )
-        for name in options.datasets:
-            if name not in config.settings:
-                raise ValueError(
-                    f"config.settings.{name}: missing; every dataset of "
-                    "config.datasets needs data, teacher, num_images and explain"
-                )
-            dataset_options(config, name)
-            data = config.settings[name].data
-            if data.name != name:
-                raise ValueError(
-                    f"config.settings.{name}.data.name: expected {name!r}, got "
-                    f"{data.name!r}"
-                )
-            dataset_spec(name, data.config or None)  # a bad config name, now
-        return options
+        dataset_spec(name, data.config or None)  # a bad config name, now
+    return settings
 
 
-def dataset_options(config, name: str) -> DatasetOptions:
-    """The checked ``num_images`` and ``explain`` of one dataset."""
-    return from_section(
-        DatasetOptions,
-        config.settings[name],
-        f"settings.{name}",
-        ignore=("data", "teacher"),
-    )
+def dataset_settings(settings: Config, name: str) -> DatasetSettings:
+    """The data, teacher, ``num_images`` and ``explain`` of one dataset."""
+    return getattr(settings.settings, name)
 
 
 def _part_path(workdir: Path, dataset: str, seed: int) -> Path:
     return workdir / PARTS_DIR / f"{dataset}_seed{seed}.json"
 
 
-def _teacher_config(settings, home: Path):
-    teacher = settings.teacher.copy_and_resolve_references()
-    with teacher.unlocked():
-        teacher.workdir = str(home)
-        teacher.train_if_missing = True
-    return teacher
+def _teacher_config(dataset: DatasetSettings, home: Path) -> TeacherSettings:
+    return TeacherSettings(
+        workdir=str(home),
+        train_if_missing=True,
+        model=dataset.teacher.model,
+        train=dataset.teacher.train,
+    )
 
 
-def run_part(config, opts, name: str, seed: int, workdir: Path, data) -> dict:
+def run_part(opts: Config, name: str, seed: int, workdir: Path, data) -> dict:
     """Trains (or resumes) one teacher and measures it; returns the part."""
-    settings = config.settings[name]
+    dataset = dataset_settings(opts, name)
     home = workdir / "teachers" / name / f"seed{seed}"
     model, params, teacher = resolve_teacher(
-        _teacher_config(settings, home), settings.data, data, home, seed=seed
+        _teacher_config(dataset, home), dataset.data, data, home, seed=seed
     )
     scores = teacher_scores(model, params, data["test"], data["spec"].num_classes)
     key = jax.random.fold_in(jax.random.key(opts.seed), seed)
@@ -162,7 +100,7 @@ def run_part(config, opts, name: str, seed: int, workdir: Path, data) -> dict:
         model,
         params,
         data,
-        dataset_options(config, name),
+        dataset,
         opts,
         key,
     )
@@ -187,25 +125,22 @@ def teacher_iou(model, params, split, num_classes) -> list[float]:
     )
 
 
-def run(config, workdir: str | Path) -> dict:
+def run(settings: Config, workdir: str | Path) -> dict:
     """Runs the benchmark; returns the results written to ``results.json``."""
-    opts = Options.from_config(config)
+    opts = resolve(settings)
     workdir = ensure_writable_dir(workdir, name="workdir")
     timer = Timer()
     parts: dict[str, list[dict]] = {}
     for name in opts.datasets:
-        settings = config.settings[name]
         with timer(f"data/{name}"):
-            data = load_data(settings.data)
+            data = load_data(dataset_settings(opts, name).data)
         for seed in opts.teacher_seeds:
             path = _part_path(workdir, name, seed)
             if path.exists():
                 part = json.loads(path.read_text())
             else:
                 with timer(f"teacher_and_measure/{name}/seed{seed}"):
-                    part = to_strict_json(
-                        run_part(config, opts, name, seed, workdir, data)
-                    )
+                    part = to_strict_json(run_part(opts, name, seed, workdir, data))
                 path.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(path, json.dumps(part) + "\n")
             parts.setdefault(name, []).append(part)
@@ -216,7 +151,7 @@ def run(config, workdir: str | Path) -> dict:
     with timer("figures"):
         figures = report.make_figures(workdir, summary, opts)
     results = {
-        "config": config.to_dict(),
+        "config": config_to_dict(opts),
         "datasets": {
             name: {
                 "spec": dataclasses.asdict(p["spec"]),

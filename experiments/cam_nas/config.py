@@ -32,68 +32,114 @@ hand-designed student under the same two bounds.
 trained for 1 epoch. A smoke test, not a result.
 """
 
-from ml_collections import config_dict
+import dataclasses
 
-from experiments.quickstart import config as quickstart
+from experiments.shared.nas_fitness import LEARNED
+from experiments.shared.nas_settings import (
+    SPLITS,
+    BudgetSettings,
+    ProbeSettings,
+    SpaceSettings,
+    StudentTrainSettings,
+    WarmupSettings,
+    quick_space,
+)
+from experiments.shared.options import field, to_config_dict
+from experiments.shared.recipe import DataSettings, TeacherSettings, quick_teacher
 
 VARIANTS = ("full", "five_seeds", "quick")
 # The proxy with the largest Kendall tau in experiments/nas_proxies (its README).
 BEST_PROXY = "xgrad_cam_init"
+METHODS = (
+    "cam_nas_init",
+    "cam_nas_warmup",
+    "random_search",
+    "zen_proxy",
+    "proxy_search",
+    "hand_designed",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSettings:
+    """The evolutionary search."""
+
+    population_size: int = field(default=16, minimum=1)
+    archive_size: int = field(default=8, minimum=1)
+    generations: int = field(default=6, minimum=1)
+    tournament_size: int = field(default=3, minimum=1)
+    crossover_rate: float = field(default=0.2, minimum=0.0, maximum=1.0)
+    immigrant_rate: float = field(default=0.1, minimum=0.0, maximum=1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalSettings:
+    """The images the trained students are scored on: the first of a split."""
+
+    num_images: int = field(default=32, minimum=1)
+    split: str = field(default="test", choices=SPLITS)
+
+
+@dataclasses.dataclass(frozen=True)
+class ProxySearchSettings:
+    """The fitness of ``proxy_search`` (a learned proxy of the proxy study)."""
+
+    proxy: str = field(default=BEST_PROXY, choices=LEARNED)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The CAM-NAS study's settings, declared and checked once.
+
+    Attributes:
+      seeds: search and student-training seeds; the teacher (when it is
+        trained here) is trained with the first.
+      space / budget: the students (per level: the teacher's width and two
+        narrower choices) and their bound (a quarter of the teacher's
+        parameters).
+      probe / warmup: the fitness batch and the warm-up steps.
+      search: the evolutionary search.
+      methods: the compared searches and the hand-designed student.
+      student_train: how every winner is trained (the teacher's recipe).
+      eval: the images the winners are scored on.
+      proxy_search: the fitness of ``proxy_search`` (absent unless used).
+      units_dir: the finished (seed, method) units; "" keeps them in
+        ``<workdir>/units``.
+    """
+
+    experiment: str = "cam_nas"
+    seeds: tuple[int, ...] = field(
+        default=(0, 1, 2), minimum=0, min_items=1, distinct=True
+    )
+    data: DataSettings = DataSettings()
+    teacher: TeacherSettings = TeacherSettings()
+    space: SpaceSettings = SpaceSettings()
+    budget: BudgetSettings = BudgetSettings()
+    probe: ProbeSettings = ProbeSettings()
+    search: SearchSettings = SearchSettings()
+    warmup: WarmupSettings = WarmupSettings()
+    methods: tuple[str, ...] = field(
+        default=(
+            "cam_nas_init",
+            "cam_nas_warmup",
+            "random_search",
+            "zen_proxy",
+            "hand_designed",
+        ),
+        choices=METHODS,
+        min_items=1,
+        distinct=True,
+    )
+    student_train: StudentTrainSettings = StudentTrainSettings()
+    eval: EvalSettings = EvalSettings()
+    proxy_search: ProxySearchSettings | None = None
+    units_dir: str = "experiments/cam_nas/units"
 
 
 def get_config(variant: str = "full"):
     if variant not in VARIANTS:
         raise ValueError(f"config variant: expected one of {VARIANTS}, got {variant!r}")
-    base = quickstart.get_config()
-    config = config_dict.ConfigDict()
-    config.experiment = "cam_nas"
-    # Search and student-training seeds; the teacher (when it is trained here)
-    # is trained with the first.
-    config.seeds = (0, 1, 2)
-    config.data = base.data
-    # The quickstart's recipe; the teacher is loaded from (or trained in)
-    # runs/quickstart/teacher.
-    config.teacher = base.teacher
-    config.teacher.workdir = "runs/quickstart"
-    config.teacher.train_if_missing = True
-    # Per level: the teacher's width and two narrower choices.
-    config.space = config_dict.ConfigDict(
-        {
-            "depths": (2, 3),
-            "widths": ((4, 6, 8), (8, 12, 16), (16, 24, 32), (32, 48, 64)),
-            "blocks": (1, 2),
-            "kernels": (3, 5),
-        }
-    )
-    config.budget = config_dict.ConfigDict({"params_fraction": 0.25})
-    config.probe = config_dict.ConfigDict(
-        {"point": "bottleneck", "num_images": 8, "split": "validation"}
-    )
-    config.search = config_dict.ConfigDict(
-        {
-            "population_size": 16,
-            "archive_size": 8,
-            "generations": 6,
-            "tournament_size": 3,
-            "crossover_rate": 0.2,
-            "immigrant_rate": 0.1,
-        }
-    )
-    config.warmup = config_dict.ConfigDict(
-        {"steps": 4, "batch_size": 8, "learning_rate": 3e-3}
-    )
-    config.methods = (
-        "cam_nas_init",
-        "cam_nas_warmup",
-        "random_search",
-        "zen_proxy",
-        "hand_designed",
-    )
-    # Winners are trained with the teacher's (quickstart's) recipe.
-    config.student_train = base.teacher.train.copy_and_resolve_references()
-    config.eval = config_dict.ConfigDict({"num_images": 32, "split": "test"})
-    # Finished (seed, method) units; "" keeps them in <workdir>/units.
-    config.units_dir = "experiments/cam_nas/units"
+    config = to_config_dict(Config())
     if variant == "five_seeds":
         _five_seeds(config)
     if variant == "quick":
@@ -107,27 +153,16 @@ def _five_seeds(config) -> None:
     config.seeds = (0, 1, 2, 3, 4)
     config.budget.flops_fraction = 0.25
     config.methods = ("cam_nas_init", "proxy_search", "random_search", "hand_designed")
-    config.proxy_search = config_dict.ConfigDict({"proxy": BEST_PROXY})
+    config.proxy_search = to_config_dict(ProxySearchSettings(proxy=BEST_PROXY))
 
 
 def _quick(config) -> None:
     config.units_dir = ""
     config.seeds = (0,)
-    config.data.config = "tiny"
-    config.teacher.workdir = ""  # this run's own workdir
-    config.teacher.model.widths = (4, 8)
-    config.teacher.train.epochs = 2
-    config.teacher.train.batch_size = 16
-    config.space.depths = (1,)
-    config.space.widths = ((2, 4), (4, 8))
-    config.space.kernels = (1, 3)
+    quick_teacher(config)
+    quick_space(config)
     config.budget.params_fraction = 0.6
-    config.probe.num_images = 2
     config.search.population_size = 4
     config.search.archive_size = 2
     config.search.generations = 2
-    config.warmup.steps = 1
-    config.warmup.batch_size = 2
-    config.student_train.epochs = 1
-    config.student_train.batch_size = 16
     config.eval.num_images = 4

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from experiments.cam_nas.config import METHODS
 from experiments.shared.nas_fitness import proxy_fitness
 from experiments.shared.stats import mean_ci
 from experiments.shared.teacher import teacher_scores
@@ -39,14 +40,6 @@ from segxai_jax.nas import (
 )
 from segxai_jax.training import train
 
-METHODS = (
-    "cam_nas_init",
-    "cam_nas_warmup",
-    "random_search",
-    "zen_proxy",
-    "proxy_search",
-    "hand_designed",
-)
 SEARCHED = METHODS[:5]
 
 # What :func:`summarise` puts a confidence interval on, per method.
@@ -66,7 +59,8 @@ class Setup:
     """What every search and student training of one run shares.
 
     Attributes:
-      options: the run's :class:`experiments.cam_nas.run.Options`.
+      probe, warmup, search, student_train, eval, proxy_search: the config's
+        sections of those names.
       teacher_model, teacher_params: the teacher (for ``proxy_search``).
       space: the students' search space.
       budget: the parameter budget of every student.
@@ -75,12 +69,17 @@ class Setup:
       image_shape: ``(H, W, C)`` of the images.
       teacher_dir: the teacher's folder (part of the searches' fingerprint).
       probe_images, probe_targets, probe_maps: the fitness probe batch, its
-        targets and the teacher's Seg-Grad-CAMs at ``options.probe.point``.
+        targets and the teacher's Seg-Grad-CAMs at ``probe.point``.
       eval_images, eval_targets, eval_maps: the evaluation batch, its targets
         and the teacher's bottleneck Seg-Grad-CAMs.
     """
 
-    options: Any
+    probe: Any
+    warmup: Any
+    search: Any
+    student_train: Any
+    eval: Any
+    proxy_search: Any
     teacher_model: Any
     teacher_params: Any
     space: SearchSpace
@@ -233,7 +232,7 @@ def warmup_batches(split, warmup, seed):
 
 def _fitness(method, seed, setup: Setup):
     """The population fitness of a search method (the CAM-NAS one or the proxy)."""
-    space, options = setup.space, setup.options
+    space, options = setup.space, setup
     if method == "zen_proxy":
         return make_zen_proxy(
             space, jax.random.key(seed + 1000), image_shape=setup.image_shape
@@ -276,7 +275,7 @@ def _fitness(method, seed, setup: Setup):
 
 def search_method(method, seed, setup: Setup, workdir):
     """Runs one search; returns its winner config and search statistics."""
-    space, budget, options = setup.space, setup.budget, setup.options
+    space, budget, options = setup.space, setup.budget, setup
     s = options.search
     strategy = EvolutionarySearch(
         space,
@@ -338,7 +337,7 @@ def search_method(method, seed, setup: Setup, workdir):
 
 def train_and_score(student: UNetConfig, method, seed, setup: Setup, workdir) -> dict:
     """Trains ``student`` (checkpointed, resumed) and scores it on ``config.eval``."""
-    options = setup.options
+    options = setup
     model = UNet(student)
     result = train(
         model,

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from experiments.shared.findings import Finding, findings_markdown  # noqa: E402
+from experiments.shared.options import as_namespace  # noqa: E402
 from experiments.shared.stats import fmt_ci  # noqa: E402
 from experiments.shared.tables import markdown_table, wall_time_section  # noqa: E402
 
@@ -130,14 +131,15 @@ def _per_seed_section(runs: dict, options) -> list[str]:
     ]
 
 
-def report_markdown(results: dict, options) -> str:
+def report_markdown(results: dict) -> str:
     """The report: setup, table (mean [95 % CI] over seeds), verdict, timing.
 
     Args:
-      results: the completed results (see :func:`experiments.cam_nas.run.run`).
-      options: the run's :class:`experiments.cam_nas.run.Options`.
+      results: the completed results (see :func:`experiments.cam_nas.run.run`);
+        its ``config`` record is read as the settings.
     """
     summary, teacher = results["summary"], results["teacher"]
+    options = as_namespace(results["config"])
     s, probe, warmup = options.search, options.probe, options.warmup
     lines = [
         "# CAM-NAS for segmentation",

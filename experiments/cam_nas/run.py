@@ -50,10 +50,11 @@ import numpy as np
 
 from experiments.cam_nas import measure
 from experiments.cam_nas import report as reporting
+from experiments.cam_nas.config import Config
 from experiments.cam_nas.findings import evaluate_findings
 from experiments.shared.data import load_data
 from experiments.shared.nas_fitness import LEARNED
-from experiments.shared.options import check_choices, field, from_section
+from experiments.shared.options import config_to_dict
 from experiments.shared.study import run_study
 from experiments.shared.targets import largest_digit_targets
 from experiments.shared.teacher import (
@@ -63,157 +64,56 @@ from experiments.shared.teacher import (
 )
 from experiments.shared.units import Unit
 from segxai_jax.models import UNetConfig, count_params
-from segxai_jax.training import TrainConfig, ensure_writable_dir
-from segxai_jax.training.losses import LOSSES
-
-SPLITS = ("train", "validation", "test")
+from segxai_jax.training import ensure_writable_dir
 
 
-@dataclasses.dataclass(frozen=True)
-class SpaceOptions:
-    """The students' choices; the rest of a student comes from the teacher."""
-
-    depths: tuple[int, ...] = field()
-    widths: tuple[tuple[int, ...], ...] = field()  # per level
-    blocks: tuple[int, ...] = field()
-    kernels: tuple[int, ...] = field()
-
-
-@dataclasses.dataclass(frozen=True)
-class BudgetOptions:
-    """Fractions in (0, 1] of the teacher's parameters and forward FLOPs."""
-
-    params_fraction: float | None = field(default=None)
-    flops_fraction: float | None = field(default=None)
-
-
-@dataclasses.dataclass(frozen=True)
-class ProbeOptions:
-    """The fitness probe batch: the first images of a split."""
-
-    point: str = field()  # a probe point of the teacher
-    num_images: int = field(minimum=1)
-    split: str = field(choices=SPLITS)
-
-
-@dataclasses.dataclass(frozen=True)
-class SearchOptions:
-    population_size: int = field(minimum=1)
-    archive_size: int = field(minimum=1)
-    generations: int = field(minimum=1)
-    tournament_size: int = field(minimum=1)
-    crossover_rate: float = field(minimum=0.0, maximum=1.0)
-    immigrant_rate: float = field(minimum=0.0, maximum=1.0)
-
-
-@dataclasses.dataclass(frozen=True)
-class WarmupOptions:
-    """The Adam steps of ``cam_nas_warmup`` before its fitness."""
-
-    steps: int = field(minimum=1)
-    batch_size: int = field(minimum=1)
-    learning_rate: float = field(minimum=0.0)
-
-
-@dataclasses.dataclass(frozen=True)
-class ProxySearchOptions:
-    """The fitness of ``proxy_search`` (a learned proxy of the proxy study)."""
-
-    proxy: str = field(choices=LEARNED)
-
-
-@dataclasses.dataclass(frozen=True)
-class StudentTrainOptions:
-    """How every winner is trained: the TrainConfig fields but ``seed``."""
-
-    epochs: int = field(minimum=1)
-    batch_size: int = field(minimum=1)
-    learning_rate: float = field(minimum=0.0)
-    warmup_steps: int = field(minimum=0)
-    weight_decay: float = field(minimum=0.0)
-    loss: str = field(choices=LOSSES)
-    eval_batch_size: int = field(minimum=1)
-
-    def train_config(self, seed: int) -> TrainConfig:
-        return TrainConfig(seed=seed, **dataclasses.asdict(self))
-
-
-@dataclasses.dataclass(frozen=True)
-class EvalOptions:
-    """The images the trained students are scored on: the first of a split."""
-
-    num_images: int = field(minimum=1)
-    split: str = field(choices=SPLITS)
-
-
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """Everything the study reads from its config, checked (see config.py)."""
-
-    methods: tuple[str, ...] = field()
-    seeds: tuple[int, ...] = field(minimum=0)
-    space: SpaceOptions = field()
-    budget: BudgetOptions = field()
-    probe: ProbeOptions = field()
-    search: SearchOptions = field()
-    warmup: WarmupOptions = field()
-    student_train: StudentTrainOptions = field()
-    eval: EvalOptions = field()
-    proxy_search: ProxySearchOptions | None = field(default=None)
-
-    @classmethod
-    def from_config(cls, config, workdir=None) -> Options:
-        """Checks every field before any data is read or anything is written."""
-        options = from_section(
-            cls, config, "", ignore=("experiment", "data", "teacher", "units_dir")
+def resolve(settings: Config, workdir=None) -> Config:
+    """Checks of fields together and against the teacher's layers."""
+    measure.check_budget_fractions(settings.budget)
+    if "proxy_search" in settings.methods and settings.proxy_search is None:
+        raise ValueError(
+            "config.proxy_search.proxy: expected one of "
+            f"{LEARNED} when methods include 'proxy_search'"
         )
-        check_choices(options.methods, "methods", measure.METHODS)
-        if not options.seeds:
-            raise ValueError("config.seeds: expected at least one seed")
-        measure.check_budget_fractions(options.budget)
-        if "proxy_search" in options.methods and options.proxy_search is None:
-            raise ValueError(
-                "config.proxy_search.proxy: expected one of "
-                f"{LEARNED} when methods include 'proxy_search'"
-            )
-        measure.search_space(options.space, UNetConfig(num_classes=2))
-        try:
-            options.student_train.train_config(seed=0)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"config.student_train: {error}") from error
-        points = teacher_probe_names(config.teacher, workdir or "")
-        if options.probe.point not in points:
-            raise ValueError(
-                f"config.probe.point: expected one of {points}, got "
-                f"{options.probe.point!r}"
-            )
-        return options
-
-    def record(self) -> dict:
-        """The options as ``results.json`` has always listed them (flat)."""
-        return {
-            "methods": self.methods,
-            "seeds": self.seeds,
-            "search": dataclasses.asdict(self.search),
-            "params_fraction": self.budget.params_fraction,
-            "flops_fraction": self.budget.flops_fraction,
-            "point": self.probe.point,
-            "num_probe_images": self.probe.num_images,
-            "probe_split": self.probe.split,
-            "warmup_steps": self.warmup.steps,
-            "warmup_batch_size": self.warmup.batch_size,
-            "warmup_learning_rate": self.warmup.learning_rate,
-            "num_eval_images": self.eval.num_images,
-            "eval_split": self.eval.split,
-            **(
-                {"proxy_search": self.proxy_search.proxy}
-                if self.proxy_search is not None
-                else {}
-            ),
-        }
+    measure.search_space(settings.space, UNetConfig(num_classes=2))
+    try:
+        settings.student_train.train_config(seed=0)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"config.student_train: {error}") from error
+    points = teacher_probe_names(settings.teacher, workdir or "")
+    if settings.probe.point not in points:
+        raise ValueError(
+            f"config.probe.point: expected one of {points}, got "
+            f"{settings.probe.point!r}"
+        )
+    return settings
 
 
-def _setup(options, data, teacher_model, teacher_params, teacher_dir, config):
+def options_record(settings: Config) -> dict:
+    """The settings as ``results.json`` has always listed them (flat)."""
+    return {
+        "methods": settings.methods,
+        "seeds": settings.seeds,
+        "search": dataclasses.asdict(settings.search),
+        "params_fraction": settings.budget.params_fraction,
+        "flops_fraction": settings.budget.flops_fraction,
+        "point": settings.probe.point,
+        "num_probe_images": settings.probe.num_images,
+        "probe_split": settings.probe.split,
+        "warmup_steps": settings.warmup.steps,
+        "warmup_batch_size": settings.warmup.batch_size,
+        "warmup_learning_rate": settings.warmup.learning_rate,
+        "num_eval_images": settings.eval.num_images,
+        "eval_split": settings.eval.split,
+        **(
+            {"proxy_search": settings.proxy_search.proxy}
+            if settings.proxy_search is not None
+            else {}
+        ),
+    }
+
+
+def _setup(options, data, teacher_model, teacher_params, teacher_dir):
     """The space, budget, probe and evaluation batches every method shares."""
     spec = data["spec"]
     teacher_config = teacher_model.config
@@ -238,13 +138,18 @@ def _setup(options, data, teacher_model, teacher_params, teacher_dir, config):
         options.eval.split, options.eval.num_images
     )
     return measure.Setup(
-        options=options,
+        probe=options.probe,
+        warmup=options.warmup,
+        search=options.search,
+        student_train=options.student_train,
+        eval=options.eval,
+        proxy_search=options.proxy_search,
         teacher_model=teacher_model,
         teacher_params=teacher_params,
         space=space,
         budget=budget,
         data=data,
-        data_config=config.data.to_dict(),
+        data_config=config_to_dict(options.data),
         image_shape=image_shape,
         teacher_dir=teacher_dir,
         probe_images=probe_images,
@@ -268,7 +173,7 @@ AXES = ("seeds", "methods")
 PRESENTATION = ()
 
 
-def units(opts: Options) -> list[Unit]:
+def units(settings: Config) -> list[Unit]:
     """One unit per (seed, method), seed-major.
 
     The teacher, when trained here, is trained with the first seed: it is part
@@ -277,35 +182,34 @@ def units(opts: Options) -> list[Unit]:
     return [
         Unit(
             f"seed{seed}-{method}",
-            {"seed": seed, "method": method, "teacher_seed": opts.seeds[0]},
+            {"seed": seed, "method": method, "teacher_seed": settings.seeds[0]},
             kind=method,
         )
-        for seed in opts.seeds
-        for method in opts.methods
+        for seed in settings.seeds
+        for method in settings.methods
     ]
 
 
-def prepare(config, workdir, timer) -> dict:
+def prepare(settings: Config, workdir, timer) -> dict:
     """Data, teacher (with its test scores) and what every method shares."""
-    options = Options.from_config(config, workdir)
     with timer("data"):
-        data = load_data(config.data)
+        data = load_data(settings.data)
     spec = data["spec"]
     with timer("teacher"):
         teacher_model, teacher_params, teacher = resolve_teacher(
-            config.teacher, config.data, data, workdir, seed=options.seeds[0]
+            settings.teacher, settings.data, data, workdir, seed=settings.seeds[0]
         )
     teacher["test_scores"] = teacher_scores(
         teacher_model, teacher_params, data["test"], spec.num_classes
     )
     teacher["params"] = count_params(teacher_model.config)
-    setup = _setup(options, data, teacher_model, teacher_params, teacher["dir"], config)
-    return {"config": config, "teacher": teacher, "setup": setup, "workdir": workdir}
+    setup = _setup(settings, data, teacher_model, teacher_params, teacher["dir"])
+    return {"teacher": teacher, "setup": setup, "workdir": workdir}
 
 
-def run_unit(opts: Options, unit: Unit, context: dict):
+def run_unit(settings: Config, unit: Unit, context: dict):
     """Searches with one method and seed, trains and scores the winner."""
-    del opts
+    del settings
     seed, method = unit.settings["seed"], unit.settings["method"]
     setup, workdir = context["setup"], Path(context["workdir"])
     tic = time.perf_counter()
@@ -318,51 +222,50 @@ def run_unit(opts: Options, unit: Unit, context: dict):
     return {"seed": seed, **info, **scored, "seconds": time.perf_counter() - tic}, None
 
 
-def _runs(opts: Options, records) -> dict:
-    runs = {method: [] for method in opts.methods}
+def _runs(settings: Config, records) -> dict:
+    runs = {method: [] for method in settings.methods}
     for record in records:
         runs[record.unit.settings["method"]].append(record.result)
     return {method: entries for method, entries in runs.items() if entries}
 
 
-def aggregate(opts: Options, records) -> dict:
+def aggregate(settings: Config, records) -> dict:
     """Per method: mean and CI over its finished seeds, and the verdicts."""
-    runs = _runs(opts, records)
+    runs = _runs(settings, records)
     summary = measure.summarise(runs)
     verdicts, _ = evaluate_findings(runs)
     summary.update(verdicts)
     return {"runs": runs, "summary": summary}
 
 
-def findings(aggregated: dict, opts: Options):
-    del opts
+def findings(aggregated: dict, settings: Config):
+    del settings
     return evaluate_findings(aggregated["runs"])[1]
 
 
-def figures(workdir, opts: Options, records, context: dict) -> dict:
+def figures(workdir, settings: Config, records, context: dict) -> dict:
     return reporting.make_figures(
-        Path(workdir), _runs(opts, records), context["teacher"]
+        Path(workdir), _runs(settings, records), context["teacher"]
     )
 
 
-def results(opts: Options, aggregated: dict, records, context: dict) -> dict:
+def results(settings: Config, aggregated: dict, records, context: dict) -> dict:
     del records
     setup = context["setup"]
     return {
-        "config": context["config"].to_dict(),
         "teacher": context["teacher"],
-        "options": opts.record(),
+        "options": options_record(settings),
         "space": dataclasses.asdict(setup.space),
         "budget": dataclasses.asdict(setup.budget),
         **aggregated,
     }
 
 
-def report(completed: dict, opts: Options) -> str:
-    return reporting.report_markdown(completed, opts)
+def report(completed: dict) -> str:
+    return reporting.report_markdown(completed)
 
 
-def run(config, workdir: str | Path, *, minutes: float | None = None) -> dict:
+def run(settings: Config, workdir: str | Path, *, minutes: float | None = None) -> dict:
     """Runs the missing (seed, method) units; returns what results.json holds."""
     workdir = ensure_writable_dir(workdir, name="workdir")
-    return run_study(sys.modules[__name__], config, workdir, minutes=minutes)
+    return run_study(sys.modules[__name__], settings, workdir, minutes=minutes)

@@ -28,62 +28,76 @@ every stage on 8 digit pairs. A smoke test, not a result. Measured runtime:
 jobs).
 """
 
-from ml_collections import config_dict
+import dataclasses
 
-from experiments.quickstart import config as quickstart
+from experiments.shared.options import field, to_config_dict
+from experiments.shared.recipe import (
+    DataSettings,
+    TeacherSettings,
+    TrainSettings,
+)
 
 VARIANTS = ("full", "quick")
+# Fills that need no options (the context is replaced by one of these).
+CONTEXT_FILLS = ("black", "white", "grey", "image_mean", "blur", "noise")
+
+
+@dataclasses.dataclass(frozen=True)
+class BiasedDataSettings:
+    """The context-biased TextureDigits: the TFDS config, or (``generate``)
+    built in memory from the fields below (the quick config)."""
+
+    name: str = "texture_digits"
+    config: str = "context_bias"
+    data_dir: str = ""
+    generate: bool = False
+    image_size: int = field(default=64, minimum=16)
+    num_train: int = field(default=8000, minimum=1)
+    num_validation: int = field(default=500, minimum=1)
+    num_test: int = field(default=500, minimum=1)
+    context_bias: float = field(default=0.9, minimum=0.0, maximum=1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The context-bias study's settings, declared and checked once.
+
+    Attributes:
+      data: the biased data; ``teacher``: the biased teacher (the quickstart
+        recipe for 3 epochs, trained in the work directory).
+      train_subset: training images used (0 = all).
+      reference_data / reference_teacher: the quickstart's teacher on
+        unbiased data.
+      control: also train the recipe on the same data without the bias.
+      num_images: digit pairs rendered on matched / mismatched families.
+      num_natural: natural test images of the context measures.
+      context_radius / context_fill: the context ring replaced and its fill.
+      cam_layer: Seg-Grad-CAM's layer.
+      num_figure_images: pairs in the figures.
+    """
+
+    experiment: str = "context_bias"
+    seed: int = field(default=0, minimum=0)
+    data: BiasedDataSettings = BiasedDataSettings()
+    teacher: TeacherSettings = TeacherSettings(
+        workdir="", train=TrainSettings(epochs=3)
+    )
+    train_subset: int = field(default=0, minimum=0)
+    reference_data: DataSettings = DataSettings()
+    reference_teacher: TeacherSettings = TeacherSettings()
+    control: bool = True
+    num_images: int = field(default=100, minimum=1)
+    num_natural: int = field(default=500, minimum=1)
+    context_radius: int = field(default=8, minimum=0)
+    context_fill: str = field(default="blur", choices=CONTEXT_FILLS)
+    cam_layer: str = "bottleneck"
+    num_figure_images: int = field(default=3, minimum=1)
 
 
 def get_config(variant: str = "full"):
     if variant not in VARIANTS:
         raise ValueError(f"config variant: expected one of {VARIANTS}, got {variant!r}")
-    base = quickstart.get_config()
-    config = config_dict.ConfigDict()
-    config.experiment = "context_bias"
-    config.seed = 0
-    # generate=True builds the biased data in memory from the fields below
-    # instead of loading the TFDS config (used by the quick config).
-    config.data = config_dict.ConfigDict(
-        {
-            "name": "texture_digits",
-            "config": "context_bias",
-            "data_dir": "",
-            "generate": False,
-            "image_size": 64,
-            "num_train": 8000,
-            "num_validation": 500,
-            "num_test": 500,
-            "context_bias": 0.9,
-        }
-    )
-    train = base.teacher.train.copy_and_resolve_references()
-    train.epochs = 3
-    config.teacher = config_dict.ConfigDict(
-        {
-            "workdir": "",
-            "train_if_missing": True,
-            "model": base.teacher.model,
-            "train": train,
-        }
-    )
-    config.train_subset = 0  # 0 = every training image
-    config.reference_data = base.data
-    config.reference_teacher = config_dict.ConfigDict(
-        {
-            "workdir": "runs/quickstart",
-            "train_if_missing": True,
-            "model": base.teacher.model,
-            "train": base.teacher.train,
-        }
-    )
-    config.control = True
-    config.num_images = 100
-    config.num_natural = 500
-    config.context_radius = 8
-    config.context_fill = "blur"
-    config.cam_layer = "bottleneck"
-    config.num_figure_images = 3
+    config = to_config_dict(Config())
     if variant == "quick":
         _quick(config)
     return config

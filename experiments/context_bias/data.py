@@ -14,7 +14,6 @@ from tqdm.auto import tqdm
 
 from experiments.context_bias.swap import render_on_family
 from experiments.shared.data import load_data
-from experiments.shared.options import check_int
 from segxai_jax.data import (
     TextureDigitsConfig,
     dataset_spec,
@@ -39,10 +38,10 @@ def make_generator(data_config) -> TextureDigitsConfig:
         return get_config(data_config.config)
     return TextureDigitsConfig(
         name=f"{data_config.config}_generated",
-        image_size=check_int(data_config.image_size, "data.image_size", minimum=16),
-        num_train=check_int(data_config.num_train, "data.num_train"),
-        num_validation=check_int(data_config.num_validation, "data.num_validation"),
-        num_test=check_int(data_config.num_test, "data.num_test"),
+        image_size=data_config.image_size,
+        num_train=data_config.num_train,
+        num_validation=data_config.num_validation,
+        num_test=data_config.num_test,
         min_digits=1,
         max_digits=1,
         context_bias=float(data_config.context_bias),

@@ -46,6 +46,7 @@ from pathlib import Path
 import jax
 from tqdm.auto import tqdm
 
+from experiments.context_bias.config import Config
 from experiments.context_bias.data import (
     CONDITIONS,
     fingerprint,
@@ -58,7 +59,7 @@ from experiments.context_bias.findings import evaluate_findings
 from experiments.context_bias.measure import measure_teacher, natural_images
 from experiments.context_bias.report import make_figures, report_markdown
 from experiments.shared.data import load_data
-from experiments.shared.options import check_choices, check_fraction, check_int
+from experiments.shared.options import check_choices, config_to_dict
 from experiments.shared.results import Timer, write_results
 from experiments.shared.stats import mean_ci
 from experiments.shared.teacher import (
@@ -69,102 +70,68 @@ from experiments.shared.teacher import (
 )
 from segxai_jax.training import ensure_writable_dir
 
-# Fills that need no options (the context is replaced by one of these).
-CONTEXT_FILLS = ("black", "white", "grey", "image_mean", "blur", "noise")
+
+def resolve(settings: Config, workdir=None) -> Config:
+    """The layer name checked against the teacher's probe points."""
+    check_choices(
+        (settings.cam_layer,),
+        "cam_layer",
+        teacher_probe_names(settings.teacher, workdir or ""),
+    )
+    return settings
 
 
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """The study's settings, checked (see config.py for their meaning)."""
-
-    num_images: int
-    num_natural: int
-    context_radius: int
-    context_fill: str
-    cam_layer: str
-    train_subset: int
-    control: bool
-    num_figure_images: int
-
-    @classmethod
-    def from_config(cls, config, workdir=None) -> Options:
-        """The checked options; errors name ``config.<field>``."""
-        if config.context_fill not in CONTEXT_FILLS:
-            raise ValueError(
-                f"config.context_fill: expected one of {CONTEXT_FILLS}, got "
-                f"{config.context_fill!r}"
-            )
-        if config.data.generate:
-            check_fraction(
-                config.data.context_bias, "data.context_bias", upper_inclusive=True
-            )
-        return cls(
-            num_images=check_int(config.num_images, "num_images"),
-            num_natural=check_int(config.num_natural, "num_natural"),
-            context_radius=check_int(
-                config.context_radius, "context_radius", minimum=0
-            ),
-            context_fill=config.context_fill,
-            cam_layer=check_choices(
-                (config.cam_layer,),
-                "cam_layer",
-                teacher_probe_names(config.teacher, workdir or ""),
-            )[0],
-            train_subset=check_int(config.train_subset, "train_subset", minimum=0),
-            control=bool(config.control),
-            num_figure_images=check_int(config.num_figure_images, "num_figure_images"),
-        )
-
-
-def _teachers(config, opts, workdir, generator, timer) -> tuple[dict, dict]:
+def _teachers(settings: Config, workdir, generator, timer) -> tuple[dict, dict]:
     """``({name: (model, params, info)}, data)``: biased, reference, control.
 
     ``data`` holds the biased data's splits that were loaded (always ``test``).
     """
-    subset = opts.train_subset
+    subset = settings.train_subset
     teachers = {}
     with timer("data"):
         splits = ["test"]
-        if needs_training(config.teacher, workdir, config.data, config.seed):
+        if needs_training(settings.teacher, workdir, settings.data, settings.seed):
             splits = ["train", "validation", "test"]
-        data = load_biased_data(config.data, generator, splits, subset)
+        data = load_biased_data(settings.data, generator, splits, subset)
     spec = data["spec"]
     with timer("train_biased"):
         teachers["biased"] = resolve_teacher(
-            config.teacher,
-            fingerprint(config.data, generator, subset),
+            settings.teacher,
+            fingerprint(settings.data, generator, subset),
             data,
             workdir,
-            seed=config.seed,
+            seed=settings.seed,
         )
     data.pop("train", None)  # no longer needed; the control may need the memory
     with timer("reference"):
         reference_dir = workdir / "reference"
         reference_data = {"spec": spec}
         if needs_training(
-            config.reference_teacher, reference_dir, config.reference_data, config.seed
+            settings.reference_teacher,
+            reference_dir,
+            settings.reference_data,
+            settings.seed,
         ):
-            reference_data = load_data(config.reference_data)
+            reference_data = load_data(settings.reference_data)
         teachers["reference"] = resolve_teacher(
-            config.reference_teacher,
-            config.reference_data,
+            settings.reference_teacher,
+            settings.reference_data,
             reference_data,
             reference_dir,
-            seed=config.seed,
+            seed=settings.seed,
         )
-    if opts.control:
+    if settings.control:
         with timer("train_control"):
             control_data, control = unbiased_data(
                 generator, subset, ("train", "validation")
             )
-            recipe = config.teacher.copy_and_resolve_references()
-            recipe.workdir = ""
+            recipe = dataclasses.replace(settings.teacher, workdir="")
             teachers["control"] = resolve_teacher(
                 recipe,
-                fingerprint(config.data, control, subset),
+                fingerprint(settings.data, control, subset),
                 control_data,
                 workdir / "control",
-                seed=config.seed,
+                seed=settings.seed,
             )
     for model, params, info in teachers.values():
         info["biased_test_scores"] = teacher_scores(
@@ -173,23 +140,23 @@ def _teachers(config, opts, workdir, generator, timer) -> tuple[dict, dict]:
     return teachers, data
 
 
-def run(config, workdir: str | Path) -> dict:
+def run(settings: Config, workdir: str | Path) -> dict:
     """Runs the context-bias study; returns what is written to ``results.json``."""
     workdir = ensure_writable_dir(workdir, name="workdir")
-    opts = Options.from_config(config, workdir)
+    settings = resolve(settings, workdir)
     timer = Timer()
-    generator = make_generator(config.data)
-    teachers, data = _teachers(config, opts, workdir, generator, timer)
+    generator = make_generator(settings.data)
+    teachers, data = _teachers(settings, workdir, generator, timer)
     for name, (model, _, _) in teachers.items():
-        if opts.cam_layer not in model.config.probe_names:
+        if settings.cam_layer not in model.config.probe_names:
             raise ValueError(
                 f"config.cam_layer: expected one of {model.config.probe_names} "
-                f"(the {name} teacher's probe points), got {opts.cam_layer!r}"
+                f"(the {name} teacher's probe points), got {settings.cam_layer!r}"
             )
     with timer("render_pairs"):
-        pairs = render_pairs(generator, opts.num_images, config.seed)
+        pairs = render_pairs(generator, settings.num_images, settings.seed)
     label = pairs["label"]
-    key = jax.random.key(config.seed)
+    key = jax.random.key(settings.seed)
     measures, predictions, cams = {}, {}, {}
     with timer("measure"):
         for name, (model, params, _) in tqdm(
@@ -202,9 +169,16 @@ def run(config, workdir: str | Path) -> dict:
                     predictions[(name, condition)],
                     cams[(name, condition)],
                 ) = measure_teacher(
-                    model, params, p["image"], p["mask"], label, p["family"], opts, key
+                    model,
+                    params,
+                    p["image"],
+                    p["mask"],
+                    label,
+                    p["family"],
+                    settings,
+                    key,
                 )
-        natural = natural_images(teachers, data["test"], opts)
+        natural = natural_images(teachers, data["test"], settings)
     summary = {
         name: {
             condition: {
@@ -218,7 +192,7 @@ def run(config, workdir: str | Path) -> dict:
     findings = evaluate_findings(measures, list(teachers))
     with timer("figures"):
         figures = make_figures(
-            workdir, pairs, cams, predictions, summary, teachers, opts
+            workdir, pairs, cams, predictions, summary, teachers, settings
         )
     results = {
         "generator": repr(generator),
@@ -228,7 +202,7 @@ def run(config, workdir: str | Path) -> dict:
             "labels": label.tolist(),
             "mismatched_families": pairs["mismatched"]["family"].tolist(),
         },
-        "options": dataclasses.asdict(opts),
+        "config": config_to_dict(settings),
         "summary": summary,
         "natural": natural,
     }
@@ -238,5 +212,5 @@ def run(config, workdir: str | Path) -> dict:
         findings=findings,
         figures=figures,
         seconds=timer.seconds,
-        report=lambda completed: report_markdown(completed, opts),
+        report=lambda completed: report_markdown(completed, settings),
     )

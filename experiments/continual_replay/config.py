@@ -34,70 +34,129 @@ beside this file (its numbers come from the committed ``results.json``).
 images and the salient box.
 """
 
-from ml_collections import config_dict
+import dataclasses
+
+from experiments.shared.options import field, to_config_dict
+from segxai_jax.continual import POLICIES
+from segxai_jax.continual.compress import KINDS, OUTSIDES, PLACEMENTS
+from segxai_jax.training.losses import LOSSES
 
 VARIANTS = ("full", "quick")
+BOUNDS = ("finetune", "joint")
+STRATEGY_KINDS = (*BOUNDS, *KINDS)
 
 
-def _strategy(name, kind, **options):
-    return config_dict.ConfigDict({"name": name, "kind": kind, **options})
+@dataclasses.dataclass(frozen=True)
+class StrategySettings:
+    """One entry of ``config.strategies``: a bound or a compressor.
+
+    Fields left out (``None``) keep :func:`segxai_jax.continual.make_compressor`'s
+    defaults; ``"downsample"`` takes ``box_size`` and ``factor`` of the box
+    whose bytes it matches.
+    """
+
+    name: str
+    kind: str = field(choices=STRATEGY_KINDS)
+    patch_size: int | None = field(minimum=1, default=None)
+    box_size: int | None = field(minimum=1, default=None)
+    factor: int | None = field(minimum=1, default=None)
+    placement: str | None = field(choices=PLACEMENTS, default=None)
+    outside: str | None = field(choices=OUTSIDES, default=None)
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamSettings:
+    """The TextureDigits stream generated in memory (digit sizes 0 / None =
+    the generator's default)."""
+
+    image_size: int = field(default=32, minimum=16)
+    num_train: int = field(default=1500, minimum=1)
+    num_test: int = field(default=200, minimum=1)
+    min_digits: int = field(default=1, minimum=1)
+    max_digits: int = field(default=1, minimum=1)
+    min_digit_size: int | None = field(default=16, minimum=0)
+    max_digit_size: int | None = field(default=26, minimum=0)
+    seed: int = field(default=0, minimum=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class LearnerSettings:
+    """The U-Net (:class:`segxai_jax.models.UNetConfig` fields) of every run."""
+
+    widths: tuple[int, ...] = field(default=(8, 16, 32, 64), minimum=1)
+    blocks_per_stage: int = field(default=1, minimum=1)
+    kernel_size: int = field(default=3, minimum=1)
+    input_norm: str = "per_image"
+    bottleneck_head: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamTrainSettings:
+    """:class:`segxai_jax.continual.ContinualConfig` but the seed."""
+
+    epochs_per_task: int = field(default=6, minimum=1)
+    batch_size: int = field(default=16, minimum=1)
+    replay_batch_size: int = field(default=16, minimum=1)
+    learning_rate: float = field(default=1e-2, minimum=0.0)
+    weight_decay: float = field(default=1e-4, minimum=0.0)
+    loss: str = field(default="cross_entropy+dice", choices=LOSSES)
+    policy: str = field(default="reservoir", choices=POLICIES)
+    labelling: str = "current"
+    saliency_batch_size: int = field(default=64, minimum=1)
+    eval_batch_size: int = field(default=100, minimum=1)
+
+
+def _box(name, placement):
+    return StrategySettings(name, "box", box_size=16, factor=4, placement=placement)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The continual replay study's settings, declared and checked once.
+
+    Attributes:
+      seeds: training seeds (each run's model init, order and memory).
+      data: the generated stream.
+      model / train: the learner and its recipe.
+      classes_per_task: digits per task (the background is in every task).
+      saliency_layer: the probe point of the saliency explainer.
+      budget_images: memory budgets in bytes of full exemplars.
+      strategies: the bounds and the compressors compared.
+      units_dir: the finished (seed, strategy, budget) runs; "" keeps them in
+        ``<workdir>/units``.
+    """
+
+    experiment: str = "continual_replay"
+    seeds: tuple[int, ...] = field(
+        default=(0, 1, 2), minimum=0, min_items=1, distinct=True
+    )
+    data: StreamSettings = StreamSettings()
+    model: LearnerSettings = LearnerSettings()
+    train: StreamTrainSettings = StreamTrainSettings()
+    classes_per_task: int = field(default=2, minimum=1)
+    saliency_layer: str = "bottleneck"
+    budget_images: tuple[int, ...] = field(
+        default=(10, 20, 50), minimum=1, min_items=1, distinct=True
+    )
+    strategies: tuple[StrategySettings, ...] = field(
+        default=(
+            StrategySettings("finetune", "finetune"),
+            StrategySettings("joint", "joint"),
+            StrategySettings("full", "full"),
+            StrategySettings("patch", "patch", patch_size=16, placement="salient"),
+            _box("box", "salient"),
+            _box("random_box", "random"),
+            StrategySettings("downsample", "downsample", box_size=16, factor=4),
+        ),
+        min_items=1,
+    )
+    units_dir: str = "experiments/continual_replay/units"
 
 
 def get_config(variant: str = "full"):
     if variant not in VARIANTS:
         raise ValueError(f"config variant: expected one of {VARIANTS}, got {variant!r}")
-    config = config_dict.ConfigDict()
-    config.experiment = "continual_replay"
-    config.seeds = (0, 1, 2)
-    config.data = config_dict.ConfigDict(
-        {
-            "image_size": 32,
-            "num_train": 1500,
-            "num_test": 200,
-            "min_digits": 1,
-            "max_digits": 1,
-            "min_digit_size": 16,
-            "max_digit_size": 26,
-            "seed": 0,
-        }
-    )
-    config.model = config_dict.ConfigDict(
-        {
-            "widths": (8, 16, 32, 64),
-            "blocks_per_stage": 1,
-            "kernel_size": 3,
-            "input_norm": "per_image",
-            "bottleneck_head": True,
-        }
-    )
-    config.train = config_dict.ConfigDict(
-        {
-            "epochs_per_task": 6,
-            "batch_size": 16,
-            "replay_batch_size": 16,
-            "learning_rate": 1e-2,
-            "weight_decay": 1e-4,
-            "loss": "cross_entropy+dice",
-            "policy": "reservoir",
-            "labelling": "current",
-            "saliency_batch_size": 64,
-            "eval_batch_size": 100,
-        }
-    )
-    config.classes_per_task = 2
-    config.saliency_layer = "bottleneck"
-    config.budget_images = (10, 20, 50)
-    config.strategies = [
-        _strategy("finetune", "finetune"),
-        _strategy("joint", "joint"),
-        _strategy("full", "full"),
-        _strategy("patch", "patch", patch_size=16, placement="salient"),
-        _strategy("box", "box", box_size=16, factor=4, placement="salient"),
-        _strategy("random_box", "box", box_size=16, factor=4, placement="random"),
-        _strategy("downsample", "downsample", box_size=16, factor=4),
-    ]
-    # Finished runs (units); "" keeps them in <workdir>/units.
-    config.units_dir = "experiments/continual_replay/units"
+    config = to_config_dict(Config())
     if variant == "quick":
         _quick(config)
     return config

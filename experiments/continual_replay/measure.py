@@ -16,6 +16,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from experiments.continual_replay.config import BOUNDS
+from experiments.shared.options import config_to_dict
 from experiments.shared.stats import mean_ci, paired_difference
 from segxai_jax.continual import (
     ContinualConfig,
@@ -35,7 +37,6 @@ from segxai_jax.data.texture_digits import (
 )
 from segxai_jax.models import UNet, UNetConfig
 
-BOUNDS = ("finetune", "joint")
 METRICS = ("final_miou", "average_forgetting", "backward_transfer")
 # (saliency-guided, baseline): the comparisons the hypothesis is about.
 COMPARISONS = (
@@ -52,7 +53,7 @@ def load_stream_data(data) -> dict:
     """Train and test arrays (images float32 in [0, 1], masks int32).
 
     Args:
-      data: the checked ``config.data`` (:class:`.run.DataOptions`); digit
+      data: the checked ``config.data`` (:class:`.config.StreamSettings`); digit
         sizes 0 or ``None`` leave the generator's default.
     """
     generator = TextureDigitsConfig(
@@ -81,7 +82,7 @@ def make_strategy_compressor(strategy, hw):
     """The compressor of one strategy (``None`` for the bounds).
 
     Args:
-      strategy: a checked strategy (:class:`.run.StrategyOptions`); options
+      strategy: one of the checked ``config.strategies``; options
         that are ``None`` keep the compressor's default.
       hw: ``(H, W)`` of the images.
     """
@@ -117,39 +118,53 @@ class Stream(NamedTuple):
     full_bytes: int  # one uncompressed exemplar
 
 
-def setup_stream(config, options, data) -> Stream:
-    """The U-Net of ``config.model``, its saliency, the tasks, the full bytes."""
+def setup_stream(model_config, classes_per_task: int, saliency_layer: str, data):
+    """The U-Net of ``model_config`` (the config's ``model`` section), its
+    saliency at ``saliency_layer``, the tasks and the bytes of a full exemplar.
+    """
     hw = tuple(data["train"]["image"].shape[1:3])
-    tasks = split_classes(NUM_CLASSES, classes_per_task=options.classes_per_task)
-    model = UNet(UNetConfig(num_classes=NUM_CLASSES, **config.model.to_dict()))
+    tasks = split_classes(NUM_CLASSES, classes_per_task=classes_per_task)
+    model = UNet(UNetConfig(num_classes=NUM_CLASSES, **config_to_dict(model_config)))
     saliency = saliency_fn(
-        default_explainer(model, image_shape=(*hw, 3), layer=options.saliency_layer),
+        default_explainer(model, image_shape=(*hw, 3), layer=saliency_layer),
         num_classes=NUM_CLASSES,
     )
     full_bytes = exemplar_bytes(make_compressor("full", image_shape=hw).example)
     return Stream(model, saliency, tasks, hw, full_bytes)
 
 
-def train_run(stream: Stream, config, strategy, budget: int, seed: int, data, workdir):
+def train_run(
+    stream: Stream,
+    strategy,
+    budget: int,
+    seed: int,
+    data,
+    workdir,
+    *,
+    recipe: dict,
+    fingerprint: dict,
+):
     """Trains (or restores) one run: a strategy at a budget with a seed.
 
     Args:
       stream: :func:`setup_stream` output.
-      config: the experiment config (``train``, and ``model``/``data`` for the
-        checkpoint fingerprints).
-      strategy: a checked strategy (:class:`.run.StrategyOptions`).
+      strategy: one of the config's ``strategies``.
       budget: the memory budget in full exemplars (0 for the bounds).
       seed: the run's seed (initialisation, batch order, memory sampling).
       data: :func:`load_stream_data` output.
       workdir: the run checkpoints after every task into
         ``workdir/runs/<name>/`` and resumes from there.
+      recipe: the config's ``train`` section as a dict (ContinualConfig but
+        its seed).
+      fingerprint: the ``model`` and ``data`` sections as dicts (a finished
+        run of another model or data is refused).
 
     Returns:
       ``(record, params)``: the run's scores and its final parameters.
     """
     comp = make_strategy_compressor(strategy, stream.hw)
     name = f"{strategy.name}_b{budget}_s{seed}"
-    train_config = ContinualConfig(seed=seed, **config.train.to_dict())
+    train_config = ContinualConfig(seed=seed, **recipe)
     stream_tasks = stream.tasks
     if strategy.kind == "joint":
         # every image seen epochs_per_task times, as in the stream
@@ -166,8 +181,7 @@ def train_run(stream: Stream, config, strategy, budget: int, seed: int, data, wo
         saliency=stream.saliency,
         workdir=Path(workdir) / "runs" / name,
         fingerprint={
-            "model": config.model.to_dict(),
-            "data": config.data.to_dict(),
+            **fingerprint,
             "compressor": None if comp is None else comp.name,
         },
     )

@@ -28,7 +28,7 @@ def make_figures(
       workdir: where the figures go.
       summary: :func:`experiments.continual_replay.measure.summarise` output.
       data: the stream data (test images are shown).
-      strategies: the checked strategies (:class:`.run.StrategyOptions`).
+      strategies: the checked strategies (:class:`.config.StrategySettings`).
       hw: ``(H, W)`` of the images.
       params: the model whose saliency picks what is stored (``None``: no
         ``exemplars.png``).

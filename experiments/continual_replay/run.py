@@ -47,123 +47,55 @@ from flax import traverse_util
 
 from experiments.continual_replay import measure
 from experiments.continual_replay import report as reporting
+from experiments.continual_replay.config import Config
 from experiments.continual_replay.findings import evaluate_findings
-from experiments.shared.options import config_to_dict, field, from_section
+from experiments.shared.options import config_to_dict
 from experiments.shared.study import run_study
 from experiments.shared.units import Unit
 from segxai_jax.continual import ContinualConfig, split_classes
-from segxai_jax.continual.compress import KINDS, OUTSIDES, PLACEMENTS
 from segxai_jax.data.texture_digits import NUM_CLASSES
 from segxai_jax.models import UNetConfig
 from segxai_jax.training import ensure_writable_dir
 
-STRATEGY_KINDS = (*measure.BOUNDS, *KINDS)
 
-
-@dataclasses.dataclass(frozen=True)
-class StrategyOptions:
-    """One entry of ``config.strategies``: a bound or a compressor.
-
-    Options left out (``None``) keep :func:`segxai_jax.continual.make_compressor`'s
-    defaults; ``"downsample"`` takes ``box_size`` and ``factor`` of the box
-    whose bytes it matches.
-    """
-
-    name: str = field()
-    kind: str = field(choices=STRATEGY_KINDS)
-    patch_size: int | None = field(minimum=1, default=None)
-    box_size: int | None = field(minimum=1, default=None)
-    factor: int | None = field(minimum=1, default=None)
-    placement: str | None = field(choices=PLACEMENTS, default=None)
-    outside: str | None = field(choices=OUTSIDES, default=None)
-
-
-@dataclasses.dataclass(frozen=True)
-class DataOptions:
-    """The TextureDigits stream generated in memory (digit sizes 0 / None =
-    the generator's default)."""
-
-    image_size: int = field(minimum=16)
-    num_train: int = field(minimum=1)
-    num_test: int = field(minimum=1)
-    min_digits: int = field(minimum=1)
-    max_digits: int = field(minimum=1)
-    seed: int = field(minimum=0)
-    min_digit_size: int | None = field(minimum=0, default=None)
-    max_digit_size: int | None = field(minimum=0, default=None)
-
-
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """Everything the study reads from its config besides ``model`` and
-    ``train`` (checked by building them), see config.py."""
-
-    seeds: tuple[int, ...] = field(minimum=0)
-    classes_per_task: int = field(minimum=1)
-    saliency_layer: str = field()
-    budget_images: tuple[int, ...] = field(minimum=1)
-    strategies: tuple[StrategyOptions, ...] = field()
-    data: DataOptions = field()
-
-    @classmethod
-    def from_config(cls, config, workdir=None) -> Options:
-        """Checks every field before any data is generated or anything written."""
-        del workdir  # the options do not depend on it
-        options = from_section(
-            cls, config, "", ignore=("experiment", "model", "train", "units_dir")
+def resolve(settings: Config, workdir=None) -> Config:
+    """Checks of fields together: names, the task split, the U-Net, compressors."""
+    del workdir  # nothing depends on it
+    names = [s.name for s in settings.strategies]
+    if len(set(names)) != len(names):
+        raise ValueError(f"config.strategies: expected unique names, got {names}")
+    try:
+        split_classes(NUM_CLASSES, classes_per_task=settings.classes_per_task)
+    except ValueError as error:
+        raise ValueError(f"config.{error}") from error
+    try:
+        model = UNetConfig(num_classes=NUM_CLASSES, **config_to_dict(settings.model))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"config.model: {error}") from error
+    if settings.saliency_layer not in model.probe_names:
+        raise ValueError(
+            f"config.saliency_layer: expected a probe point of the U-Net "
+            f"{model.probe_names}, got {settings.saliency_layer!r}"
         )
-        names = [s.name for s in options.strategies]
-        if len(set(names)) != len(names) or not names:
-            raise ValueError(f"config.strategies: expected unique names, got {names}")
-        for field_name in ("budget_images", "seeds"):
-            values = getattr(options, field_name)
-            if not values:
-                raise ValueError(f"config.{field_name}: expected at least one value")
-            if len(set(values)) != len(values):
-                raise ValueError(
-                    f"config.{field_name}: expected distinct values, got {values}"
-                )
-        try:
-            split_classes(NUM_CLASSES, classes_per_task=options.classes_per_task)
-        except ValueError as error:
-            raise ValueError(f"config.{error}") from error
-        try:
-            model = UNetConfig(num_classes=NUM_CLASSES, **config.model.to_dict())
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"config.model: {error}") from error
-        if options.saliency_layer not in model.probe_names:
+    try:
+        ContinualConfig(**config_to_dict(settings.train))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"config.train: {error}") from error
+    hw = (settings.data.image_size, settings.data.image_size)
+    for i, strategy in enumerate(settings.strategies):
+        if strategy.kind == "downsample" and None in (
+            strategy.box_size,
+            strategy.factor,
+        ):
             raise ValueError(
-                f"config.saliency_layer: expected a probe point of the U-Net "
-                f"{model.probe_names}, got {options.saliency_layer!r}"
+                f"config.strategies[{i}]: the downsample kind needs box_size "
+                "and factor (the box whose bytes it matches)"
             )
         try:
-            ContinualConfig(**config.train.to_dict())
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"config.train: {error}") from error
-        hw = (options.data.image_size, options.data.image_size)
-        for i, strategy in enumerate(options.strategies):
-            if strategy.kind == "downsample" and None in (
-                strategy.box_size,
-                strategy.factor,
-            ):
-                raise ValueError(
-                    f"config.strategies[{i}]: the downsample kind needs box_size "
-                    "and factor (the box whose bytes it matches)"
-                )
-            try:
-                measure.make_strategy_compressor(strategy, hw)
-            except ValueError as error:
-                raise ValueError(f"config.strategies[{i}]: {error}") from error
-        return options
-
-    def record(self) -> dict:
-        """The options as written to ``results.json``."""
-        return {
-            "strategies": [s.name for s in self.strategies],
-            "budget_images": self.budget_images,
-            "seeds": self.seeds,
-            "classes_per_task": self.classes_per_task,
-        }
+            measure.make_strategy_compressor(strategy, hw)
+        except ValueError as error:
+            raise ValueError(f"config.strategies[{i}]: {error}") from error
+    return settings
 
 
 # The study in units (see experiments.shared.study): one unit per (seed,
@@ -173,13 +105,13 @@ AXES = ("seeds", "strategies", "budget_images")
 PRESENTATION = ()
 
 
-def units(opts: Options) -> list[Unit]:
+def units(settings: Config) -> list[Unit]:
     """One unit per run, in the order seed, strategy, budget (bounds: budget 0)."""
     out = []
-    for seed in opts.seeds:
-        for strategy in opts.strategies:
+    for seed in settings.seeds:
+        for strategy in settings.strategies:
             bound = strategy.kind in measure.BOUNDS
-            for budget in (0,) if bound else opts.budget_images:
+            for budget in (0,) if bound else settings.budget_images:
                 out.append(
                     Unit(
                         f"{strategy.name}_b{budget}_s{seed}",
@@ -194,16 +126,17 @@ def units(opts: Options) -> list[Unit]:
     return out
 
 
-def prepare(config, workdir, timer) -> dict:
+def prepare(settings: Config, workdir, timer) -> dict:
     """The generated stream data and what every run shares."""
-    options = Options.from_config(config)
     with timer("data"):
-        data = measure.load_stream_data(options.data)
-    stream = measure.setup_stream(config, options, data)
-    return {"config": config, "data": data, "stream": stream, "workdir": workdir}
+        data = measure.load_stream_data(settings.data)
+    stream = measure.setup_stream(
+        settings.model, settings.classes_per_task, settings.saliency_layer, data
+    )
+    return {"data": data, "stream": stream, "workdir": workdir}
 
 
-def run_unit(opts: Options, unit: Unit, context: dict):
+def run_unit(settings: Config, unit: Unit, context: dict):
     """Trains one run through the stream (resumable per task in the workdir).
 
     Returns:
@@ -211,46 +144,52 @@ def run_unit(opts: Options, unit: Unit, context: dict):
       first seed's replay runs in the sidecar (for ``exemplars.png``).
     """
     strategy = next(
-        s for s in opts.strategies if s.name == unit.settings["strategy"]["name"]
+        s for s in settings.strategies if s.name == unit.settings["strategy"]["name"]
     )
     record, params = measure.train_run(
         context["stream"],
-        context["config"],
         strategy,
         unit.settings["budget_images"],
         unit.settings["seed"],
         context["data"],
         Path(context["workdir"]),
+        recipe=config_to_dict(settings.train),
+        fingerprint={
+            "model": config_to_dict(settings.model),
+            "data": config_to_dict(settings.data),
+        },
     )
-    keep = record["compressor"] is not None and unit.settings["seed"] == opts.seeds[0]
+    keep = (
+        record["compressor"] is not None and unit.settings["seed"] == settings.seeds[0]
+    )
     return record, (flatten_params(params) if keep else None)
 
 
-def aggregate(opts: Options, records) -> dict:
-    return measure.summarise([r.result for r in records], opts.budget_images)
+def aggregate(settings: Config, records) -> dict:
+    return measure.summarise([r.result for r in records], settings.budget_images)
 
 
-def findings(summary: dict, opts: Options):
-    del opts
+def findings(summary: dict, settings: Config):
+    del settings
     return evaluate_findings(summary)
 
 
-def figures(workdir, opts: Options, records, context: dict) -> dict:
+def figures(workdir, settings: Config, records, context: dict) -> dict:
     """``miou_vs_bytes.png``; ``exemplars.png`` from the first seed's last replay
     run whose parameters are at hand (its sidecar)."""
     params = None
     for record in records:
         result = record.result
-        if result["compressor"] is not None and result["seed"] == opts.seeds[0]:
+        if result["compressor"] is not None and result["seed"] == settings.seeds[0]:
             arrays = record.sidecar()
             if arrays is not None:
                 params = unflatten_params(arrays)
     stream = context["stream"]
     return reporting.make_figures(
         Path(workdir),
-        aggregate(opts, records),
+        aggregate(settings, records),
         data=context["data"],
-        strategies=opts.strategies,
+        strategies=settings.strategies,
         hw=stream.hw,
         params=params,
         saliency=stream.saliency,
@@ -258,23 +197,26 @@ def figures(workdir, opts: Options, records, context: dict) -> dict:
     )
 
 
-def results(opts: Options, summary: dict, records, context: dict) -> dict:
-    config, stream = context["config"], context["stream"]
+def results(settings: Config, summary: dict, records, context: dict) -> dict:
+    stream = context["stream"]
     return {
-        "config": config_to_dict(config),
-        "options": opts.record(),
+        "options": {
+            "strategies": [s.name for s in settings.strategies],
+            "budget_images": settings.budget_images,
+            "seeds": settings.seeds,
+            "classes_per_task": settings.classes_per_task,
+        },
         "tasks": [list(t) for t in stream.tasks],
         "full_exemplar_bytes": stream.full_bytes,
-        "data": config.data.to_dict(),
-        "model": config.model.to_dict(),
-        "train": config.train.to_dict(),
+        "data": config_to_dict(settings.data),
+        "model": config_to_dict(settings.model),
+        "train": config_to_dict(settings.train),
         "runs": [r.result for r in records],
         "summary": summary,
     }
 
 
-def report(completed: dict, opts: Options) -> str:
-    del opts
+def report(completed: dict) -> str:
     return reporting.report_markdown(completed)
 
 
@@ -288,7 +230,7 @@ def unflatten_params(arrays: dict) -> dict:
     return traverse_util.unflatten_dict(dict(arrays), sep="/")
 
 
-def run(config, workdir: str | Path, *, minutes: float | None = None) -> dict:
+def run(settings: Config, workdir: str | Path, *, minutes: float | None = None) -> dict:
     """Runs the missing (seed, strategy, budget) units; returns results.json."""
     workdir = ensure_writable_dir(workdir, name="workdir")
-    return run_study(sys.modules[__name__], config, workdir, minutes=minutes)
+    return run_study(sys.modules[__name__], settings, workdir, minutes=minutes)

@@ -25,61 +25,97 @@ beside this file (its numbers come from the committed ``results.json``).
 A smoke test, not a result.
 """
 
-from ml_collections import config_dict
+import dataclasses
 
-from experiments.cam_nas import config as cam_nas
+from experiments.shared.nas_fitness import PROXIES
+from experiments.shared.nas_settings import (
+    SPLITS,
+    BudgetSettings,
+    ProbeSettings,
+    SpaceSettings,
+    StudentTrainSettings,
+    WarmupSettings,
+    quick_space,
+)
+from experiments.shared.options import field, to_config_dict
+from experiments.shared.recipe import DataSettings, TeacherSettings, quick_teacher
 
 VARIANTS = ("full", "quick")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalSettings:
+    split: str = field(default="test", choices=SPLITS)  # students scored on
+
+
+@dataclasses.dataclass(frozen=True)
+class BootstrapSettings:
+    resamples: int = field(default=2000, minimum=10)  # draws of the architectures
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The proxy study's settings, declared and checked once.
+
+    Attributes:
+      seed: draws the architectures, the supernet weights, the students.
+      space / budget: CAM-NAS's space and budget (a quarter of the teacher's
+        parameters); ``flops_fraction`` bounds forward FLOPs as well when set.
+      num_architectures: the architectures sampled (once, from ``seed``).
+      probe / warmup: the explanation proxies' batch and warm-up steps.
+      proxies: the proxies scored.
+      population_chunk: candidates per compiled proxy call.
+      student_train: the short recipe every sampled architecture is trained
+        with: the teacher's, for one epoch (250 steps of 32 images) instead
+        of six.
+      eval / bootstrap: the students' test split; bootstrap draws of the CIs.
+      calibration_source: a results.json of students trained with the full
+        recipe elsewhere, trained again with the short one (does the short
+        recipe rank them the same way?); "" = no calibration.
+      units_dir: the finished units (proxy scores, each trained
+        architecture); "" keeps them in ``<workdir>/units``.
+    """
+
+    experiment: str = "nas_proxies"
+    seed: int = field(default=0, minimum=0)
+    data: DataSettings = DataSettings()
+    teacher: TeacherSettings = TeacherSettings()
+    space: SpaceSettings = SpaceSettings()
+    budget: BudgetSettings = BudgetSettings(params_fraction=0.25)
+    num_architectures: int = field(default=48, minimum=3)
+    probe: ProbeSettings = ProbeSettings()
+    warmup: WarmupSettings = WarmupSettings()
+    proxies: tuple[str, ...] = field(
+        default=(
+            "seg_grad_cam_init",
+            "seg_grad_cam_warmup",
+            "xgrad_cam_init",
+            "xgrad_cam_warmup",
+            "seg_ablation_cam_init",
+            "seg_ablation_cam_warmup",
+            "gradient_init",
+            "gradient_warmup",
+            "relation_init",
+            "zen",
+            "params",
+            "flops",
+        ),
+        choices=PROXIES,
+        min_items=1,
+        distinct=True,
+    )
+    population_chunk: int = field(default=8, minimum=1)
+    student_train: StudentTrainSettings = StudentTrainSettings(epochs=1)
+    eval: EvalSettings = EvalSettings()
+    bootstrap: BootstrapSettings = BootstrapSettings()
+    calibration_source: str = "experiments/cam_nas/results.json"
+    units_dir: str = "experiments/nas_proxies/units"
 
 
 def get_config(variant: str = "full"):
     if variant not in VARIANTS:
         raise ValueError(f"config variant: expected one of {VARIANTS}, got {variant!r}")
-    base = cam_nas.get_config()
-    config = config_dict.ConfigDict()
-    config.experiment = "nas_proxies"
-    config.seed = 0  # draws the architectures, the supernet weights, the students
-    config.data = base.data
-    config.teacher = base.teacher
-    # CAM-NAS's space and budget (a quarter of the teacher's parameters);
-    # flops_fraction bounds forward FLOPs as well when set.
-    config.space = base.space
-    config.budget = config_dict.ConfigDict(
-        {"params_fraction": 0.25, "flops_fraction": None}
-    )
-    config.num_architectures = 48
-    config.probe = config_dict.ConfigDict(
-        {"point": "bottleneck", "num_images": 8, "split": "validation"}
-    )
-    config.warmup = base.warmup
-    config.proxies = (
-        "seg_grad_cam_init",
-        "seg_grad_cam_warmup",
-        "xgrad_cam_init",
-        "xgrad_cam_warmup",
-        "seg_ablation_cam_init",
-        "seg_ablation_cam_warmup",
-        "gradient_init",
-        "gradient_warmup",
-        "relation_init",
-        "zen",
-        "params",
-        "flops",
-    )
-    # The proxies are evaluated for this many candidates per compiled call.
-    config.population_chunk = 8
-    # The short recipe every sampled architecture is trained with: the
-    # teacher's, for one epoch (250 steps of 32 images) instead of six.
-    config.student_train = base.student_train.copy_and_resolve_references()
-    config.student_train.epochs = 1
-    config.eval = config_dict.ConfigDict({"split": "test"})
-    config.bootstrap = config_dict.ConfigDict({"resamples": 2000})
-    # Students trained with the full recipe elsewhere, trained again with the
-    # short one: does the short recipe rank them the same way?
-    config.calibration_source = "experiments/cam_nas/results.json"
-    # The proxy scores and each trained architecture are units, kept here as
-    # they finish; "" keeps them in <workdir>/units.
-    config.units_dir = "experiments/nas_proxies/units"
+    config = to_config_dict(Config())
     if variant == "quick":
         _quick(config)
     return config
@@ -88,20 +124,9 @@ def get_config(variant: str = "full"):
 def _quick(config) -> None:
     config.units_dir = ""
     config.calibration_source = ""
-    config.data.config = "tiny"
-    config.teacher.workdir = ""  # this run's own workdir
-    config.teacher.model.widths = (4, 8)
-    config.teacher.train.epochs = 2
-    config.teacher.train.batch_size = 16
-    config.space.depths = (1,)
-    config.space.widths = ((2, 4), (4, 8))
-    config.space.kernels = (1, 3)
+    quick_teacher(config)
+    quick_space(config)
     config.budget.params_fraction = 0.9
     config.num_architectures = 4
-    config.probe.num_images = 2
-    config.warmup.steps = 1
-    config.warmup.batch_size = 2
     config.population_chunk = 2
-    config.student_train.epochs = 1
-    config.student_train.batch_size = 16
     config.bootstrap.resamples = 50

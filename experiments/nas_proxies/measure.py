@@ -66,7 +66,8 @@ class Setup:
     """What every proxy and training shares.
 
     Attributes:
-      options: the run's :class:`experiments.nas_proxies.run.Options`.
+      proxies, population_chunk, probe, warmup, student_train, eval: the
+        config's fields and sections of those names.
       space, budget: the students' space and budget.
       data: ``load_data`` output.
       data_config: ``config.data`` as a dict (part of the students' fingerprint).
@@ -74,7 +75,12 @@ class Setup:
       probe_images, probe_targets: the proxies' probe batch and its targets.
     """
 
-    options: Any
+    proxies: tuple[str, ...]
+    population_chunk: int
+    probe: Any
+    warmup: Any
+    student_train: Any
+    eval: Any
     space: SearchSpace
     budget: Any
     data: dict
@@ -138,7 +144,7 @@ def proxy_scores(setup: Setup, genomes: np.ndarray, seed: int) -> dict:
     ``options.warmup.steps`` Adam steps (the same batches for every
     candidate), once per candidate, and score every explainer on the result.
     """
-    options, space = setup.options, setup.space
+    options, space = setup, setup.space
     names = options.proxies
     weights = init_supernet(jax.random.key(seed), space)
     out = {name: [] for name in names}
@@ -235,7 +241,7 @@ def train_student(config: UNetConfig, folder, setup: Setup, seed: int) -> dict:
       ``{"config", "params", "flops", "miou", "pixel_accuracy", "val_miou",
       "train_seconds"}`` (mIoU and pixel accuracy on ``options.eval.split``).
     """
-    options = setup.options
+    options = setup
     described = dataclasses.asdict(config)
     model = UNet(config)
     result = train(

@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 from experiments.cam_nas.report import budget_words  # noqa: E402
 from experiments.nas_proxies.measure import describe  # noqa: E402
 from experiments.shared.findings import Finding, findings_markdown  # noqa: E402
+from experiments.shared.options import as_namespace  # noqa: E402
 from experiments.shared.stats import fmt_ci  # noqa: E402
 from experiments.shared.tables import markdown_table, wall_time_section  # noqa: E402
 
@@ -48,14 +49,15 @@ def make_figures(workdir: Path, scores: dict, students: list, correlations: dict
     return {"proxies_vs_miou": "proxies_vs_miou.png"}
 
 
-def report_markdown(results: dict, options) -> str:
+def report_markdown(results: dict) -> str:
     """The report: setup, the proxy table, the findings, the wall time.
 
     Args:
-      results: the completed results (see :func:`experiments.nas_proxies.run.run`).
-      options: the run's :class:`experiments.nas_proxies.run.Options`.
+      results: the completed results (see :func:`experiments.nas_proxies.run.run`);
+        its ``config`` record is read as the settings.
     """
     teacher, students = results["teacher"], results["students"]
+    options = as_namespace(results["config"])
     correlations = results["summary"]["correlations"]
     calibration = results["summary"].get("calibration")
     if len(students) < 3 or not correlations:

@@ -44,19 +44,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments.cam_nas import measure as cam_nas
-from experiments.cam_nas.run import (
-    BudgetOptions,
-    ProbeOptions,
-    SpaceOptions,
-    StudentTrainOptions,
-    WarmupOptions,
-)
 from experiments.nas_proxies import measure
 from experiments.nas_proxies import report as reporting
+from experiments.nas_proxies.config import Config
 from experiments.nas_proxies.findings import evaluate_findings
 from experiments.shared.data import load_data
-from experiments.shared.nas_fitness import PROXIES
-from experiments.shared.options import check_choices, field, from_section
+from experiments.shared.options import config_to_dict
 from experiments.shared.stats import rank_correlations
 from experiments.shared.study import run_study
 from experiments.shared.targets import largest_digit_targets
@@ -69,63 +62,27 @@ from experiments.shared.units import Unit
 from segxai_jax.models import UNetConfig, count_flops, count_params
 from segxai_jax.training import ensure_writable_dir
 
-SPLITS = ("train", "validation", "test")
 
-
-@dataclasses.dataclass(frozen=True)
-class EvalOptions:
-    split: str = field(choices=SPLITS)  # the trained students are scored on
-
-
-@dataclasses.dataclass(frozen=True)
-class BootstrapOptions:
-    resamples: int = field(minimum=10)  # draws of the architectures
-
-
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """Everything the study reads from its config, checked (see config.py)."""
-
-    seed: int = field(minimum=0)
-    space: SpaceOptions = field()
-    budget: BudgetOptions = field()
-    num_architectures: int = field(minimum=3)
-    probe: ProbeOptions = field()
-    warmup: WarmupOptions = field()
-    proxies: tuple[str, ...] = field()
-    population_chunk: int = field(minimum=1)
-    student_train: StudentTrainOptions = field()
-    eval: EvalOptions = field()
-    bootstrap: BootstrapOptions = field()
-    # A results.json whose runs hold full-recipe test mIoU per trained
-    # student config (the committed cam_nas study); "" = no calibration.
-    calibration_source: str = field(default="")
-
-    @classmethod
-    def from_config(cls, config, workdir=None) -> Options:
-        """Checks every field before any data is read or anything is written."""
-        options = from_section(
-            cls, config, "", ignore=("experiment", "data", "teacher", "units_dir")
+def resolve(settings: Config, workdir=None) -> Config:
+    """Checks of fields together and against the teacher's layers."""
+    cam_nas.check_budget_fractions(settings.budget)
+    cam_nas.search_space(settings.space, UNetConfig(num_classes=2))
+    try:
+        settings.student_train.train_config(seed=0)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"config.student_train: {error}") from error
+    points = teacher_probe_names(settings.teacher, workdir or "")
+    if settings.probe.point not in points:
+        raise ValueError(
+            f"config.probe.point: expected one of {points}, got "
+            f"{settings.probe.point!r}"
         )
-        check_choices(options.proxies, "proxies", PROXIES)
-        cam_nas.check_budget_fractions(options.budget)
-        cam_nas.search_space(options.space, UNetConfig(num_classes=2))
-        try:
-            options.student_train.train_config(seed=0)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"config.student_train: {error}") from error
-        points = teacher_probe_names(config.teacher, workdir or "")
-        if options.probe.point not in points:
-            raise ValueError(
-                f"config.probe.point: expected one of {points}, got "
-                f"{options.probe.point!r}"
-            )
-        if options.probe.num_images < 2 and "relation_init" in options.proxies:
-            raise ValueError(
-                "config.probe.num_images: relation_init compares samples, expected "
-                f">= 2, got {options.probe.num_images}"
-            )
-        return options
+    if settings.probe.num_images < 2 and "relation_init" in settings.proxies:
+        raise ValueError(
+            "config.probe.num_images: relation_init compares samples, expected "
+            f">= 2, got {settings.probe.num_images}"
+        )
+    return settings
 
 
 def _probe_batch(options, data, teacher_model, teacher_params):
@@ -151,18 +108,18 @@ AXES = ()
 PRESENTATION = ()
 
 
-def units(opts: Options) -> list[Unit]:
+def units(settings: Config) -> list[Unit]:
     """The proxy scores, one unit per sampled architecture, and one per
     calibration student (a full-recipe run trained again with the short
     recipe)."""
     proxies = [Unit("proxies", {"scores": "all architectures"}, kind="proxies")]
     students = [
         Unit(f"arch{index:03d}", {"index": index}, kind="student")
-        for index in range(opts.num_architectures)
+        for index in range(settings.num_architectures)
     ]
     # The calibration runs before the remaining students: it says whether the
     # short recipe ranks students as the full one does at all.
-    return proxies + calibration_units(opts.calibration_source) + students
+    return proxies + calibration_units(settings.calibration_source) + students
 
 
 def calibration_units(source: str) -> list[Unit]:
@@ -192,14 +149,13 @@ def calibration_units(source: str) -> list[Unit]:
     return out
 
 
-def prepare(config, workdir, timer) -> dict:
+def prepare(settings: Config, workdir, timer) -> dict:
     """Data, teacher, space, budget, the probe batch and the sampled genomes."""
-    options = Options.from_config(config, workdir)
     with timer("data"):
-        data = load_data(config.data)
+        data = load_data(settings.data)
     with timer("teacher"):
         teacher_model, teacher_params, teacher = resolve_teacher(
-            config.teacher, config.data, data, workdir, seed=options.seed
+            settings.teacher, settings.data, data, workdir, seed=settings.seed
         )
     teacher_config = teacher_model.config
     teacher["test_scores"] = teacher_scores(
@@ -208,25 +164,29 @@ def prepare(config, workdir, timer) -> dict:
     teacher["params"] = count_params(teacher_config)
     image_size = int(data["test"]["image"].shape[1])
     teacher["flops"] = count_flops(teacher_config, height=image_size, width=image_size)
-    space = cam_nas.search_space(options.space, teacher_config)
-    budget = cam_nas.make_budget(options.budget, teacher_config, space, image_size)
-    images, targets = _probe_batch(options, data, teacher_model, teacher_params)
+    space = cam_nas.search_space(settings.space, teacher_config)
+    budget = cam_nas.make_budget(settings.budget, teacher_config, space, image_size)
+    images, targets = _probe_batch(settings, data, teacher_model, teacher_params)
     setup = measure.Setup(
-        options=options,
+        proxies=settings.proxies,
+        population_chunk=settings.population_chunk,
+        probe=settings.probe,
+        warmup=settings.warmup,
+        student_train=settings.student_train,
+        eval=settings.eval,
         space=space,
         budget=budget,
         data=data,
-        data_config=config.data.to_dict(),
+        data_config=config_to_dict(settings.data),
         teacher_model=teacher_model,
         teacher_params=teacher_params,
         probe_images=images,
         probe_targets=targets,
     )
     genomes = measure.sample_architectures(
-        space, budget, options.num_architectures, options.seed
+        space, budget, settings.num_architectures, settings.seed
     )
     return {
-        "config": config,
         "teacher": teacher,
         "setup": setup,
         "genomes": genomes,
@@ -235,7 +195,7 @@ def prepare(config, workdir, timer) -> dict:
     }
 
 
-def run_unit(opts: Options, unit: Unit, context: dict):
+def run_unit(settings: Config, unit: Unit, context: dict):
     """The proxy scores of every architecture, or one trained architecture."""
     setup, genomes = context["setup"], context["genomes"]
     if _is_calibration(unit):
@@ -244,11 +204,11 @@ def run_unit(opts: Options, unit: Unit, context: dict):
         short = measure.train_student(config, folder, setup, unit.settings["seed"])
         return {**short, "full_recipe_miou": unit.settings["full_recipe_miou"]}, None
     if unit.kind == "proxies":
-        scores = measure.proxy_scores(setup, genomes, opts.seed)
+        scores = measure.proxy_scores(setup, genomes, settings.seed)
         return {k: np.asarray(v).tolist() for k, v in scores.items()}, None
     index = unit.settings["index"]
     student = measure.train_and_score(
-        index, genomes[index], setup, context["workdir"], opts.seed
+        index, genomes[index], setup, context["workdir"], settings.seed
     )
     return student, None
 
@@ -267,18 +227,18 @@ def _is_calibration(unit: Unit) -> bool:
     return "full_recipe_miou" in unit.settings
 
 
-def calibration(opts: Options, records) -> dict | None:
+def calibration(settings: Config, records) -> dict | None:
     """Kendall tau / Spearman rho of short-recipe vs full-recipe mIoU."""
     runs = [r.result for r in records if _is_calibration(r.unit)]
     if len(runs) < 3:
         return None
     short = [r["miou"] for r in runs]
     full = [r["full_recipe_miou"] for r in runs]
-    boot = dict(resamples=opts.bootstrap.resamples, seed=opts.seed)
+    boot = dict(resamples=settings.bootstrap.resamples, seed=settings.seed)
     agreement = rank_correlations({"short_recipe": short}, full, **boot)
     distinct = {json.dumps(r["config"], sort_keys=True) for r in runs}
     return {
-        "source": opts.calibration_source,
+        "source": settings.calibration_source,
         "students": len(runs),
         "architectures": len(distinct),
         "short_vs_full": agreement["short_recipe"],
@@ -287,7 +247,7 @@ def calibration(opts: Options, records) -> dict | None:
     }
 
 
-def aggregate(opts: Options, records) -> dict:
+def aggregate(settings: Config, records) -> dict:
     """Rank correlations of every proxy with the finished students' mIoU."""
     scores, students = _parts(records)
     if scores is None or len(students) < 3:
@@ -295,7 +255,7 @@ def aggregate(opts: Options, records) -> dict:
     done = [s["index"] for s in students]
     scores = {k: [v[i] for i in done] for k, v in scores.items()}
     miou = [s["miou"] for s in students]
-    boot = dict(resamples=opts.bootstrap.resamples, seed=opts.seed)
+    boot = dict(resamples=settings.bootstrap.resamples, seed=settings.seed)
     reference = "params" if "params" in scores else None
     correlations = rank_correlations(scores, miou, reference=reference, **boot)
     if "seg_grad_cam_init" in scores:
@@ -308,16 +268,16 @@ def aggregate(opts: Options, records) -> dict:
     return {"correlations": correlations, "students": students, "proxies": scores}
 
 
-def findings(aggregated: dict, opts: Options):
-    del opts
+def findings(aggregated: dict, settings: Config):
+    del settings
     if not aggregated["correlations"]:
         return []
     return evaluate_findings(aggregated["correlations"])
 
 
-def figures(workdir, opts: Options, records, context: dict) -> dict:
+def figures(workdir, settings: Config, records, context: dict) -> dict:
     del context
-    aggregated = aggregate(opts, records)
+    aggregated = aggregate(settings, records)
     if not aggregated["correlations"]:
         return {}
     return reporting.make_figures(
@@ -328,11 +288,10 @@ def figures(workdir, opts: Options, records, context: dict) -> dict:
     )
 
 
-def results(opts: Options, aggregated: dict, records, context: dict) -> dict:
+def results(settings: Config, aggregated: dict, records, context: dict) -> dict:
     setup, image_size = context["setup"], context["image_size"]
     hand = cam_nas.hand_designed(setup.teacher_model.config, setup.budget)
     return {
-        "config": context["config"].to_dict(),
         "teacher": context["teacher"],
         "space": dataclasses.asdict(setup.space),
         "budget": dataclasses.asdict(setup.budget),
@@ -345,16 +304,16 @@ def results(opts: Options, aggregated: dict, records, context: dict) -> dict:
         "proxies": aggregated["proxies"],
         "summary": {
             "correlations": aggregated["correlations"],
-            **({"calibration": cal} if (cal := calibration(opts, records)) else {}),
+            **({"calibration": cal} if (cal := calibration(settings, records)) else {}),
         },
     }
 
 
-def report(completed: dict, opts: Options) -> str:
-    return reporting.report_markdown(completed, opts)
+def report(completed: dict) -> str:
+    return reporting.report_markdown(completed)
 
 
-def run(config, workdir, *, minutes: float | None = None) -> dict:
+def run(settings: Config, workdir, *, minutes: float | None = None) -> dict:
     """Runs the missing units of the proxy study; returns results.json."""
     workdir = ensure_writable_dir(workdir, name="workdir")
-    return run_study(sys.modules[__name__], config, workdir, minutes=minutes)
+    return run_study(sys.modules[__name__], settings, workdir, minutes=minutes)

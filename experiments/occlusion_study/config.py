@@ -21,49 +21,76 @@ segments. Measured runtime: 20 s with a warm compilation cache, 51 s cold
 (2-core CPU shared with other jobs).
 """
 
-from ml_collections import config_dict
+import dataclasses
 
-from experiments.quickstart import config as quickstart
+from experiments.shared.options import field, to_config_dict
+from experiments.shared.recipe import DataSettings, TeacherSettings, quick_teacher
+from segxai_jax.explainers import FILL_KINDS
 
 VARIANTS = ("full", "quick")
+# Every kind whose substrate does not depend on the patch (one sweep per
+# patch size compiles once and takes the substrate as an argument).
+SUPPORTED_FILLS = tuple(k for k in FILL_KINDS if k != "patch_mean")
+
+
+@dataclasses.dataclass(frozen=True)
+class DeletionSettings:
+    """The deletion curves: the substrates compared and their steps."""
+
+    fills: tuple[str, ...] = field(
+        default=("black", "blur"), choices=SUPPORTED_FILLS, min_items=1, distinct=True
+    )
+    num_steps: int = field(default=16, minimum=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The occlusion study's settings, declared and checked once.
+
+    Attributes:
+      num_images: test images (the first of the split).
+      fills: the occlusion substrates compared (at least two).
+      patch_sizes: occlusion windows (pixels, >= 2).
+      reference_patch: the patch size of the verdicts (one of
+        ``patch_sizes``).
+      deletion: the deletion curves.
+      fake_digit_threshold: a window counts as "segmented as a digit" above
+        this share of its clean-background pixels.
+      chunk_size: windows per vmapped call.
+      num_figure_images: images in the figures.
+    """
+
+    experiment: str = "occlusion_study"
+    seed: int = field(default=0, minimum=0)
+    data: DataSettings = DataSettings()
+    teacher: TeacherSettings = TeacherSettings()
+    num_images: int = field(default=12, minimum=1)
+    fills: tuple[str, ...] = field(
+        default=(
+            "black",
+            "white",
+            "grey",
+            "dataset_mean",
+            "image_mean",
+            "blur",
+            "noise",
+        ),
+        choices=SUPPORTED_FILLS,
+        min_items=2,
+        distinct=True,
+    )
+    patch_sizes: tuple[int, ...] = field(default=(4, 8, 16), minimum=2, min_items=1)
+    reference_patch: int = 8
+    deletion: DeletionSettings = DeletionSettings()
+    fake_digit_threshold: float = field(default=0.25, minimum=0.0, below=1.0)
+    chunk_size: int = field(default=16, minimum=1)
+    num_figure_images: int = field(default=2, minimum=1)
 
 
 def get_config(variant: str = "full"):
     if variant not in VARIANTS:
         raise ValueError(f"config variant: expected one of {VARIANTS}, got {variant!r}")
-    base = quickstart.get_config()
-    config = config_dict.ConfigDict()
-    config.experiment = "occlusion_study"
-    config.seed = 0
-    config.data = base.data
-    config.teacher = config_dict.ConfigDict(
-        {
-            "workdir": "runs/quickstart",
-            "train_if_missing": True,
-            "model": base.teacher.model,
-            "train": base.teacher.train,
-        }
-    )
-    config.num_images = 12
-    config.fills = (
-        "black",
-        "white",
-        "grey",
-        "dataset_mean",
-        "image_mean",
-        "blur",
-        "noise",
-    )
-    config.patch_sizes = (4, 8, 16)
-    config.reference_patch = 8
-    config.deletion = config_dict.ConfigDict(
-        {"fills": ("black", "blur"), "num_steps": 16}
-    )
-    # A window counts as "segmented as a digit" above this share of its
-    # clean-background pixels.
-    config.fake_digit_threshold = 0.25
-    config.chunk_size = 16
-    config.num_figure_images = 2
+    config = to_config_dict(Config())
     if variant == "quick":
         _quick(config)
     return config
@@ -71,11 +98,7 @@ def get_config(variant: str = "full"):
 
 def _quick(config) -> None:
     """Occlusion study, tiny: a 2-epoch (4, 8) U-Net on ``texture_digits/tiny``."""
-    config.data.config = "tiny"
-    config.teacher.workdir = ""
-    config.teacher.model.widths = (4, 8)
-    config.teacher.train.epochs = 2
-    config.teacher.train.batch_size = 16
+    quick_teacher(config)
     config.num_images = 2
     config.patch_sizes = (4, 8)
     config.reference_patch = 8

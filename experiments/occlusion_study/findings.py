@@ -28,8 +28,8 @@ def _auc_per_image(deletion, substrate, fill, patch):
 
 
 def evaluate_findings(summaries, deletion, similarity, opts) -> list[Finding]:
-    fills, patches, ref = opts.fills, opts.patches, opts.reference_patch
-    substrates = opts.deletion_fills
+    fills, patches, ref = opts.fills, opts.patch_sizes, opts.reference_patch
+    substrates = opts.deletion.fills
     return [
         _finding_fill(fills, patches, ref, substrates, deletion, similarity),
         _finding_size(fills, patches, substrates, deletion, similarity),

@@ -64,7 +64,7 @@ def _per_image(window: dict, clean: dict, threshold: float) -> dict:
 def summarise(sweeps, opts) -> dict:
     """``{patch: {fill: {metric: mean_ci + per_image}}}``."""
     out = {}
-    for patch in opts.patches:
+    for patch in opts.patch_sizes:
         out[str(patch)] = {}
         for fill in opts.fills:
             entry = sweeps[(fill, patch)]
@@ -94,19 +94,21 @@ def deletion_aucs(
     opts,
     dataset_mean,
 ) -> dict:
-    names = [f"{fill} k={patch}" for patch in opts.patches for fill in opts.fills]
+    names = [f"{fill} k={patch}" for patch in opts.patch_sizes for fill in opts.fills]
     maps = [
-        sweeps[(fill, patch)]["maps"] for patch in opts.patches for fill in opts.fills
+        sweeps[(fill, patch)]["maps"]
+        for patch in opts.patch_sizes
+        for fill in opts.fills
     ]
     maps.append(np.asarray(random_saliency(key_random, images.shape[:3])))
     names.append("random")
     stacked = jnp.asarray(np.stack(maps))  # [M, N, H, W]
     out = {"score": "mean probability of class c over M", "substrates": {}}
-    for substrate in tqdm(opts.deletion_fills, desc="deletion", unit="substrate"):
+    for substrate in tqdm(opts.deletion.fills, desc="deletion", unit="substrate"):
         fill_options = {"mean": dataset_mean} if substrate == "dataset_mean" else None
         curve = deletion_curve(
             apply_fn,
-            num_steps=opts.deletion_steps,
+            num_steps=opts.deletion.num_steps,
             fill=substrate,
             fill_options=fill_options,
             score="mean_probability",
@@ -130,7 +132,7 @@ def map_similarity(sweeps, opts) -> dict:
     fills, out = opts.fills, {"between_fills": {}, "between_patches": {}}
     pair_spearman = jax.jit(jax.vmap(spearman))
     pair_ssim = jax.vmap(lambda a, b: ssim(a, b))
-    for patch in opts.patches:
+    for patch in opts.patch_sizes:
         rho = np.eye(len(fills))
         structural = np.eye(len(fills))
         for (i, a), (j, b) in itertools.combinations(enumerate(fills), 2):
@@ -145,6 +147,6 @@ def map_similarity(sweeps, opts) -> dict:
                     pair_spearman(sweeps[(fill, p)]["maps"], sweeps[(fill, q)]["maps"])
                 )
             )
-            for p, q in itertools.combinations(opts.patches, 2)
+            for p, q in itertools.combinations(opts.patch_sizes, 2)
         }
     return out

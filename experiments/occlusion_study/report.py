@@ -29,7 +29,7 @@ def make_figures(
     key_noise,
     predict,
 ) -> dict:
-    fills, patches, ref = opts.fills, opts.patches, opts.reference_patch
+    fills, patches, ref = opts.fills, opts.patch_sizes, opts.reference_patch
     shown = min(opts.num_figure_images, len(images))
     rows = [(i, p) for i in range(shown) for p in patches]
     maps = {f: np.stack([sweeps[(f, p)]["maps"][i] for i, p in rows]) for f in fills}
@@ -117,7 +117,7 @@ def _example_figure(workdir, images, sweeps, opts, spec, dataset_mean, key, pred
 
 
 def report_markdown(results, opts, spec) -> str:
-    fills, patches, ref = opts.fills, opts.patches, opts.reference_patch
+    fills, patches, ref = opts.fills, opts.patch_sizes, opts.reference_patch
     teacher = results["teacher"]
     summaries, deletion = results["summaries"], results["deletion"]
     findings = [Finding(**f) for f in results["findings"]]
@@ -146,7 +146,7 @@ def report_markdown(results, opts, spec) -> str:
         "",
         "## Deletion AUC of the occlusion maps (lower = more faithful)",
         "",
-        f"Score: {deletion['score']}; {opts.deletion_steps} steps; the same "
+        f"Score: {deletion['score']}; {opts.deletion.num_steps} steps; the same "
         "settings for every fill; mean [95 % CI] over images.",
         "",
     ]

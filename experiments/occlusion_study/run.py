@@ -50,103 +50,62 @@ References:
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from experiments.occlusion_study.config import Config
 from experiments.occlusion_study.findings import evaluate_findings
 from experiments.occlusion_study.measure import deletion_aucs, map_similarity, summarise
 from experiments.occlusion_study.report import make_figures, report_markdown
 from experiments.occlusion_study.sweeps import check_library, run_sweeps
 from experiments.shared.data import load_data
-from experiments.shared.options import check_choices, check_fraction, check_int
+from experiments.shared.options import config_to_dict
 from experiments.shared.results import Timer, write_results
 from experiments.shared.targets import largest_digit_targets
 from experiments.shared.teacher import needs_training, resolve_teacher, teacher_scores
-from segxai_jax.explainers import FILL_KINDS
 from segxai_jax.models import unet_apply_fn
 from segxai_jax.training import ensure_writable_dir
 
-# Every kind whose substrate does not depend on the patch (one sweep per
-# patch size compiles once and takes the substrate as an argument).
-SUPPORTED_FILLS = tuple(k for k in FILL_KINDS if k != "patch_mean")
 
-
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """The study's settings, checked (see config.py for their meaning)."""
-
-    num_images: int
-    patches: tuple[int, ...]
-    fills: tuple[str, ...]
-    deletion_fills: tuple[str, ...]
-    deletion_steps: int
-    chunk_size: int
-    num_figure_images: int
-    fake_digit_threshold: float
-    reference_patch: int
-
-    @classmethod
-    def from_config(cls, config, workdir=None) -> Options:
-        """The checked options; errors name ``config.<field>``."""
-        patches = tuple(config.patch_sizes)
-        if not patches:
-            raise ValueError("config.patch_sizes: expected at least one patch size")
-        for p in patches:
-            check_int(p, "patch_sizes", minimum=2)
-        if config.reference_patch not in patches:
-            raise ValueError(
-                "config.reference_patch: expected one of config.patch_sizes "
-                f"{patches}, got {config.reference_patch!r}"
-            )
-        fills = check_choices(config.fills, "fills", SUPPORTED_FILLS)
-        if len(fills) < 2:
-            raise ValueError(f"config.fills: expected at least two fills, got {fills}")
-        return cls(
-            num_images=check_int(config.num_images, "num_images"),
-            patches=patches,
-            fills=fills,
-            deletion_fills=check_choices(
-                config.deletion.fills, "deletion.fills", SUPPORTED_FILLS
-            ),
-            deletion_steps=check_int(config.deletion.num_steps, "deletion.num_steps"),
-            chunk_size=check_int(config.chunk_size, "chunk_size"),
-            num_figure_images=check_int(config.num_figure_images, "num_figure_images"),
-            fake_digit_threshold=check_fraction(
-                config.fake_digit_threshold, "fake_digit_threshold"
-            ),
-            reference_patch=int(config.reference_patch),
+def resolve(settings: Config, workdir=None) -> Config:
+    """Checks of fields together."""
+    del workdir
+    if settings.reference_patch not in settings.patch_sizes:
+        raise ValueError(
+            "config.reference_patch: expected one of config.patch_sizes "
+            f"{settings.patch_sizes}, got {settings.reference_patch!r}"
         )
+    return settings
 
 
-def run(config, workdir: str | Path) -> dict:
+def run(settings: Config, workdir: str | Path) -> dict:
     """Runs the occlusion study; returns what is written to ``results.json``."""
     workdir = ensure_writable_dir(workdir, name="workdir")
-    options = Options.from_config(config, workdir)
+    settings = resolve(settings)
     timer = Timer()
     with timer("data"):
         splits = ("test", "validation")
-        if needs_training(config.teacher, workdir, config.data, config.seed):
+        if needs_training(settings.teacher, workdir, settings.data, settings.seed):
             splits = ("train", "validation", "test")
-        data = load_data(config.data, splits=splits)
+        data = load_data(settings.data, splits=splits)
     spec = data["spec"]
-    if max(options.patches) > spec.image_size:
+    if max(settings.patch_sizes) > spec.image_size:
         raise ValueError(
             f"config.patch_sizes: expected at most the image size {spec.image_size}, "
-            f"got {options.patches}"
+            f"got {settings.patch_sizes}"
         )
     with timer("teacher"):
         model, params, teacher = resolve_teacher(
-            config.teacher, config.data, data, workdir, seed=config.seed
+            settings.teacher, settings.data, data, workdir, seed=settings.seed
         )
     teacher["test_scores"] = teacher_scores(
         model, params, data["test"], spec.num_classes
     )
     apply_fn = unet_apply_fn(model)
-    count = min(options.num_images, len(data["test"]["image"]))
+    count = min(settings.num_images, len(data["test"]["image"]))
     images = jnp.asarray(data["test"]["image"][:count])
     batch_apply = jax.jit(jax.vmap(apply_fn, (None, 0)))
     clean_logits = batch_apply(params, images)
@@ -160,7 +119,7 @@ def run(config, workdir: str | Path) -> dict:
     )
     # Choice: the "dataset mean" fill is the validation split's channel mean.
     dataset_mean = np.asarray(data["validation"]["image"].mean(axis=(0, 1, 2)))
-    key = jax.random.key(config.seed)
+    key = jax.random.key(settings.seed)
     key_noise, key_random, key_deletion = jax.random.split(key, 3)
 
     with timer("occlusion"):
@@ -172,11 +131,11 @@ def run(config, workdir: str | Path) -> dict:
             targets,
             dataset_mean,
             key_noise,
-            options,
+            settings,
         )
     with timer("library_check"):
         library_check = check_library(
-            apply_fn, params, images[0], targets, sweeps, options
+            apply_fn, params, images[0], targets, sweeps, settings
         )
     with timer("deletion"):
         deletion = deletion_aucs(
@@ -188,13 +147,13 @@ def run(config, workdir: str | Path) -> dict:
             key_random,
             key_deletion,
             spec.num_classes,
-            options,
+            settings,
             dataset_mean,
         )
     with timer("similarity"):
-        similarity = map_similarity(sweeps, options)
-    summaries = summarise(sweeps, options)
-    findings = evaluate_findings(summaries, deletion, similarity, options)
+        similarity = map_similarity(sweeps, settings)
+    summaries = summarise(sweeps, settings)
+    findings = evaluate_findings(summaries, deletion, similarity, settings)
     with timer("figures"):
         figures = make_figures(
             workdir,
@@ -202,7 +161,7 @@ def run(config, workdir: str | Path) -> dict:
             sweeps,
             similarity,
             summaries,
-            options,
+            settings,
             spec,
             dataset_mean,
             key_noise,
@@ -215,13 +174,13 @@ def run(config, workdir: str | Path) -> dict:
             "count": count,
             "target_classes": np.asarray(targets.class_id).tolist(),
         },
-        "options": dataclasses.asdict(options),
+        "config": config_to_dict(settings),
         "dataset_mean": dataset_mean.tolist(),
         "forward_passes": {
-            str(p): len(options.fills)
+            str(p): len(settings.fills)
             * count
-            * sweeps[(options.fills[0], p)]["windows"]
-            for p in options.patches
+            * sweeps[(settings.fills[0], p)]["windows"]
+            for p in settings.patch_sizes
         },
         "library_check": library_check,
         "summaries": summaries,
@@ -234,5 +193,5 @@ def run(config, workdir: str | Path) -> dict:
         findings=findings,
         figures=figures,
         seconds=timer.seconds,
-        report=lambda completed: report_markdown(completed, options, spec),
+        report=lambda completed: report_markdown(completed, settings, spec),
     )

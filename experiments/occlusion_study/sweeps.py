@@ -90,7 +90,7 @@ def run_sweeps(
     """``{(fill, patch): {"maps", "windows", per-window arrays [N, n_w], clean}}``."""
     hw = tuple(images.shape[1:3])
     out = {}
-    for patch in opts.patches:
+    for patch in opts.patch_sizes:
         sweep, windows = _make_sweep(apply_fn, hw, patch, opts.chunk_size)
         jobs = list(itertools.product(range(len(images)), opts.fills))
         results = {fill: [] for fill in opts.fills}
@@ -124,7 +124,7 @@ def check_library(apply_fn, params, x, targets, sweeps, opts) -> dict:
         return {"skipped": f"fill {fill!r} needs options; check done in tests"}
     target = jax.tree.map(lambda leaf: leaf[0], targets)
     checks = {}
-    for patch in opts.patches:
+    for patch in opts.patch_sizes:
         explain = jax.jit(
             occlusion(
                 apply_fn,

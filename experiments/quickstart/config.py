@@ -17,14 +17,24 @@ Writes into the work directory: ``report.md``, ``results.json``,
 ``explanations.png``, ``teacher/`` (Orbax checkpoints, ``model.json``,
 ``train_log.jsonl``).
 
-The teacher recipe (``teacher.model``, ``teacher.train``) is the one the other
-experiments load from ``runs/quickstart`` (their configs copy it from here).
+The teacher recipe (``teacher.model``, ``teacher.train``) is the shared one of
+:mod:`experiments.shared.recipe`, which the other experiments load from the
+committed teacher (``experiments/shared/teachers/quickstart``) or
+``runs/quickstart``.
 
 Measured runtime, results and verdicts of the last full run: ``README.md``
 beside this file (its numbers come from the committed ``results.json``).
 """
 
-from ml_collections import config_dict
+import dataclasses
+
+from experiments.shared.methods import MethodSettings
+from experiments.shared.options import field, to_config_dict
+from experiments.shared.recipe import (
+    DataSettings,
+    TeacherSettings,
+    TrainSettings,
+)
 
 VARIANTS = ("full", "long", "nuclei")
 # Epochs per variant: nuclei has 3,016 training tiles (8,000 digit images), so
@@ -32,55 +42,42 @@ VARIANTS = ("full", "long", "nuclei")
 _EPOCHS = {"full": 6, "long": 30, "nuclei": 16}
 
 
+@dataclasses.dataclass(frozen=True)
+class ExplainSettings(MethodSettings):
+    """The shared method settings plus the explained images and timing."""
+
+    num_images: int = field(default=4, minimum=1)
+    timing_repeats: int = field(default=3, minimum=1)  # timed calls per method
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportSettings:
+    num_figure_images: int = field(default=6, minimum=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The quickstart's settings, declared and checked once.
+
+    Attributes:
+      seed: the teacher's training seed and the explainers' keys.
+      data: the dataset (TextureDigits; the ``nuclei`` variant: real pixels).
+      teacher: the recipe (``experiments.shared.recipe``), trained in this
+        run's own work directory.
+      report / explain: the figures and the explained, timed methods.
+    """
+
+    experiment: str = "quickstart"
+    seed: int = field(default=0, minimum=0)
+    data: DataSettings = DataSettings()
+    teacher: TeacherSettings = TeacherSettings(workdir="")
+    report: ReportSettings = ReportSettings()
+    explain: ExplainSettings = ExplainSettings()
+
+
 def get_config(variant: str = "full"):
     if variant not in VARIANTS:
         raise ValueError(f"config variant: expected one of {VARIANTS}, got {variant!r}")
-    config = config_dict.ConfigDict()
-    config.experiment = "quickstart"
-    config.seed = 0
     dataset = "nuclei" if variant == "nuclei" else "texture_digits"
-    config.data = config_dict.ConfigDict(
-        {"name": dataset, "config": "default", "data_dir": ""}
-    )
-    model = config_dict.ConfigDict(
-        {
-            "widths": (8, 16, 32, 64),
-            "blocks_per_stage": 2,
-            "kernel_size": 3,
-            "activation": "relu",
-            "norm": "none",
-            "input_norm": "per_image",
-            "bottleneck_head": True,
-        }
-    )
-    train = config_dict.ConfigDict(
-        {
-            "epochs": _EPOCHS[variant],
-            "batch_size": 32,
-            "learning_rate": 1e-2,
-            "warmup_steps": 100,
-            "weight_decay": 0.05,
-            "loss": "cross_entropy+dice",
-            "eval_batch_size": 100,
-        }
-    )
-    # The quickstart trains its teacher in its own workdir.
-    config.teacher = config_dict.ConfigDict(
-        {"workdir": "", "train_if_missing": True, "model": model, "train": train}
-    )
-    config.report = config_dict.ConfigDict({"num_figure_images": 6})
-    config.explain = config_dict.ConfigDict(
-        {
-            "num_images": 4,
-            "smoothgrad_samples": 16,
-            "noise_level": 0.15,
-            "ig_steps": 16,
-            "cam_layer": "bottleneck",
-            "ablation_layer": "enc2",
-            "occlusion_patch": 8,
-            "occlusion_stride": 4,
-            "occlusion_fill": "grey",
-            "timing_repeats": 3,
-        }
-    )
-    return config
+    teacher = TeacherSettings(workdir="", train=TrainSettings(epochs=_EPOCHS[variant]))
+    return to_config_dict(Config(data=DataSettings(name=dataset), teacher=teacher))

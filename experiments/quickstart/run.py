@@ -19,54 +19,26 @@ import dataclasses
 from pathlib import Path
 
 from experiments.quickstart import measure, report
+from experiments.quickstart.config import Config
 from experiments.shared.data import load_data
-from experiments.shared.methods import MethodOptions
-from experiments.shared.options import field, from_section
 from experiments.shared.results import Timer, environment, write_json
 from experiments.shared.teacher import recipe_from_config, train_teacher
 from segxai_jax.models import count_flops, count_params
 from segxai_jax.training import ensure_writable_dir, evaluate, write_atomic
 
 
-@dataclasses.dataclass(frozen=True)
-class ExplainOptions(MethodOptions):
-    """The shared method settings plus how many images are explained."""
-
-    num_images: int = field(minimum=1)
-
-
-@dataclasses.dataclass(frozen=True)
-class ReportOptions:
-    num_figure_images: int = field(minimum=1)
-
-
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """The quickstart's settings besides the teacher recipe (checked)."""
-
-    seed: int = field(minimum=0)
-    report: ReportOptions = field()
-    explain: ExplainOptions = field()
-
-    @classmethod
-    def from_config(cls, config, workdir=None) -> Options:
-        del workdir  # the quickstart's options do not depend on it
-        return from_section(cls, config, "", ignore=("experiment", "data", "teacher"))
-
-
-def run(config, workdir: str | Path) -> dict:
+def run(settings: Config, workdir: str | Path) -> dict:
     """Runs the quickstart; returns the results written to ``results.json``."""
-    options = Options.from_config(config)
     workdir = ensure_writable_dir(workdir, name="workdir")
     timer = Timer()
 
     with timer("data"):
-        data = load_data(config.data)
+        data = load_data(settings.data)
     spec = data["spec"]
     recipe = recipe_from_config(
-        config.teacher,
-        config.data,
-        seed=config.seed,
+        settings.teacher,
+        settings.data,
+        seed=settings.seed,
         num_classes=spec.num_classes,
         in_channels=spec.num_channels,
     )
@@ -93,19 +65,19 @@ def run(config, workdir: str | Path) -> dict:
             params,
             data,
             result.history,
-            options.report.num_figure_images,
+            settings.report.num_figure_images,
         )
 
     with timer("explain"):
         explanations = measure.explain_and_time(
-            workdir, model, params, data, options.explain, seed=config.seed
+            workdir, model, params, data, settings.explain, seed=settings.seed
         )
     figures.update(explanations.pop("figures"))
 
     results = {
         "dataset": {
             "name": spec.name,
-            "config": config.data.config,
+            "config": settings.data.config,
             "num_classes": spec.num_classes,
             "sizes": {
                 s: int(len(data[s]["image"])) for s in ("train", "validation", "test")

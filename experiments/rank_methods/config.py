@@ -26,11 +26,18 @@ beside this file (its numbers come from the committed ``results.json``).
 show that the pipeline works; a tiny teacher explains poorly.
 """
 
-from ml_collections import config_dict
+import dataclasses
 
-from experiments.quickstart import config as quickstart
+from experiments.shared.methods import MethodSettings
+from experiments.shared.options import field, to_config_dict
+from experiments.shared.recipe import DataSettings, TeacherSettings
+from segxai_jax.fills import FILL_KINDS
+from segxai_jax.metrics.randomisation import GRANULARITIES
+from segxai_jax.region_scores import SCORES
 
 VARIANTS = ("full", "quick")
+SPLITS = ("train", "validation", "test")
+POSTPROCESSING = ("none", "relu", "abs")
 
 # The random baseline is always added; listing it here is optional.
 METHODS = (
@@ -49,60 +56,89 @@ METHODS = (
 )
 
 
+@dataclasses.dataclass(frozen=True)
+class ExplainSettings(MethodSettings):
+    """The shared method settings plus timing and the batching of the maps."""
+
+    timing_repeats: int = field(default=3, minimum=1)  # timed calls per method
+    batch_chunk_size: int = field(default=0, minimum=0)  # images per vmap; 0 = all
+
+
+@dataclasses.dataclass(frozen=True)
+class FaithfulnessSettings:
+    """Deletion / insertion curves."""
+
+    num_steps: int = field(default=32, minimum=1)
+    deletion_fill: str = field(default="black", choices=FILL_KINDS)
+    insertion_fill: str = field(default="blur", choices=FILL_KINDS)
+    # "target": summed logits of the class over the frozen ROI.
+    score: str = field(default="target", choices=SCORES)
+    step_chunk_size: int = field(default=4, minimum=1)
+    pair_chunk_size: int = field(default=4, minimum=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalisationSettings:
+    pointing_tolerance: int = field(default=0, minimum=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class RobustnessSettings:
+    """Local Lipschitz estimates: the first images (0 = all, capped at
+    ``num_images``), samples, radius; original + perturbed inputs explained
+    together in chunks; (image, seed) pairs per jitted call."""
+
+    num_images: int = field(default=8, minimum=0)
+    num_samples: int = field(default=4, minimum=1)
+    radius: float = field(default=0.02, minimum=0.0)
+    chunk_size: int = field(default=5, minimum=0)
+    pair_chunk_size: int = field(default=4, minimum=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class RandomisationSettings:
+    """Model randomisation: the first images (0 = all), the layer groups, and
+    images explained together per call (0 = all)."""
+
+    num_images: int = field(default=4, minimum=0)
+    granularity: str = field(default="stage", choices=GRANULARITIES)
+    chunk_size: int = field(default=0, minimum=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The ranking's settings, declared and checked once.
+
+    Attributes:
+      seed: the teacher's (when it is trained here) and the evaluation keys':
+        evaluation seed s uses ``fold_in(key(seed), s)``, s < ``num_seeds``.
+      data / teacher: the quickstart's; the data also selects the images.
+      split / num_images: the explained images (the first of the split).
+      methods: the ranked methods (the random baseline is always added).
+      map_postprocess: applied to every map before any metric: "none" (raw
+        maps), "relu" or "abs".
+    """
+
+    experiment: str = "rank_methods"
+    seed: int = field(default=0, minimum=0)
+    data: DataSettings = DataSettings()
+    teacher: TeacherSettings = TeacherSettings()
+    split: str = field(default="test", choices=SPLITS)
+    num_images: int = field(default=16, minimum=1)
+    num_seeds: int = field(default=3, minimum=1)
+    methods: tuple[str, ...] = field(default=METHODS, min_items=1)
+    map_postprocess: str = field(default="none", choices=POSTPROCESSING)
+    explain: ExplainSettings = ExplainSettings()
+    faithfulness: FaithfulnessSettings = FaithfulnessSettings()
+    localisation: LocalisationSettings = LocalisationSettings()
+    robustness: RobustnessSettings = RobustnessSettings()
+    randomisation: RandomisationSettings = RandomisationSettings()
+
+
 def get_config(variant: str = "full"):
     if variant not in VARIANTS:
         raise ValueError(f"config variant: expected one of {VARIANTS}, got {variant!r}")
-    base = quickstart.get_config()
-    config = config_dict.ConfigDict()
-    config.experiment = "rank_methods"
-    # Seed of the teacher (when it is trained here) and of the evaluation keys:
-    # evaluation seed s uses fold_in(key(seed), s), s = 0 .. num_seeds - 1.
-    config.seed = base.seed
-    # The quickstart's data and teacher recipe; the teacher is loaded from (or
-    # trained in) runs/quickstart/teacher. The data config also selects the
-    # explained images.
-    config.data = base.data
-    config.teacher = base.teacher
-    config.teacher.workdir = "runs/quickstart"
-    config.split = "test"
-    config.num_images = 16
-    config.num_seeds = 3
-    config.methods = METHODS
-    # Applied to every map before any metric: "none" (raw maps as the methods
-    # return them), "relu" or "abs".
-    config.map_postprocess = "none"
-    config.explain = base.explain
-    del config.explain["num_images"]  # the quickstart's; num_images above rules
-    config.explain.timing_repeats = 3
-    # Images explained together (vmap) per call; 0 = all at once.
-    config.explain.batch_chunk_size = 0
-    config.faithfulness = config_dict.ConfigDict(
-        {
-            "num_steps": 32,
-            "deletion_fill": "black",
-            "insertion_fill": "blur",
-            "score": "target",  # summed logits of the class over the frozen ROI
-            "step_chunk_size": 4,
-            "pair_chunk_size": 4,
-        }
-    )
-    config.localisation = config_dict.ConfigDict({"pointing_tolerance": 0})
-    config.robustness = config_dict.ConfigDict(
-        {
-            "num_images": 8,  # the first 8 images; 0 = all (capped at num_images)
-            "num_samples": 4,
-            "radius": 0.02,
-            "chunk_size": 5,  # original + perturbed inputs explained together
-            "pair_chunk_size": 4,  # (image, seed) pairs per jitted call
-        }
-    )
-    config.randomisation = config_dict.ConfigDict(
-        {
-            "num_images": 4,
-            "granularity": "stage",
-            "chunk_size": 0,  # images explained together per call; 0 = all
-        }
-    )
+    config = to_config_dict(Config())
     if variant == "quick":
         _quick(config)
     return config

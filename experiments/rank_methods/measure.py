@@ -2,7 +2,7 @@
 
 Each stage takes the methods (``name -> Method``), the inputs ``(params,
 images [B, H, W, C], targets [B])`` and the run's options ``opts``
-(:class:`experiments.rank_methods.run.Options`), and returns per method
+(:class:`experiments.rank_methods.config.Config`), and returns per method
 arrays ``[B, S, ...]`` (images x seeds) with NaN where a value is undefined or
 was not evaluated. Work is batched: one jitted call per method for the maps
 (all images), ONE jitted call for all deletion (and one for all insertion)

@@ -63,133 +63,75 @@ import jax
 import numpy as np
 
 from experiments.rank_methods import measure, report
+from experiments.rank_methods.config import Config
 from experiments.rank_methods.findings import METRICS, summarise
 from experiments.rank_methods.methods import select_methods
-from experiments.shared.methods import MethodOptions
-from experiments.shared.options import field, from_section
+from experiments.shared.options import config_to_dict
 from experiments.shared.results import Timer, environment, write_json
 from experiments.shared.targets import largest_digit_targets
 from experiments.shared.teacher import load_data_and_teacher
 from segxai_jax.data import dataset_spec
-from segxai_jax.fills import FILL_KINDS
 from segxai_jax.metrics import unet_layer_groups
-from segxai_jax.metrics.randomisation import GRANULARITIES
 from segxai_jax.models import UNet, UNetConfig
-from segxai_jax.region_scores import SCORES
 from segxai_jax.training import ensure_writable_dir, evaluate, write_atomic
 
-SPLITS = ("train", "validation", "test")
-POSTPROCESSING = ("none", "relu", "abs")
+
+def resolve(settings: Config, workdir=None) -> Config:
+    """The method names and their probe layers, checked on the teacher's U-Net."""
+    del workdir
+    try:
+        spec = dataset_spec(settings.data.name, settings.data.config or None)
+    except ValueError as error:
+        raise ValueError(f"config.data: {error}") from error
+    fields = {
+        "in_channels": spec.num_channels,
+        **config_to_dict(settings.teacher.model),
+    }
+    model = UNet(UNetConfig(num_classes=spec.num_classes, **fields))
+    select_methods(model, spec.image_size, settings)  # names, probe layers
+    return settings
 
 
-@dataclasses.dataclass(frozen=True)
-class ExplainOptions(MethodOptions):
-    """The shared method settings plus the batching of the maps."""
-
-    batch_chunk_size: int = field(minimum=0)  # images per vmap; 0 = all
-
-
-@dataclasses.dataclass(frozen=True)
-class FaithfulnessOptions:
-    num_steps: int = field(minimum=1)
-    deletion_fill: str = field(choices=FILL_KINDS)
-    insertion_fill: str = field(choices=FILL_KINDS)
-    score: str = field(choices=SCORES)
-    step_chunk_size: int = field(minimum=1)
-    pair_chunk_size: int = field(minimum=1)
-
-
-@dataclasses.dataclass(frozen=True)
-class LocalisationOptions:
-    pointing_tolerance: int = field(minimum=0)
-
-
-@dataclasses.dataclass(frozen=True)
-class RobustnessOptions:
-    num_images: int = field(minimum=0)  # the first images; 0 = all
-    num_samples: int = field(minimum=1)
-    radius: float = field(minimum=0.0)
-    chunk_size: int = field(minimum=0)
-    pair_chunk_size: int = field(minimum=1)
-
-
-@dataclasses.dataclass(frozen=True)
-class RandomisationOptions:
-    num_images: int = field(minimum=0)  # the first images; 0 = all
-    granularity: str = field(choices=GRANULARITIES)
-    chunk_size: int = field(minimum=0)
-
-
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """Everything the ranking reads from its config, checked (see config.py)."""
-
-    seed: int = field(minimum=0)
-    split: str = field(choices=SPLITS)
-    num_images: int = field(minimum=1)
-    num_seeds: int = field(minimum=1)
-    methods: tuple[str, ...] = field()
-    map_postprocess: str = field(choices=POSTPROCESSING)
-    explain: ExplainOptions = field()
-    faithfulness: FaithfulnessOptions = field()
-    localisation: LocalisationOptions = field()
-    robustness: RobustnessOptions = field()
-    randomisation: RandomisationOptions = field()
-
-    @classmethod
-    def from_config(cls, config, workdir=None) -> Options:
-        """Checks every field (and the method names) before any data is read."""
-        del workdir
-        options = from_section(
-            cls, config, "", ignore=("experiment", "data", "teacher")
-        )
-        if not options.methods:
-            raise ValueError("config.methods: expected at least one method name")
-        try:
-            spec = dataset_spec(config.data.name, config.data.config or None)
-        except ValueError as error:
-            raise ValueError(f"config.data: {error}") from error
-        fields = {"in_channels": spec.num_channels, **config.teacher.model.to_dict()}
-        model = UNet(UNetConfig(num_classes=spec.num_classes, **fields))
-        select_methods(model, spec.image_size, options)  # names, probe layers
-        return options
-
-
-def run(config, workdir: str | Path) -> dict:
+def run(settings: Config, workdir: str | Path) -> dict:
     """Runs the ranking; returns the results written to ``results.json``."""
-    opts = Options.from_config(config)
+    settings = resolve(settings)
     workdir = ensure_writable_dir(workdir, name="workdir")
     timer = Timer()
     data, model, params, teacher = load_data_and_teacher(
-        config, workdir, timer, splits=(opts.split,)
+        settings.teacher,
+        settings.data,
+        workdir,
+        timer,
+        seed=settings.seed,
+        splits=(settings.split,),
     )
     spec = data["spec"]
-    split = data[opts.split]
+    split = data[settings.split]
     with timer("evaluate"):
         scores = evaluate(
             model,
             params,
             split,
             num_classes=spec.num_classes,
-            batch_size=config.teacher.train.eval_batch_size,
+            batch_size=settings.teacher.train.eval_batch_size,
         )
-    teacher["scores"] = {opts.split: scores}
+    teacher["scores"] = {settings.split: scores}
 
-    if len(split["image"]) < opts.num_images:
+    if len(split["image"]) < settings.num_images:
         raise ValueError(
             f"config.num_images: expected at most the {len(split['image'])} images "
-            f"of the {opts.split} split, got {opts.num_images}"
+            f"of the {settings.split} split, got {settings.num_images}"
         )
-    images = np.asarray(split["image"][: opts.num_images])
-    truth = np.asarray(split["mask"][: opts.num_images])
+    images = np.asarray(split["image"][: settings.num_images])
+    truth = np.asarray(split["mask"][: settings.num_images])
     predicted = np.asarray(model.apply({"params": params}, images).argmax(-1))
     targets = largest_digit_targets(predicted, truth, spec.num_classes)
     class_ids = np.asarray(targets.class_id)
     truth_masks = (truth == class_ids[:, None, None]).astype(np.float32)
-    methods = select_methods(model, spec.image_size, opts)
+    methods = select_methods(model, spec.image_size, settings)
     seed_keys = [
-        jax.random.split(jax.random.fold_in(jax.random.key(opts.seed), s), 3)
-        for s in range(opts.num_seeds)
+        jax.random.split(jax.random.fold_in(jax.random.key(settings.seed), s), 3)
+        for s in range(settings.num_seeds)
     ]
     keys = {
         "explain": [k[0] for k in seed_keys],
@@ -200,22 +142,22 @@ def run(config, workdir: str | Path) -> dict:
 
     with timer("explain"):
         maps, costs, invariant = measure.explain_methods(
-            methods, inputs, keys["explain"], opts
+            methods, inputs, keys["explain"], settings
         )
     with timer("faithfulness"):
-        curves = measure.faithfulness(model, inputs, maps, invariant, opts)
+        curves = measure.faithfulness(model, inputs, maps, invariant, settings)
     with timer("map_metrics"):
-        values = measure.map_metrics(maps, invariant, truth_masks, opts)
+        values = measure.map_metrics(maps, invariant, truth_masks, settings)
     values.update({k: v for k, v in curves.items() if not k.endswith("_curves")})
     with timer("robustness"):
-        values.update(measure.robustness(methods, inputs, keys["robustness"], opts))
+        values.update(measure.robustness(methods, inputs, keys["robustness"], settings))
     with timer("randomisation"):
         layer_groups = unet_layer_groups(
-            model.config, granularity=opts.randomisation.granularity
+            model.config, granularity=settings.randomisation.granularity
         )
         values.update(
             measure.randomisation(
-                methods, inputs, keys["randomisation"], layer_groups, opts
+                methods, inputs, keys["randomisation"], layer_groups, settings
             )
         )
     summary = summarise(values, methods, costs)
@@ -257,11 +199,11 @@ def run(config, workdir: str | Path) -> dict:
         for name, method in methods.items()
     }
     results = {
-        "config": config.to_dict(),
+        "config": config_to_dict(settings),
         "teacher": teacher,
         "images": {
-            "split": opts.split,
-            "indices": list(range(opts.num_images)),
+            "split": settings.split,
+            "indices": list(range(settings.num_images)),
             "target_class_ids": class_ids,
             "roi_pixels": np.asarray(targets.mask).sum(axis=(1, 2)),
             "ground_truth_pixels": truth_masks.sum(axis=(1, 2)),

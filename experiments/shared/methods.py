@@ -20,8 +20,9 @@ from segxai_jax.probes import make_probe
 
 
 @dataclasses.dataclass(frozen=True)
-class MethodOptions:
-    """Settings of the compared methods (a config's ``explain`` section).
+class MethodSettings:
+    """Settings of the compared methods (a config's ``explain`` section; the
+    defaults are the quickstart's).
 
     Attributes:
       smoothgrad_samples: noisy samples of SmoothGrad.
@@ -32,18 +33,16 @@ class MethodOptions:
       occlusion_patch: occlusion window side (pixels).
       occlusion_stride: occlusion stride (pixels).
       occlusion_fill: the occluding fill.
-      timing_repeats: timed calls per method.
     """
 
-    smoothgrad_samples: int = field(minimum=1)
-    noise_level: float = field(minimum=0.0)
-    ig_steps: int = field(minimum=1)
-    cam_layer: str = field()
-    ablation_layer: str = field()
-    occlusion_patch: int = field(minimum=1)
-    occlusion_stride: int = field(minimum=1)
-    occlusion_fill: str = field(choices=FILL_KINDS)
-    timing_repeats: int = field(minimum=1)
+    smoothgrad_samples: int = field(default=16, minimum=1)
+    noise_level: float = field(default=0.15, minimum=0.0)
+    ig_steps: int = field(default=16, minimum=1)
+    cam_layer: str = "bottleneck"
+    ablation_layer: str = "enc2"
+    occlusion_patch: int = field(default=8, minimum=1)
+    occlusion_stride: int = field(default=4, minimum=1)
+    occlusion_fill: str = field(default="grey", choices=FILL_KINDS)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,17 +8,23 @@ A study module (``experiments/<name>/run.py``) that runs in units defines:
   seed adds units without touching the finished ones;
 * ``PRESENTATION``: config fields that change only the report (figure counts),
   also left out of the fingerprint;
-* ``Options.from_config(config, workdir)``: the checked settings;
-* ``units(opts) -> list[Unit]``;
-* ``prepare(config, workdir, timer) -> context``: data and teacher, loaded once
-  per invocation;
-* ``run_unit(opts, unit, context) -> (result, sidecar or None)``;
-* ``aggregate(opts, records) -> summary`` over the finished units' records;
-* ``findings(summary, opts) -> list[Finding]``;
-* ``figures(workdir, opts, records, context) -> {name: file}``;
-* ``results(opts, summary, records, context) -> dict`` (the study's own
+* ``resolve(settings, workdir) -> settings`` (optional): checks that need the
+  teacher (layer names) and derived defaults (``layers=()`` = every layer);
+
+and is called with ``settings``, the checked ``Config`` dataclass declared in
+``experiments/<name>/config.py`` (see :mod:`experiments.shared.options`):
+
+* ``units(settings) -> list[Unit]``;
+* ``prepare(settings, workdir, timer) -> context``: data and teacher, loaded
+  once per invocation;
+* ``run_unit(settings, unit, context) -> (result, sidecar or None)``;
+* ``aggregate(settings, records) -> summary`` over the finished units' records;
+* ``findings(summary, settings) -> list[Finding]``;
+* ``figures(workdir, settings, records, context) -> {name: file}``;
+* ``results(settings, summary, records, context) -> dict`` (the study's own
   ``results.json`` entries);
-* ``report(results, opts) -> markdown``.
+* ``report(results) -> markdown``, from what ``results.json`` holds (its
+  ``config`` is the resolved settings).
 
 :func:`run_study` runs the missing units within ``--minutes``, then aggregates
 every finished unit (committed ones and the ones just run) into
@@ -55,7 +61,7 @@ NOT_DETERMINING = (
 
 def units_folder(config, workdir) -> Path:
     """``config.units_dir``, or ``<workdir>/units`` when it is empty or absent."""
-    units_dir = config.get("units_dir", "") if hasattr(config, "get") else ""
+    units_dir = getattr(config, "units_dir", "")
     return Path(units_dir) if units_dir else Path(workdir) / "units"
 
 
@@ -74,7 +80,7 @@ def shared_fingerprint(config, leave_out: Sequence[str]) -> dict:
 
 def run_study(
     study: ModuleType,
-    config,
+    settings,
     workdir: str | Path,
     *,
     minutes: float | None = None,
@@ -84,7 +90,7 @@ def run_study(
 
     Args:
       study: the study module (see the module docstring).
-      config: its config.
+      settings: its checked ``Config`` (before :func:`resolve`).
       workdir: where ``results.json``, ``report.md`` and figures go (and the
         units, unless ``config.units_dir`` is set).
       minutes: time budget of this invocation; None runs every unit.
@@ -97,16 +103,16 @@ def run_study(
     minutes = check_minutes(minutes)
     started = time.monotonic() if started is None else started
     workdir = ensure_writable_dir(workdir, name="workdir")
-    opts = study.Options.from_config(config, workdir)
     timer = Timer()
-    store = UnitStore(units_folder(config, workdir), study.NAME)
-    shared = shared_fingerprint(config, (*study.AXES, *study.PRESENTATION))
+    store = UnitStore(units_folder(settings, workdir), study.NAME)
+    shared = shared_fingerprint(settings, (*study.AXES, *study.PRESENTATION))
+    opts = study.resolve(settings, workdir) if hasattr(study, "resolve") else settings
     units = study.units(opts)
     context = {}
 
     def prepared():
         if not context:
-            context.update(study.prepare(config, workdir, timer))
+            context.update(study.prepare(opts, workdir, timer))
         return context
 
     first_unit_after = []
@@ -140,6 +146,7 @@ def run_study(
         own = study.results(opts, summary, finished, prepared())
     results = {
         **own,
+        "config": config_to_dict(opts),
         "units": {
             "done": progress.done,
             "total": progress.total,
@@ -171,7 +178,7 @@ def run_study(
         )
         if not finished:
             return f"# {study.NAME}\n\n{header}No unit has finished yet.\n"
-        body = study.report(completed, opts)
+        body = study.report(completed)
         title, _, rest = body.partition("\n")
         return f"{title}\n\n{header}{rest.lstrip()}"
 

@@ -33,7 +33,7 @@ from experiments.shared.committed_teachers import (
     repository_path,
     without_location,
 )
-from experiments.shared.options import differing_fields
+from experiments.shared.options import config_to_dict, differing_fields
 from segxai_jax.models import UNet, UNetConfig
 from segxai_jax.training import (
     CheckpointError,
@@ -82,11 +82,11 @@ def recipe_from_config(
     ``num_classes`` and ``in_channels`` come from the dataset's spec; a
     ``teacher.model.in_channels`` in the config overrides the latter.
     """
-    model = {"in_channels": in_channels, **teacher_config.model.to_dict()}
+    model = {"in_channels": in_channels, **config_to_dict(teacher_config.model)}
     return TeacherRecipe(
         model=UNetConfig(num_classes=num_classes, **model),
-        train=TrainConfig(seed=seed, **teacher_config.train.to_dict()),
-        data=data_config.to_dict(),
+        train=TrainConfig(seed=seed, **config_to_dict(teacher_config.train)),
+        data=config_to_dict(data_config),
     )
 
 
@@ -308,10 +308,12 @@ def resolve_teacher(teacher_config, data_config, data: dict, workdir, *, seed: i
     return model, params, info
 
 
-def load_data_and_teacher(config, workdir, timer, *, splits=("test",)):
+def load_data_and_teacher(
+    teacher_config, data_config, workdir, timer, *, seed: int, splits=("test",)
+):
     """The data splits an experiment needs, its teacher and the teacher's scores.
 
-    Loads ``splits`` of ``config.data`` (plus train and validation when the
+    Loads ``splits`` of ``data_config`` (plus train and validation when the
     teacher is trained here, see :func:`needs_training`), resolves the teacher
     with :func:`resolve_teacher` and adds its test-split scores to the teacher
     info. ``timer`` records the ``"data"`` and ``"teacher"`` phases.
@@ -322,12 +324,12 @@ def load_data_and_teacher(config, workdir, timer, *, splits=("test",)):
     from experiments.shared.data import load_data
 
     with timer("data"):
-        if needs_training(config.teacher, workdir, config.data, config.seed):
+        if needs_training(teacher_config, workdir, data_config, seed):
             splits = tuple(dict.fromkeys(("train", "validation", *splits)))
-        data = load_data(config.data, splits=splits)
+        data = load_data(data_config, splits=splits)
     with timer("teacher"):
         model, params, teacher = resolve_teacher(
-            config.teacher, config.data, data, workdir, seed=config.seed
+            teacher_config, data_config, data, workdir, seed=seed
         )
     if "test" in data:
         teacher["test_scores"] = teacher_scores(
@@ -354,5 +356,5 @@ def teacher_probe_names(teacher_config, workdir) -> tuple[str, ...]:
     if teacher_config.workdir and model_file.exists():
         fields = json.loads(model_file.read_text())
     else:
-        fields = {"num_classes": 2, **teacher_config.model.to_dict()}
+        fields = {"num_classes": 2, **config_to_dict(teacher_config.model)}
     return UNetConfig(**fields).probe_names

@@ -65,9 +65,9 @@ def test_bad_config_values_name_the_field(quick_config, tmp_path, field, value):
 
 
 def _budget(params=None, flops=None):
-    from experiments.cam_nas.run import BudgetOptions
+    from experiments.shared.nas_settings import BudgetSettings
 
-    return BudgetOptions(params_fraction=params, flops_fraction=flops)
+    return BudgetSettings(params_fraction=params, flops_fraction=flops)
 
 
 def test_the_hand_designed_student_respects_both_budgets():
@@ -92,9 +92,9 @@ def test_the_hand_designed_student_respects_both_budgets():
 
 
 def quick_space():
-    from experiments.cam_nas.run import SpaceOptions
+    from experiments.shared.nas_settings import SpaceSettings
 
-    return SpaceOptions(
+    return SpaceSettings(
         depths=(2, 3),
         widths=((4, 6, 8), (8, 12, 16), (16, 24, 32), (32, 48, 64)),
         blocks=(1, 2),

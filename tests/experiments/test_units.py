@@ -1,5 +1,6 @@
 """Studies as units: unit files, fingerprints, time budgets, kills, added seeds."""
 
+import dataclasses
 import json
 import os
 import random
@@ -118,8 +119,7 @@ def test_budget_never_starts_a_unit_that_cannot_finish(tmp_path):
 
 
 def test_study_partial_then_complete_and_added_seeds(tmp_path):
-    config = toy_study.get_config(seeds=(0, 1))
-    config.unit_seconds = 0.0
+    config = dataclasses.replace(toy_study.get_config(seeds=(0, 1)), unit_seconds=0.0)
     partial = run_study(toy_study, config, tmp_path, minutes=1e-9)
     assert partial["units"] == {
         "done": 0,
@@ -136,18 +136,21 @@ def test_study_partial_then_complete_and_added_seeds(tmp_path):
         "seed1-b",
     ]
     assert all("partial" not in f for f in whole["findings"])
-    config.seeds = (0, 1, 2)
+    config = dataclasses.replace(config, seeds=(0, 1, 2))
     more = run_study(toy_study, config, tmp_path)
     assert more["invocation"]["ran"] == ["seed2-a", "seed2-b"]
     assert (more["units"]["done"], more["units"]["total"]) == (6, 6)
-    config.draws = 8  # another recipe: refused, naming the field
+    config = dataclasses.replace(
+        config, draws=8
+    )  # another recipe: refused, naming the field
     with pytest.raises(UnitMismatch, match="shared.draws: 16 vs 8"):
         run_study(toy_study, config, tmp_path)
 
 
 def test_partial_verdicts_are_labelled(tmp_path):
-    config = toy_study.get_config(seeds=(0, 1, 2))
-    config.unit_seconds = 0.0
+    config = dataclasses.replace(
+        toy_study.get_config(seeds=(0, 1, 2)), unit_seconds=0.0
+    )
     store = UnitStore(tmp_path / "units", "toy")
     from experiments.shared.study import shared_fingerprint
 

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from ml_collections import config_dict
 
 from experiments.shared.findings import Finding, strict_verdict
 from experiments.shared.stats import mean_ci, sign_of
@@ -27,33 +26,19 @@ AXES = ("seeds",)
 PRESENTATION = ()
 
 
-def get_config(seeds=(0, 1, 2, 3, 4, 5)):
-    config = config_dict.ConfigDict()
-    config.experiment = NAME
-    config.seeds = tuple(seeds)
-    config.arms = ("a", "b")
-    config.draws = 16
-    config.unit_seconds = 0.15
-    config.units_dir = ""
-    return config
-
-
 @dataclasses.dataclass(frozen=True)
-class Options:
-    seeds: tuple[int, ...]
-    arms: tuple[str, ...]
-    draws: int
-    unit_seconds: float
+class Config:
+    experiment: str = NAME
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
+    arms: tuple[str, ...] = ("a", "b")
+    draws: int = 16
+    unit_seconds: float = 0.15
+    units_dir: str = ""
 
-    @classmethod
-    def from_config(cls, config, workdir=None):
-        del workdir
-        return cls(
-            tuple(config.seeds),
-            tuple(config.arms),
-            int(config.draws),
-            float(config.unit_seconds),
-        )
+
+def get_config(seeds=(0, 1, 2, 3, 4, 5)):
+    """The checked settings (run_study takes them as experiments.main passes them)."""
+    return Config(seeds=tuple(seeds))
 
 
 def units(opts):
@@ -102,8 +87,7 @@ def results(opts, summary, records, context):
     return {"options": dataclasses.asdict(opts), "summary": summary}
 
 
-def report(completed, opts):
-    del opts
+def report(completed):
     return f"# toy\n\n{len(completed['summary'])} arms\n"
 
 
