@@ -122,6 +122,8 @@ class Config:
       seed: the evaluation keys (SmoothGrad noise, random maps, fills).
       teacher_seeds: one independently trained teacher per seed and dataset.
       datasets: the datasets benchmarked; ``settings`` holds each one's.
+      units_dir: the finished (dataset, seed) units; "" keeps them in
+        ``<workdir>/units``.
     """
 
     experiment: str = "benchmark"
@@ -145,6 +147,7 @@ class Config:
     timing_repeats: int = field(default=3, minimum=1)
     faithfulness: FaithfulnessSettings = FaithfulnessSettings()
     sanity: SanitySettings = SanitySettings()
+    units_dir: str = "experiments/benchmark/units"
 
 
 def get_config(variant: str = "full"):
@@ -157,6 +160,7 @@ def get_config(variant: str = "full"):
 
 
 def _quick(config) -> None:
+    config.units_dir = ""
     config.teacher_seeds = (0, 1)
     config.methods = (
         "gradient",

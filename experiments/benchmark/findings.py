@@ -239,7 +239,10 @@ def _paper_findings(by_dataset, parts_by_dataset, opts) -> list[Finding]:
 
 
 def summarise(parts_by_dataset: dict[str, list[dict]], opts) -> dict:
-    """Leaderboards, differences to random, verdicts, sanity, cost, teachers."""
+    """Leaderboards, differences to random, verdicts, sanity, cost, teachers.
+
+    ``opts``: the :class:`.measure.Plan` the parts were measured with.
+    """
     methods = list(dict.fromkeys([*opts.methods, RANDOM]))
     metrics = metrics_of(opts)
     leaderboard, versus_random, sanity, costs, teachers, curves = {}, {}, {}, {}, {}, {}

@@ -9,7 +9,9 @@ metrics.
 
 from __future__ import annotations
 
+import dataclasses
 import types
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -42,6 +44,25 @@ MAP_METRICS = ("relevance_mass", "top_k_iou", "leakage", "other_class_mass")
 COMPLEXITY = ("sparseness", "entropy")
 # The metrics the sanity check re-scores under a minor and a disruptive change.
 SANITY_METRICS = ("deletion", "relevance_mass", "leakage", "sparseness")
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What every teacher is measured with (the config's fields of these names).
+
+    Attributes:
+      methods: the benchmarked methods (the random baseline is added).
+      substrates: the deletion / insertion substrates.
+      faithfulness: the curves' ``num_steps``, ``score`` and chunk sizes.
+      sanity: the sanity check's ``noise_radius`` and ``substrate``.
+      timing_repeats: timed calls per method.
+    """
+
+    methods: tuple[str, ...]
+    substrates: tuple[str, ...]
+    faithfulness: Any
+    sanity: Any
+    timing_repeats: int
 
 
 def explained_images(model, params, split, settings, num_classes):
@@ -192,7 +213,7 @@ def _timed_maps(methods, key, params, images, targets, opts):
     return {name: stacked[0] for name, stacked in maps.items()}, costs
 
 
-def measure_teacher(model, params, data, settings, opts, key) -> dict:
+def measure_teacher(model, params, data, settings, opts: Plan, key) -> dict:
     """Every metric of every method on one teacher's explained images.
 
     Args:
@@ -200,8 +221,8 @@ def measure_teacher(model, params, data, settings, opts, key) -> dict:
       params: its parameters.
       data: ``load_data`` output with ``"test"``, ``"validation"`` and
         ``"spec"``.
-      settings: the dataset's ``config.settings.<name>`` options.
-      opts: the benchmark's options.
+      settings: the dataset's ``config.settings.<name>`` section.
+      opts: what every teacher is measured with.
       key: the evaluation key of this teacher.
 
     Returns:

@@ -35,8 +35,9 @@ def _methods(results: dict, dataset: str) -> list[str]:
     return list(results["leaderboard"][dataset])
 
 
-def make_figures(workdir, summary: dict, opts) -> dict:
-    """Per dataset: curves per substrate and kind, and cost vs deletion AUC."""
+def make_figures(workdir, summary: dict, substrates) -> dict:
+    """Per dataset: curves per substrate and kind, and cost vs deletion AUC
+    (deletion with the first of ``substrates``)."""
     figures = {}
     for name, by_substrate in summary["mean_curves"].items():
         panels = {
@@ -49,12 +50,12 @@ def make_figures(workdir, summary: dict, opts) -> dict:
                 panels,
                 Path(workdir) / f"curves_{name}.png",
                 baseline=RANDOM,
-                columns=len(opts.substrates),
+                columns=len(substrates),
                 ylabel="target score",
             )
         ).name
         methods = [m for m in summary["leaderboard"][name] if m != RANDOM]
-        metric = f"deletion/{opts.substrates[0]}"
+        metric = f"deletion/{substrates[0]}"
         quality = [summary["leaderboard"][name][m][metric]["mean"] for m in methods]
         errors = [
             summary["leaderboard"][name][m][metric]["half_width"] for m in methods
@@ -68,7 +69,7 @@ def make_figures(workdir, summary: dict, opts) -> dict:
                 labels=methods,
                 errors=[float("nan") if e is None else e for e in errors],
                 baseline=summary["leaderboard"][name][RANDOM][metric]["mean"],
-                ylabel=f"deletion AUC, {opts.substrates[0]} (lower = better)",
+                ylabel=f"deletion AUC, {substrates[0]} (lower = better)",
                 title=name,
             )
         ).name

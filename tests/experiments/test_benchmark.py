@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from config_trace import check_files, traced_run
 
 from experiments import main as experiments_main
 from experiments.benchmark import config as benchmark
@@ -24,7 +25,9 @@ def quick_config(tmp_path_factory):
 @pytest.fixture(scope="module")
 def run(quick_config, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("benchmark")
-    return workdir, experiments_main.run_experiment(quick_config, str(workdir))
+    results, files = traced_run(quick_config, workdir)
+    check_files(files, "benchmark")
+    return workdir, results
 
 
 def test_writes_every_part_table_and_figure(run, quick_config):
@@ -33,7 +36,7 @@ def test_writes_every_part_table_and_figure(run, quick_config):
     for dataset in quick_config.datasets:
         names += [f"curves_{dataset}.png", f"cost_{dataset}.png"]
         for seed in quick_config.teacher_seeds:
-            assert (workdir / "parts" / f"{dataset}_seed{seed}.json").exists()
+            assert (workdir / "units" / f"{dataset}_seed{seed}.json").exists()
             home = workdir / "teachers" / dataset / f"seed{seed}" / "teacher"
             assert (home / "model.json").exists()
     for name in names:
@@ -63,10 +66,10 @@ def test_writes_every_part_table_and_figure(run, quick_config):
     assert "| nuclei | 0 |" in report
 
 
-def test_a_rerun_resumes_from_the_parts(run, quick_config):
+def test_a_rerun_resumes_from_the_units(run, quick_config):
     workdir, first = run
-    part = workdir / "parts" / "nuclei_seed1.json"
-    kept = workdir / "parts" / "texture_digits_seed0.json"
+    part = workdir / "units" / "nuclei_seed1.json"
+    kept = workdir / "units" / "texture_digits_seed0.json"
     before = kept.stat().st_mtime_ns
     part.unlink()
     again = experiments_main.run_experiment(quick_config, str(workdir))

@@ -4,6 +4,7 @@ import dataclasses
 import json
 
 import pytest
+from config_trace import check_files, traced_run
 
 from experiments import main as experiments_main
 from experiments.cam_nas import config as cam_nas
@@ -21,7 +22,8 @@ def quick_config(tmp_path_factory):
 
 
 def test_writes_outputs(quick_config, tmp_path):
-    results = experiments_main.run_experiment(quick_config, str(tmp_path))
+    results, files = traced_run(quick_config, tmp_path)
+    check_files(files, "cam_nas")
     for name in ("report.md", "results.json", *results["figures"].values()):
         assert (tmp_path / name).stat().st_size > 0, name
     saved = json.loads((tmp_path / "results.json").read_text())

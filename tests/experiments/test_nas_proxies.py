@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from config_trace import check_files, traced_run
 
 from experiments import main as experiments_main
 from experiments.nas_proxies import config as nas_proxies
@@ -22,7 +23,8 @@ def quick_config(tmp_path_factory):
 @pytest.fixture(scope="module")
 def quick_run(quick_config, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("nas_proxies")
-    results = experiments_main.run_experiment(quick_config, str(workdir))
+    results, files = traced_run(quick_config, workdir)
+    check_files(files, "nas_proxies")
     return workdir, results
 
 
