@@ -40,7 +40,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from experiments.shared import workdir as run_folder
-from experiments.shared.options import settings_from
+from experiments.shared.options import config_to_dict, settings_from
 from experiments.shared.overrides import check_overrides
 from experiments.shared.study import run_study, shared_fingerprint
 from experiments.shared.units import check_minutes
@@ -104,7 +104,7 @@ def run_experiment(config, workdir: str, *, minutes: float | None = None):
     if hasattr(module, "resolve"):  # checks that need the teacher's layer names
         module.resolve(settings, workdir)
     if not in_units:
-        folder = run_folder.claim(workdir, name, settings)
+        folder = run_folder.claim(workdir, name, config_to_dict(settings))
         return module.run(settings, folder)
     described = shared_fingerprint(settings, (*module.AXES, *module.PRESENTATION))
     folder = run_folder.claim(workdir, name, described)

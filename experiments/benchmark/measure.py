@@ -202,13 +202,11 @@ def map_scores(maps, targets, truth, num_classes) -> dict[str, dict[str, np.ndar
 
 def _timed_maps(methods, key, params, images, targets, opts):
     """Maps and the cost of each method (``rank_methods``' timed calls)."""
-    shim = types.SimpleNamespace(
-        explain=types.SimpleNamespace(
-            batch_chunk_size=0, timing_repeats=opts.timing_repeats
-        )
+    explain = types.SimpleNamespace(
+        batch_chunk_size=0, timing_repeats=opts.timing_repeats
     )
     maps, costs, _ = rank_measure.explain_methods(
-        methods, (params, images, targets), [key], shim
+        methods, (params, images, targets), [key], explain
     )
     return {name: stacked[0] for name, stacked in maps.items()}, costs
 
@@ -234,10 +232,13 @@ def measure_teacher(model, params, data, settings, opts: Plan, key) -> dict:
     indices, images, truth, targets = explained_images(
         model, params, data["test"], settings, spec.num_classes
     )
-    method_opts = types.SimpleNamespace(
-        methods=opts.methods, map_postprocess="none", explain=settings.explain
+    methods = select_methods(
+        model,
+        spec.image_size,
+        methods=opts.methods,
+        map_postprocess="none",
+        explain=settings.explain,
     )
-    methods = select_methods(model, spec.image_size, method_opts)
     apply_fn = unet_apply_fn(model)
     mean = np.asarray(data["validation"]["image"].mean(axis=(0, 1, 2)))
     key_maps, key_curves, key_noise, key_random = jax.random.split(key, 4)

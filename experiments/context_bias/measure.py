@@ -50,8 +50,24 @@ def _context_masks(mask: np.ndarray, radius: int) -> np.ndarray:
     return ~near
 
 
-def measure_teacher(model, params, images, mask, label, family, opts, key):
-    """Segmentation, CAM and context-removal measures ``{name: [N]}``."""
+def measure_teacher(
+    model,
+    params,
+    images,
+    mask,
+    label,
+    family,
+    key,
+    *,
+    cam_layer: str,
+    context_radius: int,
+    context_fill: str,
+):
+    """Segmentation, CAM and context-removal measures ``{name: [N]}``.
+
+    Seg-Grad-CAM at ``cam_layer``; the far context (farther than
+    ``context_radius`` px from the digit) replaced by the ``context_fill``.
+    """
     apply_fn = unet_apply_fn(model)
     batch_apply = jax.jit(jax.vmap(apply_fn, (None, 0)))
     x = jnp.asarray(images)
@@ -60,19 +76,19 @@ def measure_teacher(model, params, images, mask, label, family, opts, key):
     out = segmentation_measures(pred, mask, label, family)
     truth = (mask == (label + 1)[:, None, None]).astype(np.float32)
     targets = make_target(label + 1, truth)
-    probe = make_probe(model, opts.cam_layer, input_shape=tuple(images.shape[1:]))
+    probe = make_probe(model, cam_layer, input_shape=tuple(images.shape[1:]))
     cams = jax.jit(jax.vmap(seg_grad_cam(probe), (None, None, 0, 0)))(
         key, params, x, targets
     )
     positive = np.maximum(np.asarray(cams), 0.0)
     total = positive.sum((1, 2))
-    far = _context_masks(mask, opts.context_radius)
+    far = _context_masks(mask, context_radius)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["cam_outside_mask"] = (positive * (1 - truth)).sum((1, 2)) / total
         out["cam_far_context"] = (positive * far).sum((1, 2)) / total
     out["area_outside_mask"] = 1 - truth.mean((1, 2))
     out["area_far_context"] = far.mean((1, 2))
-    fill = make_fill(opts.context_fill)
+    fill = make_fill(context_fill)
     keys = jax.random.split(jax.random.fold_in(key, 1), len(images))
     substrates = jax.vmap(
         lambda k, xi: fill.substrate(k, xi, jnp.zeros(xi.shape[:2], xi.dtype))
@@ -91,9 +107,10 @@ def measure_teacher(model, params, images, mask, label, family, opts, key):
     return out, pred, np.asarray(cams)
 
 
-def natural_images(teachers, test: dict, opts) -> dict:
-    """Natural test images grouped by whether their family matches the digit."""
-    count = min(opts.num_natural, len(test["image"]))
+def natural_images(teachers, test: dict, num_natural: int) -> dict:
+    """The first ``num_natural`` test images, grouped by whether their family
+    matches the digit."""
+    count = min(num_natural, len(test["image"]))
     mask = test["mask"][:count]
     label = mask.reshape(count, -1).max(1) - 1  # one digit per image
     family = np.asarray(test["family"][:count])

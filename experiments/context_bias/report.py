@@ -14,8 +14,9 @@ from segxai_jax import viz
 from segxai_jax.data import TEXTURE_FAMILY_NAMES
 
 
-def make_figures(workdir, pairs, cams, predictions, summary, teachers, opts) -> dict:
-    shown = min(opts.num_figure_images, len(pairs["label"]))
+def make_figures(workdir, pairs, cams, predictions, summary, teachers, count) -> dict:
+    """The first ``count`` pairs: images, CAMs and predictions per teacher."""
+    shown = min(count, len(pairs["label"]))
     rows = [(i, c) for i in range(shown) for c in CONDITIONS]
     images = np.stack([pairs[c]["image"][i] for i, c in rows])
     maps = {
@@ -74,7 +75,9 @@ _COLUMNS = {
 }
 
 
-def report_markdown(results, opts) -> str:
+def report_markdown(results) -> str:
+    """The report, from ``results.json`` alone."""
+    config = results["config"]
     findings = [Finding(**f) for f in results["findings"]]
     teachers = results["teachers"]
     summary = results["summary"]
@@ -114,10 +117,10 @@ def report_markdown(results, opts) -> str:
         "",
         f"{results['pairs']['count']} test digits, each rendered on a texture of "
         "its own family (matched) and of a random other family (mismatched); "
-        f"Seg-Grad-CAM at `{opts.cam_layer}` for the true class with its "
+        f"Seg-Grad-CAM at `{config['cam_layer']}` for the true class with its "
         f"ground-truth mask as ROI; far context = farther than "
-        f"{opts.context_radius} px from the digit, replaced by the "
-        f"`{opts.context_fill}` fill for the removal test. Mean [95 % CI] over "
+        f"{config['context_radius']} px from the digit, replaced by the "
+        f"`{config['context_fill']}` fill for the removal test. Mean [95 % CI] over "
         "images.",
         "",
         "## Findings",

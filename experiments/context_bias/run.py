@@ -175,10 +175,12 @@ def run(settings: Config, workdir: str | Path) -> dict:
                     p["mask"],
                     label,
                     p["family"],
-                    settings,
                     key,
+                    cam_layer=settings.cam_layer,
+                    context_radius=settings.context_radius,
+                    context_fill=settings.context_fill,
                 )
-        natural = natural_images(teachers, data["test"], settings)
+        natural = natural_images(teachers, data["test"], settings.num_natural)
     summary = {
         name: {
             condition: {
@@ -192,7 +194,13 @@ def run(settings: Config, workdir: str | Path) -> dict:
     findings = evaluate_findings(measures, list(teachers))
     with timer("figures"):
         figures = make_figures(
-            workdir, pairs, cams, predictions, summary, teachers, settings
+            workdir,
+            pairs,
+            cams,
+            predictions,
+            summary,
+            teachers,
+            settings.num_figure_images,
         )
     results = {
         "generator": repr(generator),
@@ -212,5 +220,5 @@ def run(settings: Config, workdir: str | Path) -> dict:
         findings=findings,
         figures=figures,
         seconds=timer.seconds,
-        report=lambda completed: report_markdown(completed, settings),
+        report=report_markdown,
     )

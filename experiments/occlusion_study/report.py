@@ -10,6 +10,7 @@ import numpy as np
 
 from experiments.occlusion_study.sweeps import fill_substrate
 from experiments.shared.findings import Finding, findings_markdown
+from experiments.shared.options import as_namespace  # noqa: E402
 from experiments.shared.stats import fmt_ci
 from experiments.shared.tables import markdown_table, wall_time_section
 from segxai_jax import viz
@@ -116,7 +117,9 @@ def _example_figure(workdir, images, sweeps, opts, spec, dataset_mean, key, pred
     )
 
 
-def report_markdown(results, opts, spec) -> str:
+def report_markdown(results, spec) -> str:
+    """The report, from ``results.json`` (and the dataset's spec)."""
+    opts = as_namespace(results["config"])
     fills, patches, ref = opts.fills, opts.patch_sizes, opts.reference_patch
     teacher = results["teacher"]
     summaries, deletion = results["summaries"], results["deletion"]

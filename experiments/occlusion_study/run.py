@@ -50,6 +50,7 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import jax
@@ -60,7 +61,7 @@ from experiments.occlusion_study.config import Config
 from experiments.occlusion_study.findings import evaluate_findings
 from experiments.occlusion_study.measure import deletion_aucs, map_similarity, summarise
 from experiments.occlusion_study.report import make_figures, report_markdown
-from experiments.occlusion_study.sweeps import check_library, run_sweeps
+from experiments.occlusion_study.sweeps import Plan, check_library, run_sweeps
 from experiments.shared.data import load_data
 from experiments.shared.options import config_to_dict
 from experiments.shared.results import Timer, write_results
@@ -85,6 +86,8 @@ def run(settings: Config, workdir: str | Path) -> dict:
     """Runs the occlusion study; returns what is written to ``results.json``."""
     workdir = ensure_writable_dir(workdir, name="workdir")
     settings = resolve(settings)
+    fields = dataclasses.fields(Plan)
+    plan = Plan(**{f.name: getattr(settings, f.name) for f in fields})
     timer = Timer()
     with timer("data"):
         splits = ("test", "validation")
@@ -131,11 +134,11 @@ def run(settings: Config, workdir: str | Path) -> dict:
             targets,
             dataset_mean,
             key_noise,
-            settings,
+            plan,
         )
     with timer("library_check"):
         library_check = check_library(
-            apply_fn, params, images[0], targets, sweeps, settings
+            apply_fn, params, images[0], targets, sweeps, plan
         )
     with timer("deletion"):
         deletion = deletion_aucs(
@@ -147,13 +150,13 @@ def run(settings: Config, workdir: str | Path) -> dict:
             key_random,
             key_deletion,
             spec.num_classes,
-            settings,
+            plan,
             dataset_mean,
         )
     with timer("similarity"):
-        similarity = map_similarity(sweeps, settings)
-    summaries = summarise(sweeps, settings)
-    findings = evaluate_findings(summaries, deletion, similarity, settings)
+        similarity = map_similarity(sweeps, plan)
+    summaries = summarise(sweeps, plan)
+    findings = evaluate_findings(summaries, deletion, similarity, plan)
     with timer("figures"):
         figures = make_figures(
             workdir,
@@ -161,7 +164,7 @@ def run(settings: Config, workdir: str | Path) -> dict:
             sweeps,
             similarity,
             summaries,
-            settings,
+            plan,
             spec,
             dataset_mean,
             key_noise,
@@ -193,5 +196,5 @@ def run(settings: Config, workdir: str | Path) -> dict:
         findings=findings,
         figures=figures,
         seconds=timer.seconds,
-        report=lambda completed: report_markdown(completed, settings, spec),
+        report=lambda completed: report_markdown(completed, spec),
     )

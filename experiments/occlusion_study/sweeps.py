@@ -7,7 +7,9 @@ and the distortion measures; its occlusion maps are checked against
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -24,6 +26,37 @@ from segxai_jax.explainers import (
 )
 from segxai_jax.explainers.occlusion import spread_window_scores
 from segxai_jax.targets import box_roi, target_score
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """The occlusion grid every stage shares (the config's fields of these names).
+
+    Attributes:
+      fills: the occlusion substrates compared.
+      patch_sizes: the occlusion windows (pixels).
+      reference_patch: the patch size of the verdicts.
+      deletion: the deletion curves' ``fills`` and ``num_steps``.
+      fake_digit_threshold: share of a window's clean-background pixels
+        above which it counts as "segmented as a digit".
+      chunk_size: windows per vmapped call.
+      num_figure_images: images in the figures.
+    """
+
+    fills: tuple[str, ...]
+    patch_sizes: tuple[int, ...]
+    reference_patch: int
+    deletion: Any
+    fake_digit_threshold: float
+    chunk_size: int
+    num_figure_images: int
+
+    @classmethod
+    def of(cls, settings) -> Plan:
+        """The plan of a checked config (or of its ``results.json`` record)."""
+        return cls(
+            **{f.name: getattr(settings, f.name) for f in dataclasses.fields(cls)}
+        )
 
 
 def _make_sweep(apply_fn, image_hw, patch: int, chunk_size: int):

@@ -11,6 +11,9 @@ Commands::
     # realdata extra), one run per seed:
     python -m experiments.main --config experiments/quickstart/config.py:nuclei \
         --workdir runs/quickstart_nuclei_seed0 --config.seed=0
+    # a smoke test of the whole job on the tiny config (seconds):
+    python -m experiments.main --config experiments/quickstart/config.py:quick \
+        --workdir /tmp/quickstart_quick
 
 Writes into the work directory: ``report.md``, ``results.json``,
 ``segmentation.png`` (input / ground truth / prediction), ``training_curve.png``,
@@ -36,10 +39,10 @@ from experiments.shared.recipe import (
     TrainSettings,
 )
 
-VARIANTS = ("full", "long", "nuclei")
+VARIANTS = ("full", "long", "nuclei", "quick")
 # Epochs per variant: nuclei has 3,016 training tiles (8,000 digit images), so
 # more epochs give about as many steps as the digits' 6.
-_EPOCHS = {"full": 6, "long": 30, "nuclei": 16}
+_EPOCHS = {"full": 6, "long": 30, "nuclei": 16, "quick": 2}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,4 +83,23 @@ def get_config(variant: str = "full"):
         raise ValueError(f"config variant: expected one of {VARIANTS}, got {variant!r}")
     dataset = "nuclei" if variant == "nuclei" else "texture_digits"
     teacher = TeacherSettings(workdir="", train=TrainSettings(epochs=_EPOCHS[variant]))
-    return to_config_dict(Config(data=DataSettings(name=dataset), teacher=teacher))
+    config = to_config_dict(Config(data=DataSettings(name=dataset), teacher=teacher))
+    if variant == "quick":
+        _quick(config)
+    return config
+
+
+def _quick(config) -> None:
+    """A smoke test: a 2-epoch (4, 8) U-Net on ``texture_digits/tiny``, two
+    images explained with small settings. Its numbers mean nothing."""
+    config.data.config = "tiny"
+    config.teacher.model.widths = (4, 8)
+    config.teacher.train.batch_size = 16
+    config.report.num_figure_images = 2
+    config.explain.num_images = 2
+    config.explain.smoothgrad_samples = 2
+    config.explain.ig_steps = 2
+    config.explain.ablation_layer = "enc0"
+    config.explain.occlusion_patch = 16
+    config.explain.occlusion_stride = 16
+    config.explain.timing_repeats = 1

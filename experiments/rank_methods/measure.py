@@ -41,10 +41,14 @@ from segxai_jax.metrics import (
 from segxai_jax.models import unet_apply_fn
 
 
-def explain_methods(methods, inputs, explain_keys, opts):
-    """Maps ``[S, B, H, W]`` per method, the cost, and seed invariance."""
+def explain_methods(methods, inputs, explain_keys, explain):
+    """Maps ``[S, B, H, W]`` per method, the cost, and seed invariance.
+
+    ``explain``: the config's ``explain`` section (``batch_chunk_size``,
+    ``timing_repeats``).
+    """
     params, images, targets = inputs
-    chunk = opts.explain.batch_chunk_size or None
+    chunk = explain.batch_chunk_size or None
     maps, costs, invariant = {}, {}, {}
     bar = tqdm(methods.items(), desc="explain", unit="method")
     for name, method in bar:
@@ -56,7 +60,7 @@ def explain_methods(methods, inputs, explain_keys, opts):
             params,
             images,
             targets,
-            repeats=opts.explain.timing_repeats,
+            repeats=explain.timing_repeats,
             items_per_call=len(images),
         )
         jitted = jax.jit(batched)
@@ -98,8 +102,11 @@ def _per_method(row_values, index):
     return {name: np.moveaxis(row_values[rows], 0, 1) for name, rows in index.items()}
 
 
-def faithfulness(model, inputs, maps, invariant, opts) -> dict:
+def faithfulness(model, inputs, maps, invariant, options, seed: int) -> dict:
     """Deletion and insertion curves of every distinct map, AUCs.
+
+    ``options``: the config's ``faithfulness`` section; ``seed`` keys the
+    random fills.
 
     Returns:
       ``{kind}_curves`` / ``{kind}_rel_curves`` ``[B, S, n + 1]`` and
@@ -108,7 +115,6 @@ def faithfulness(model, inputs, maps, invariant, opts) -> dict:
       ``num_points``. Relative curves are NaN where the clean score is <= 0.
     """
     params, images, targets = inputs
-    options = opts.faithfulness
     apply_fn = unet_apply_fn(model)
     saliencies, index = _rows(maps, invariant)
     common_options = dict(
@@ -124,7 +130,7 @@ def faithfulness(model, inputs, maps, invariant, opts) -> dict:
             apply_fn, fill=options.insertion_fill, **common_options
         ),
     }
-    key = jax.random.key(opts.seed)  # only random fills read it
+    key = jax.random.key(seed)  # only random fills read it
     result = {"num_points": options.num_steps + 1}
     for kind, curve in tqdm(curve_fns.items(), desc="curves", unit="kind"):
         batched = jax.jit(batched_curves(curve, chunk_size=options.pair_chunk_size))
@@ -162,13 +168,13 @@ def _scores_of_maps(saliencies, truth_masks):
     return jax.vmap(jax.vmap(one), in_axes=(0, None))(saliencies, truth_masks)
 
 
-def map_metrics(maps, invariant, truth_masks, opts) -> dict:
+def map_metrics(maps, invariant, truth_masks, pointing_tolerance: int) -> dict:
     """Localisation (vs ``truth_masks [B, H, W]``) and complexity, ``[B, S]``.
 
     Localisation is NaN for images whose ground truth lacks the target class.
     """
     saliencies, index = _rows(maps, invariant)
-    tolerance = opts.localisation.pointing_tolerance
+    tolerance = pointing_tolerance
     scores = {
         k: np.asarray(v) for k, v in _scores_of_maps(saliencies, truth_masks).items()
     }
@@ -224,7 +230,7 @@ def _pair_args(pairs, keys_by_seed, images, targets):
     return keys, jnp.asarray(images[idx]), jax.tree.map(lambda a: a[idx], targets)
 
 
-def robustness(methods, inputs, robustness_keys, opts) -> dict:
+def robustness(methods, inputs, robustness_keys, options, num_seeds: int) -> dict:
     """Avg- and max-sensitivity ``[B, S]`` (NaN beyond ``robustness.num_images``).
 
     :func:`segxai_jax.metrics.sensitivities` per (image, seed) pair, with key
@@ -232,8 +238,7 @@ def robustness(methods, inputs, robustness_keys, opts) -> dict:
     ``robustness.pair_chunk_size`` (one compiled program per method).
     """
     params, images, targets = inputs
-    options = opts.robustness
-    pairs = _pairs(options.num_images, len(images), opts.num_seeds)
+    pairs = _pairs(options.num_images, len(images), num_seeds)
     args = _pair_args(pairs, robustness_keys, images, targets)
     result = {"avg_sensitivity": {}, "max_sensitivity": {}}
     bar = tqdm(methods.items(), desc="robustness", unit="method")
@@ -257,13 +262,15 @@ def robustness(methods, inputs, robustness_keys, opts) -> dict:
         values = _chunked_calls(
             lambda *a, f=fn: f(params, *a), args, options.pair_chunk_size
         )  # [P, 2]
-        spread = _spread(pairs, values, len(images), opts.num_seeds)
+        spread = _spread(pairs, values, len(images), num_seeds)
         result["avg_sensitivity"][name] = spread[..., 0]
         result["max_sensitivity"][name] = spread[..., 1]
     return result
 
 
-def randomisation(methods, inputs, randomisation_keys, layer_groups, opts):
+def randomisation(
+    methods, inputs, randomisation_keys, layer_groups, options, num_seeds: int
+):
     """Cascading model-parameter randomisation, Spearman vs the original map.
 
     The computation of :func:`segxai_jax.metrics.parameter_randomisation`
@@ -287,7 +294,6 @@ def randomisation(methods, inputs, randomisation_keys, layer_groups, opts):
       ``randomisation_mean [B, S]`` (mean over the cascade), per method.
     """
     params, images, targets = inputs
-    options = opts.randomisation
     count = min(options.num_images or len(images), len(images))
     xs = jnp.asarray(images[:count])
     subset = jax.tree.map(lambda leaf: leaf[:count], targets)
@@ -299,7 +305,7 @@ def randomisation(methods, inputs, randomisation_keys, layer_groups, opts):
         explain_keys.append(key_explain)
     # [B, H, W] original vs [L, B, H, W] randomised -> [L, B]
     similarity = jax.jit(jax.vmap(jax.vmap(spearman), in_axes=(None, 0)))
-    shape = (len(images), opts.num_seeds, len(layer_groups))
+    shape = (len(images), num_seeds, len(layer_groups))
     result = {"randomisation_top": {}, "randomisation_mean": {}, "randomisation": {}}
     bar = tqdm(methods.items(), desc="randomisation", unit="method")
     for name, method in bar:

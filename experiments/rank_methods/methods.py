@@ -29,14 +29,22 @@ def _with_postprocess(method: Method, kind: str) -> Method:
     )
 
 
-def select_methods(model: UNet, image_size: int, options) -> dict[str, Method]:
-    """The methods named in ``options.methods`` (plus the random baseline).
+def select_methods(
+    model: UNet, image_size: int, *, methods, map_postprocess: str, explain
+) -> dict[str, Method]:
+    """The methods named in ``methods`` (plus the random baseline).
+
+    Args:
+      model: the explained U-Net.
+      image_size: its input side.
+      methods: the method names.
+      map_postprocess: "none", "relu" or "abs", applied to every map.
+      explain: the method settings (:class:`experiments.shared.methods.MethodSettings`).
 
     Raises:
       ValueError: naming ``config.methods`` for an unknown method name.
     """
-    names, postprocess = options.methods, options.map_postprocess
-    options = options.explain  # the method settings
+    names, postprocess, options = methods, map_postprocess, explain
     available = build_methods(model, image_size=image_size, options=options)
     gradient = explainers.vanilla_gradient(unet_apply_fn(model))
     n, noise = options.smoothgrad_samples, options.noise_level

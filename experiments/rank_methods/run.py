@@ -88,8 +88,17 @@ def resolve(settings: Config, workdir=None) -> Config:
         **config_to_dict(settings.teacher.model),
     }
     model = UNet(UNetConfig(num_classes=spec.num_classes, **fields))
-    select_methods(model, spec.image_size, settings)  # names, probe layers
+    select_methods(model, spec.image_size, **method_choice(settings))  # names, layers
     return settings
+
+
+def method_choice(settings: Config) -> dict:
+    """The keywords of :func:`select_methods` from the settings."""
+    return {
+        "methods": settings.methods,
+        "map_postprocess": settings.map_postprocess,
+        "explain": settings.explain,
+    }
 
 
 def run(settings: Config, workdir: str | Path) -> dict:
@@ -128,7 +137,7 @@ def run(settings: Config, workdir: str | Path) -> dict:
     targets = largest_digit_targets(predicted, truth, spec.num_classes)
     class_ids = np.asarray(targets.class_id)
     truth_masks = (truth == class_ids[:, None, None]).astype(np.float32)
-    methods = select_methods(model, spec.image_size, settings)
+    methods = select_methods(model, spec.image_size, **method_choice(settings))
     seed_keys = [
         jax.random.split(jax.random.fold_in(jax.random.key(settings.seed), s), 3)
         for s in range(settings.num_seeds)
@@ -142,22 +151,38 @@ def run(settings: Config, workdir: str | Path) -> dict:
 
     with timer("explain"):
         maps, costs, invariant = measure.explain_methods(
-            methods, inputs, keys["explain"], settings
+            methods, inputs, keys["explain"], settings.explain
         )
     with timer("faithfulness"):
-        curves = measure.faithfulness(model, inputs, maps, invariant, settings)
+        curves = measure.faithfulness(
+            model, inputs, maps, invariant, settings.faithfulness, settings.seed
+        )
     with timer("map_metrics"):
-        values = measure.map_metrics(maps, invariant, truth_masks, settings)
+        tolerance = settings.localisation.pointing_tolerance
+        values = measure.map_metrics(maps, invariant, truth_masks, tolerance)
     values.update({k: v for k, v in curves.items() if not k.endswith("_curves")})
     with timer("robustness"):
-        values.update(measure.robustness(methods, inputs, keys["robustness"], settings))
+        values.update(
+            measure.robustness(
+                methods,
+                inputs,
+                keys["robustness"],
+                settings.robustness,
+                settings.num_seeds,
+            )
+        )
     with timer("randomisation"):
         layer_groups = unet_layer_groups(
             model.config, granularity=settings.randomisation.granularity
         )
         values.update(
             measure.randomisation(
-                methods, inputs, keys["randomisation"], layer_groups, settings
+                methods,
+                inputs,
+                keys["randomisation"],
+                layer_groups,
+                settings.randomisation,
+                settings.num_seeds,
             )
         )
     summary = summarise(values, methods, costs)

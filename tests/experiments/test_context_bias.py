@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from config_trace import check_files, traced_run
 
 from experiments import main as experiments_main
 from experiments.context_bias import config as context_bias
@@ -21,7 +22,8 @@ def quick_config(tmp_path_factory):
 
 
 def test_writes_outputs_with_finite_measures(quick_config, tmp_path):
-    results = experiments_main.run_experiment(quick_config, str(tmp_path))
+    results, files = traced_run(quick_config, tmp_path)
+    check_files(files, "context_bias")
     for name in ("report.md", "results.json", *results["figures"].values()):
         assert (tmp_path / name).stat().st_size > 0, name
     saved = json.loads((tmp_path / "results.json").read_text())

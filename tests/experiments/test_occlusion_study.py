@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from config_trace import check_files, traced_run
 
 from experiments import main as experiments_main
 from experiments.occlusion_study import config as occlusion_study
@@ -22,7 +23,8 @@ def quick_config(tmp_path_factory):
 
 
 def test_writes_report_results_and_finite_numbers(quick_config, tmp_path):
-    results = experiments_main.run_experiment(quick_config, str(tmp_path))
+    results, files = traced_run(quick_config, tmp_path)
+    check_files(files, "occlusion_study")
     for name in ("report.md", "results.json", *results["figures"].values()):
         assert (tmp_path / name).stat().st_size > 0, name
     saved = json.loads((tmp_path / "results.json").read_text())

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from config_trace import check_files, traced_run
 
 from experiments import main as experiments_main
 from experiments.quickstart import config as quickstart
@@ -12,25 +13,14 @@ from experiments.rank_methods import config as rank_methods
 
 @pytest.fixture(scope="module")
 def quick_config(tmp_path_factory):
-    config = quickstart.get_config()
-    config.data.config = "tiny"
+    config = quickstart.get_config("quick")
     config.data.data_dir = str(tmp_path_factory.mktemp("tfds"))
-    config.teacher.model.widths = (4, 8)
-    config.teacher.train.epochs = 2
-    config.teacher.train.batch_size = 16
-    config.report.num_figure_images = 2
-    config.explain.num_images = 2
-    config.explain.smoothgrad_samples = 2
-    config.explain.ig_steps = 2
-    config.explain.ablation_layer = "enc0"
-    config.explain.occlusion_patch = 16
-    config.explain.occlusion_stride = 16
-    config.explain.timing_repeats = 1
     return config
 
 
 def test_quickstart_writes_report_results_and_figures(quick_config, tmp_path):
-    results = experiments_main.run_experiment(quick_config, str(tmp_path))
+    results, files = traced_run(quick_config, tmp_path)
+    check_files(files, "quickstart")
     names = ("report.md", "results.json", "segmentation.png", "training_curve.png")
     for name in (*names, "explanations.png", "explanations_all_classes.png"):
         assert (tmp_path / name).stat().st_size > 0, name

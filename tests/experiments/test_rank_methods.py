@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from config_trace import check_files, traced_run
 from scipy import stats
 
 from experiments import main as experiments_main
@@ -48,7 +49,9 @@ def tiny_config(tmp_path_factory):
 @pytest.fixture(scope="module")
 def run(tiny_config, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("rank")
-    return workdir, experiments_main.run_experiment(tiny_config, str(workdir))
+    results, files = traced_run(tiny_config, workdir)
+    check_files(files, "rank_methods")
+    return workdir, results
 
 
 def test_writes_report_results_and_figures(run):
