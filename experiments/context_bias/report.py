@@ -14,8 +14,11 @@ from segxai_jax import viz
 from segxai_jax.data import TEXTURE_FAMILY_NAMES
 
 
-def make_figures(workdir, pairs, cams, predictions, summary, teachers, count) -> dict:
-    """The first ``count`` pairs: images, CAMs and predictions per teacher."""
+def make_figures(
+    workdir, pairs, cams, predictions, summary, teachers, num_classes: int, count: int
+) -> dict:
+    """The first ``count`` pairs: images, CAMs per teacher (names ``teachers``)
+    and the biased teacher's predictions (``num_classes`` colours)."""
     shown = min(count, len(pairs["label"]))
     rows = [(i, c) for i in range(shown) for c in CONDITIONS]
     images = np.stack([pairs[c]["image"][i] for i, c in rows])
@@ -37,7 +40,7 @@ def make_figures(workdir, pairs, cams, predictions, summary, teachers, count) ->
         np.stack([pairs[c]["mask"][i] for i, c in rows]),
         np.stack([predictions[("biased", c)][i] for i, c in rows]),
         workdir / "context_segmentation_biased.png",
-        teachers["biased"][0].config.num_classes,
+        num_classes,
     )
 
     def bars(metric):

@@ -41,10 +41,11 @@ References:
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
 import jax
-from tqdm.auto import tqdm
+import numpy as np
 
 from experiments.context_bias.config import Config
 from experiments.context_bias.data import (
@@ -59,15 +60,16 @@ from experiments.context_bias.findings import evaluate_findings
 from experiments.context_bias.measure import measure_teacher, natural_images
 from experiments.context_bias.report import make_figures, report_markdown
 from experiments.shared.data import load_data
-from experiments.shared.options import check_choices, config_to_dict
-from experiments.shared.results import Timer, write_results
+from experiments.shared.options import check_choices
 from experiments.shared.stats import mean_ci
+from experiments.shared.study import run_study
 from experiments.shared.teacher import (
     needs_training,
     resolve_teacher,
     teacher_probe_names,
     teacher_scores,
 )
+from experiments.shared.units import Unit
 from segxai_jax.training import ensure_writable_dir
 
 
@@ -81,144 +83,200 @@ def resolve(settings: Config, workdir=None) -> Config:
     return settings
 
 
-def _teachers(settings: Config, workdir, generator, timer) -> tuple[dict, dict]:
-    """``({name: (model, params, info)}, data)``: biased, reference, control.
+# The study in units (see experiments.shared.study): one unit per teacher
+# (the biased one, the quickstart's reference, the unbiased control), i.e.
+# the teacher trained or loaded and measured on the rendered pairs.
+NAME = "context_bias"
+AXES = ("control",)
+PRESENTATION = ("num_figure_images",)
+SIDECAR = tuple(f"{kind}_{c}" for kind in ("prediction", "cam") for c in CONDITIONS)
 
-    ``data`` holds the biased data's splits that were loaded (always ``test``).
-    """
-    subset = settings.train_subset
-    teachers = {}
+
+def units(settings: Config) -> list[Unit]:
+    names = ("biased", "reference", *(("control",) if settings.control else ()))
+    return [Unit(name, {"teacher": name}, kind=name) for name in names]
+
+
+def prepare(settings: Config, workdir, timer) -> dict:
+    """The biased test split, the generator and the rendered pairs."""
+    generator = make_generator(settings.data)
     with timer("data"):
+        data = load_biased_data(settings.data, generator, ["test"], 0)
+    with timer("render_pairs"):
+        pairs = render_pairs(generator, settings.num_images, settings.seed)
+    return {
+        "generator": generator,
+        "test": data["test"],
+        "spec": data["spec"],
+        "pairs": pairs,
+        "workdir": Path(workdir),
+    }
+
+
+def _teacher(settings: Config, name: str, context: dict):
+    """``(model, params, info)`` of one teacher, trained here when needed."""
+    workdir, generator = context["workdir"], context["generator"]
+    subset = settings.train_subset
+    if name == "biased":
         splits = ["test"]
         if needs_training(settings.teacher, workdir, settings.data, settings.seed):
             splits = ["train", "validation", "test"]
         data = load_biased_data(settings.data, generator, splits, subset)
-    spec = data["spec"]
-    with timer("train_biased"):
-        teachers["biased"] = resolve_teacher(
+        return resolve_teacher(
             settings.teacher,
             fingerprint(settings.data, generator, subset),
             data,
             workdir,
             seed=settings.seed,
         )
-    data.pop("train", None)  # no longer needed; the control may need the memory
-    with timer("reference"):
-        reference_dir = workdir / "reference"
-        reference_data = {"spec": spec}
-        if needs_training(
-            settings.reference_teacher,
-            reference_dir,
-            settings.reference_data,
-            settings.seed,
-        ):
-            reference_data = load_data(settings.reference_data)
-        teachers["reference"] = resolve_teacher(
+    if name == "reference":
+        home = workdir / "reference"
+        data = {"spec": context["spec"]}
+        reference = (settings.reference_teacher, home, settings.reference_data)
+        if needs_training(*reference, settings.seed):
+            data = load_data(settings.reference_data)
+        return resolve_teacher(
             settings.reference_teacher,
             settings.reference_data,
-            reference_data,
-            reference_dir,
+            data,
+            home,
             seed=settings.seed,
         )
-    if settings.control:
-        with timer("train_control"):
-            control_data, control = unbiased_data(
-                generator, subset, ("train", "validation")
-            )
-            recipe = dataclasses.replace(settings.teacher, workdir="")
-            teachers["control"] = resolve_teacher(
-                recipe,
-                fingerprint(settings.data, control, subset),
-                control_data,
-                workdir / "control",
-                seed=settings.seed,
-            )
-    for model, params, info in teachers.values():
-        info["biased_test_scores"] = teacher_scores(
-            model, params, data["test"], spec.num_classes
+    data, control = unbiased_data(generator, subset, ("train", "validation"))
+    return resolve_teacher(
+        dataclasses.replace(settings.teacher, workdir=""),
+        fingerprint(settings.data, control, subset),
+        data,
+        workdir / "control",
+        seed=settings.seed,
+    )
+
+
+def run_unit(settings: Config, unit: Unit, context: dict):
+    """One teacher on the matched and mismatched pairs and the natural images.
+
+    Returns:
+      ``(result, sidecar)``: its measures per condition, its natural-image
+      scores and its info; its predictions and CAMs of the pairs in the sidecar.
+    """
+    name = unit.settings["teacher"]
+    model, params, info = _teacher(settings, name, context)
+    if settings.cam_layer not in model.config.probe_names:
+        raise ValueError(
+            f"config.cam_layer: expected one of {model.config.probe_names} "
+            f"(the {name} teacher's probe points), got {settings.cam_layer!r}"
         )
-    return teachers, data
-
-
-def run(settings: Config, workdir: str | Path) -> dict:
-    """Runs the context-bias study; returns what is written to ``results.json``."""
-    workdir = ensure_writable_dir(workdir, name="workdir")
-    settings = resolve(settings, workdir)
-    timer = Timer()
-    generator = make_generator(settings.data)
-    teachers, data = _teachers(settings, workdir, generator, timer)
-    for name, (model, _, _) in teachers.items():
-        if settings.cam_layer not in model.config.probe_names:
-            raise ValueError(
-                f"config.cam_layer: expected one of {model.config.probe_names} "
-                f"(the {name} teacher's probe points), got {settings.cam_layer!r}"
-            )
-    with timer("render_pairs"):
-        pairs = render_pairs(generator, settings.num_images, settings.seed)
-    label = pairs["label"]
+    test, pairs = context["test"], context["pairs"]
+    info["biased_test_scores"] = teacher_scores(
+        model, params, test, context["spec"].num_classes
+    )
     key = jax.random.key(settings.seed)
-    measures, predictions, cams = {}, {}, {}
-    with timer("measure"):
-        for name, (model, params, _) in tqdm(
-            teachers.items(), desc="teachers", unit="teacher"
-        ):
-            for condition in CONDITIONS:
-                p = pairs[condition]
-                (
-                    measures[(name, condition)],
-                    predictions[(name, condition)],
-                    cams[(name, condition)],
-                ) = measure_teacher(
-                    model,
-                    params,
-                    p["image"],
-                    p["mask"],
-                    label,
-                    p["family"],
-                    key,
-                    cam_layer=settings.cam_layer,
-                    context_radius=settings.context_radius,
-                    context_fill=settings.context_fill,
-                )
-        natural = natural_images(teachers, data["test"], settings.num_natural)
-    summary = {
-        name: {
+    measures, sidecar = {}, {}
+    for condition in CONDITIONS:
+        p = pairs[condition]
+        measures[condition], prediction, cam = measure_teacher(
+            model,
+            params,
+            p["image"],
+            p["mask"],
+            pairs["label"],
+            p["family"],
+            key,
+            cam_layer=settings.cam_layer,
+            context_radius=settings.context_radius,
+            context_fill=settings.context_fill,
+        )
+        sidecar[f"prediction_{condition}"] = prediction
+        sidecar[f"cam_{condition}"] = cam
+    natural = natural_images({name: (model, params, info)}, test, settings.num_natural)
+    result = {"measures": measures, "natural": natural, "info": info}
+    return result, sidecar
+
+
+def _measures(records) -> dict:
+    return {
+        (r.unit.name, condition): r.result["measures"][condition]
+        for r in records
+        for condition in CONDITIONS
+    }
+
+
+def aggregate(settings: Config, records) -> dict:
+    """Mean [95 % CI] per teacher, condition and measure."""
+    del settings
+    measures = _measures(records)
+    return {
+        r.unit.name: {
             condition: {
                 m: {**mean_ci(v), "per_image": v}
-                for m, v in measures[(name, condition)].items()
+                for m, v in measures[(r.unit.name, condition)].items()
             }
             for condition in CONDITIONS
         }
-        for name in teachers
+        for r in records
     }
-    findings = evaluate_findings(measures, list(teachers))
-    with timer("figures"):
-        figures = make_figures(
-            workdir,
-            pairs,
-            cams,
-            predictions,
-            summary,
-            teachers,
-            settings.num_figure_images,
-        )
-    results = {
-        "generator": repr(generator),
-        "teachers": {name: info for name, (_, _, info) in teachers.items()},
+
+
+def findings(summary: dict, settings: Config):
+    """The verdicts need the biased teacher and another one."""
+    del settings
+    if "biased" not in summary or len(summary) < 2:
+        return []
+    measures = {
+        (name, condition): {
+            m: np.asarray(v["per_image"]) for m, v in summary[name][condition].items()
+        }
+        for name in summary
+        for condition in CONDITIONS
+    }
+    return evaluate_findings(measures, list(summary))
+
+
+def figures(workdir, settings: Config, records, context: dict) -> dict:
+    """The figures, once every teacher's sidecar is at hand."""
+    arrays = {r.unit.name: r.sidecar() for r in records}
+    if "biased" not in arrays or any(a is None for a in arrays.values()):
+        return {}
+    cams = {(n, c): a[f"cam_{c}"] for n, a in arrays.items() for c in CONDITIONS}
+    predictions = {
+        (n, c): a[f"prediction_{c}"] for n, a in arrays.items() for c in CONDITIONS
+    }
+    return make_figures(
+        Path(workdir),
+        context["pairs"],
+        cams,
+        predictions,
+        aggregate(settings, records),
+        list(arrays),
+        context["spec"].num_classes,
+        settings.num_figure_images,
+    )
+
+
+def results(settings: Config, summary: dict, records, context: dict) -> dict:
+    del settings
+    pairs = context["pairs"]
+    natural = {}
+    for record in records:
+        natural.update(record.result["natural"])
+    return {
+        "generator": repr(context["generator"]),
+        "teachers": {r.unit.name: r.result["info"] for r in records},
         "pairs": {
-            "count": int(len(label)),
-            "labels": label.tolist(),
+            "count": int(len(pairs["label"])),
+            "labels": pairs["label"].tolist(),
             "mismatched_families": pairs["mismatched"]["family"].tolist(),
         },
-        "config": config_to_dict(settings),
         "summary": summary,
         "natural": natural,
     }
-    return write_results(
-        workdir,
-        results,
-        findings=findings,
-        figures=figures,
-        seconds=timer.seconds,
-        report=report_markdown,
-    )
+
+
+def report(completed: dict) -> str:
+    return report_markdown(completed)
+
+
+def run(settings: Config, workdir: str | Path, *, minutes: float | None = None) -> dict:
+    """Runs the missing teacher units; returns what ``results.json`` holds."""
+    workdir = ensure_writable_dir(workdir, name="workdir")
+    return run_study(sys.modules[__name__], settings, workdir, minutes=minutes)
