@@ -74,6 +74,8 @@ class Config:
       context_radius / context_fill: the context ring replaced and its fill.
       cam_layer: Seg-Grad-CAM's layer.
       num_figure_images: pairs in the figures.
+      units_dir: the finished teacher units; "" keeps them in
+        ``<workdir>/units``.
     """
 
     experiment: str = "context_bias"
@@ -92,6 +94,7 @@ class Config:
     context_fill: str = field(default="blur", choices=CONTEXT_FILLS)
     cam_layer: str = "bottleneck"
     num_figure_images: int = field(default=3, minimum=1)
+    units_dir: str = "experiments/context_bias/units"
 
 
 def get_config(variant: str = "full"):
@@ -105,6 +108,7 @@ def get_config(variant: str = "full"):
 
 def _quick(config) -> None:
     """Context bias, tiny: in-memory 32 px biased data, (4, 8) U-Nets, 2 epochs."""
+    config.units_dir = ""
     config.data.generate = True
     config.data.image_size = 32
     config.data.num_train = 64

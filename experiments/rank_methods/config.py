@@ -117,6 +117,8 @@ class Config:
       methods: the ranked methods (the random baseline is always added).
       map_postprocess: applied to every map before any metric: "none" (raw
         maps), "relu" or "abs".
+      units_dir: the finished method units; "" keeps them in
+        ``<workdir>/units``.
     """
 
     experiment: str = "rank_methods"
@@ -133,6 +135,7 @@ class Config:
     localisation: LocalisationSettings = LocalisationSettings()
     robustness: RobustnessSettings = RobustnessSettings()
     randomisation: RandomisationSettings = RandomisationSettings()
+    units_dir: str = "experiments/rank_methods/units"
 
 
 def get_config(variant: str = "full"):
@@ -145,6 +148,7 @@ def get_config(variant: str = "full"):
 
 
 def _quick(config) -> None:
+    config.units_dir = ""
     config.teacher.workdir = ""  # this run's own workdir
     config.data.config = "tiny"
     config.teacher.model.widths = (8, 16, 32)
