@@ -43,3 +43,7 @@ first_unit cam_nas experiments/cam_nas/config.py --config.data.data_dir="$scratc
 first_unit continual_replay experiments/continual_replay/config.py
 first_unit attack_explanations experiments/attack_explanations/config.py \
   --config.data.data_dir="$scratch/tfds" "--config.seeds=(0,1,2,3)"
+first_unit rank_methods experiments/rank_methods/config.py \
+  --config.data.data_dir="$scratch/tfds"
+first_unit ablation_regions experiments/ablation_regions/config.py \
+  --config.data.data_dir="$scratch/tfds"

@@ -8,9 +8,12 @@ Usage::
 
 1. Runs the study once without interruption (``<workdir>/whole``).
 2. Runs it again in ``<workdir>/killed`` as a sequence of ``--minutes``
-   invocations of ``experiments.main``, each sent SIGKILL at a random moment
-   (uniform between 1 s and the uninterrupted run's wall time), until
-   ``--kills`` kills happened; then one last invocation runs to the end.
+   invocations of ``experiments.main``. Each is sent SIGKILL at a random
+   moment inside its work: once 0 or 1 new units (drawn at random) have
+   finished, after a further uniform delay of up to one unit's mean time of
+   the uninterrupted run, so that kills land inside units, between them and
+   in the aggregation. After ``--kills`` kills one last invocation runs to
+   the end.
 3. Checks that each killed invocation lost at most one unit (the units it
    started, read from its progress bar, minus the unit files it left) and
    that the final ``results.json`` equals the uninterrupted one leaf by leaf
@@ -77,28 +80,38 @@ def main(argv=None) -> int:
         return 2
     print(f"uninterrupted: {wall:.1f} s, {len(_unit_files(whole))} units")
 
+    unit_time = wall / max(len(_unit_files(whole)), 1)
     ok, kills, invocation = True, 0, 0
     while True:
         invocation += 1
         before = _unit_files(killed)
         proc = _invoke(args.config, killed, args.minutes)
-        delay = rng.uniform(1.0, wall) if kills < args.kills else None
-        try:
-            _, err = proc.communicate(timeout=delay)
-            was_killed = False
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            _, err = proc.communicate()
-            was_killed, kills = True, kills + 1
+        kill_at, progress = None, rng.choice([0, 1])
+        tic = time.monotonic()
+        while proc.poll() is None and kills < args.kills:
+            now = time.monotonic()
+            if kill_at is None and len(_unit_files(killed) - before) >= progress:
+                kill_at = now + rng.uniform(0.0, unit_time)
+            if kill_at is not None and now >= kill_at:
+                proc.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.05)
+        _, err = proc.communicate()
+        was_killed = proc.returncode == -signal.SIGKILL
+        kills += was_killed
         after = _unit_files(killed)
         started = set(STARTED.findall(err)) - before
         lost = sorted(started - after)
         line = (
             f"invocation {invocation}: "
-            + (f"killed after {delay:.1f} s" if was_killed else "ran to the end")
+            + (
+                f"killed after {time.monotonic() - tic:.1f} s"
+                if was_killed
+                else "ran to the end"
+            )
             + f", units {len(before)} -> {len(after)}, lost {lost or 'none'}"
         )
-        print(line)
+        print(line, flush=True)
         if len(lost) > 1:
             ok = False
             print("  FAIL: more than one unit's work lost")
