@@ -26,6 +26,7 @@ FIGURES = (
 @pytest.fixture(scope="module")
 def tiny_config(tmp_path_factory):
     config = rank_methods.get_config()
+    config.units_dir = ""  # the units in the workdir, not in the repository
     config.teacher.workdir = ""  # train a teacher inside the workdir
     config.data.config = "tiny"
     config.data.data_dir = str(tmp_path_factory.mktemp("tfds"))
