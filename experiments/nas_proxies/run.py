@@ -106,6 +106,15 @@ def _probe_batch(options, data, teacher_model, teacher_params):
 NAME = "nas_proxies"
 AXES = ()
 PRESENTATION = ()
+# What each kind of unit depends on: the proxy scores not on the students'
+# recipe, a trained student not on the proxies' probe and warm-up. A short
+# recipe can therefore change (in a new units_dir, with proxies.json copied
+# over) without recomputing the proxy scores.
+_SAMPLE = ("seed", "data", "teacher", "space", "budget", "num_architectures")
+DEPENDS = {
+    "proxies": (*_SAMPLE, "probe", "warmup", "proxies", "population_chunk"),
+    "student": (*_SAMPLE, "student_train", "eval"),
+}
 
 
 def units(settings: Config) -> list[Unit]:

@@ -4,6 +4,11 @@ Usage::
 
     python -m experiments.shared.store_teacher --name quickstart \
         --config experiments/quickstart/config.py --workdir runs/quickstart
+    # a benchmark teacher (the quickstart recipe, 4 epochs, seed 1), trained
+    # by the benchmark in its work directory:
+    python -m experiments.shared.store_teacher --name benchmark_texture_digits_seed1 \
+        --config experiments/quickstart/config.py --config.teacher.train.epochs=4 \
+        --config.seed=1 --workdir runs/benchmark/teachers/texture_digits/seed1
 """
 
 from __future__ import annotations
@@ -52,12 +57,14 @@ def store_teacher(
     workdir: str | Path,
     *,
     config_file: str = "experiments/quickstart/config.py",
+    overrides: tuple[str, ...] = (),
     root: Path | None = None,
 ):
     """Copies the teacher trained in ``workdir/teacher`` into ``root/<name>``.
 
     The teacher must have been trained with ``config``'s recipe (checked
-    against its checkpoint's fingerprint).
+    against its checkpoint's fingerprint). ``overrides`` (``--config.<f>=v``
+    arguments) go into the recorded retrain command.
 
     Returns:
       The folder written.
@@ -81,6 +88,7 @@ def store_teacher(
     _, params = load_teacher(folder, spec.image_size)
     out = Path(TEACHERS if root is None else root) / name
     out.mkdir(parents=True, exist_ok=True)
+    extra = "".join(f" {o}" for o in overrides)
     blob = serialization.to_bytes(jax.device_get(params))
     tmp = out / f".{PARAMS_FILE}.tmp"
     tmp.write_bytes(blob)
@@ -94,10 +102,10 @@ def store_teacher(
         "sha256": hashlib.sha256(blob).hexdigest(),
         "bytes": len(blob),
         "retrain": (
-            f"python -m experiments.main --config {config_file} "
+            f"python -m experiments.main --config {config_file}{extra} "
             f"--workdir {workdir} && python -m "
             f"experiments.shared.store_teacher --name {name} --config "
-            f"{config_file} --workdir {workdir}"
+            f"{config_file}{extra} --workdir {workdir}"
         ),
         "trained_on": {
             "cpu": _cpu_model(),
@@ -113,15 +121,19 @@ def store_teacher(
 
 def main(argv):
     del argv
+    import sys
+
     from absl import flags
 
     config_file = flags.FLAGS["config"].config_filename
+    overrides = tuple(a for a in sys.argv[1:] if a.startswith("--config."))
     print(
         store_teacher(
             flags.FLAGS.name,
             flags.FLAGS.config,
             flags.FLAGS.workdir,
             config_file=config_file,
+            overrides=overrides,
         )
     )
 

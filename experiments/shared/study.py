@@ -8,6 +8,10 @@ A study module (``experiments/<name>/run.py``) that runs in units defines:
   seed adds units without touching the finished ones;
 * ``PRESENTATION``: config fields that change only the report (figure counts),
   also left out of the fingerprint;
+* ``DEPENDS`` (optional): per unit kind, the top-level config fields that
+  determine a unit of that kind (e.g. the proxy scores do not depend on the
+  students' training recipe); a kind left out depends on the whole config.
+  A finished unit stays valid when only other fields change;
 * ``resolve(settings, workdir) -> settings`` (optional): checks that need the
   teacher (layer names) and derived defaults (``layers=()`` = every layer);
 
@@ -36,7 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -78,6 +82,14 @@ def shared_fingerprint(config, leave_out: Sequence[str]) -> dict:
     return plain
 
 
+def scoped(shared: Mapping, fields: Sequence[str] | None) -> dict:
+    """``shared`` restricted to ``fields`` (and ``experiment``); all of it for None."""
+    if fields is None:
+        return dict(shared)
+    keep = {"experiment", *fields}
+    return {k: v for k, v in shared.items() if k in keep}
+
+
 def run_study(
     study: ModuleType,
     settings,
@@ -106,6 +118,7 @@ def run_study(
     timer = Timer()
     store = UnitStore(units_folder(settings, workdir), study.NAME)
     shared = shared_fingerprint(settings, (*study.AXES, *study.PRESENTATION))
+    depends = getattr(study, "DEPENDS", {})
     opts = study.resolve(settings, workdir) if hasattr(study, "resolve") else settings
     units = study.units(opts)
     context = {}
@@ -126,7 +139,9 @@ def run_study(
     records, progress = run_units(
         units,
         store=store,
-        fingerprint_of=lambda unit: fingerprint(study.NAME, shared, unit),
+        fingerprint_of=lambda unit: fingerprint(
+            study.NAME, scoped(shared, depends.get(unit.kind)), unit
+        ),
         run_one=run_one,
         minutes=minutes,
         started=started,

@@ -138,6 +138,16 @@ class UnitRecord:
             return {k: data[k] for k in data.files}
 
 
+def _within(found, expected):
+    """``found``'s ``shared`` fingerprint restricted to ``expected``'s fields."""
+    if not isinstance(found, dict) or not isinstance(expected, Mapping):
+        return found
+    shared, wanted = found.get("shared"), expected.get("shared")
+    if isinstance(shared, dict) and isinstance(wanted, Mapping):
+        found = {**found, "shared": {k: v for k, v in shared.items() if k in wanted}}
+    return found
+
+
 class UnitStore:
     """The unit files of one study in one folder (see the module docstring)."""
 
@@ -174,7 +184,10 @@ class UnitStore:
                 "again"
             )
             return None
-        differences = differing_fields(found, dict(expected))
+        # Compared on the fields that determine the unit now: a file written
+        # when the unit's fingerprint covered more of the config (before its
+        # kind declared what it depends on) stays valid.
+        differences = differing_fields(_within(found, expected), dict(expected))
         if differences:
             raise UnitMismatch(
                 f"{path}: this unit was run with another config (file vs now: "

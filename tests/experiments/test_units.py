@@ -199,3 +199,36 @@ def test_sigkill_at_random_moments_loses_at_most_one_unit(tmp_path):
         json.loads((cut / "results.json").read_text()), expected
     )
     assert count > 10 and not differences, differences
+
+
+def test_a_kind_depends_only_on_its_fields(tmp_path, monkeypatch):
+    """DEPENDS: a unit stays valid when fields outside its kind's scope change."""
+    monkeypatch.setattr(
+        toy_study,
+        "DEPENDS",
+        {"a": ("arms", "draws"), "b": ("arms", "draws", "unit_seconds")},
+        raising=False,
+    )
+    config = dataclasses.replace(toy_study.get_config(seeds=(0,)), unit_seconds=0.0)
+    first = run_study(toy_study, config, tmp_path)
+    assert first["invocation"]["ran"] == ["seed0-a", "seed0-b"]
+    stored = json.loads((tmp_path / "units" / "seed0-a.json").read_text())
+    assert "unit_seconds" not in stored["fingerprint"]["shared"]
+    # unit_seconds is outside kind a's scope: its unit is reused; kind b's
+    # scope holds it: its unit was run under another config and is refused.
+    changed = dataclasses.replace(config, unit_seconds=0.001)
+    with pytest.raises(UnitMismatch, match=r"seed0-b.json.*unit_seconds: 0.0 vs 0.001"):
+        run_study(toy_study, changed, tmp_path)
+    (tmp_path / "units" / "seed0-b.json").unlink()
+    again = run_study(toy_study, changed, tmp_path)
+    assert again["invocation"]["ran"] == ["seed0-b"]
+
+
+def test_units_written_before_a_kind_declared_its_scope_stay_valid(
+    tmp_path, monkeypatch
+):
+    config = dataclasses.replace(toy_study.get_config(seeds=(0,)), unit_seconds=0.0)
+    run_study(toy_study, config, tmp_path)  # fingerprints over the whole config
+    monkeypatch.setattr(toy_study, "DEPENDS", {"a": ("draws",)}, raising=False)
+    again = run_study(toy_study, config, tmp_path)
+    assert again["invocation"]["ran"] == [] and again["units"]["complete"]
