@@ -20,6 +20,11 @@ checkpointed per epoch in ``<workdir>/students/arch<i>``.
 Measured runtime, results and verdicts of the last full run: ``README.md``
 beside this file (its numbers come from the committed ``results.json``).
 
+``three_epochs``: the same study with the students trained for 3 epochs (the
+1-epoch recipe ranked the calibration students unlike the full one), in
+``experiments/nas_proxies/units_three_epochs`` (the proxy unit copied from
+``units/``, as it does not depend on the recipe).
+
 ``quick``: a 2-epoch (4, 8) teacher on ``texture_digits/tiny`` trained in
 ``<workdir>/teacher``; 4 architectures of a tiny space trained for 1 epoch.
 A smoke test, not a result.
@@ -40,7 +45,7 @@ from experiments.shared.nas_settings import (
 from experiments.shared.options import field, to_config_dict
 from experiments.shared.recipe import DataSettings, TeacherSettings, quick_teacher
 
-VARIANTS = ("full", "quick")
+VARIANTS = ("full", "three_epochs", "quick")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,9 +121,20 @@ def get_config(variant: str = "full"):
     if variant not in VARIANTS:
         raise ValueError(f"config variant: expected one of {VARIANTS}, got {variant!r}")
     config = to_config_dict(Config())
+    if variant == "three_epochs":
+        _three_epochs(config)
     if variant == "quick":
         _quick(config)
     return config
+
+
+def _three_epochs(config) -> None:
+    """The short recipe for 3 epochs (750 steps) instead of 1: the 1-epoch
+    students stayed near the background solution and ranked the calibration
+    students unlike the full recipe. Its own units; the proxy scores do not
+    depend on the recipe, so ``units/proxies.json`` is copied there."""
+    config.student_train.epochs = 3
+    config.units_dir = "experiments/nas_proxies/units_three_epochs"
 
 
 def _quick(config) -> None:
