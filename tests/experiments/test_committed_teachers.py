@@ -70,3 +70,24 @@ def test_store_find_load_and_refuse_a_damaged_file(tmp_path, monkeypatch):
         teacher.resolve_teacher(
             borrowed, data_config, spec_only, tmp_path / "study", seed=0
         )
+
+
+def test_every_committed_benchmark_teacher_is_intact_and_found_by_the_benchmark():
+    from experiments.benchmark import config as benchmark
+    from experiments.benchmark.run import _teacher_config, dataset_settings
+    from experiments.shared.options import settings_from
+    from experiments.shared.teacher import committed_teacher
+
+    settings = settings_from(benchmark.Config, benchmark.get_config())
+    folders = sorted(committed_teachers.TEACHERS.glob("benchmark_*"))
+    assert folders, "no committed benchmark teacher"
+    for folder in folders:
+        record = json.loads((folder / committed_teachers.RECORD_FILE).read_text())
+        path = folder / committed_teachers.PARAMS_FILE
+        assert committed_teachers.sha256_of(path) == record["sha256"], folder
+        dataset, seed = folder.name.removeprefix("benchmark_").rsplit("_seed", 1)
+        section = dataset_settings(settings, dataset)
+        found = committed_teacher(
+            _teacher_config(section, "runs/x"), section.data, int(seed)
+        )
+        assert found == folder
