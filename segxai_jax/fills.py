@@ -46,6 +46,7 @@ References:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 
 import jax
@@ -105,6 +106,28 @@ class Fill:
 
     def __call__(self, key: jax.Array, x: jax.Array, mask: jax.Array) -> jax.Array:
         return apply_fill(x, self.substrate(key, x, mask), mask)
+
+
+def _shape_checked(substrate_fn: SubstrateFn) -> SubstrateFn:
+    """``substrate_fn`` whose result must be ``[H, W, C]``, ``[C]`` or a scalar.
+
+    Shapes are static, so the check costs nothing under ``jit``; without it a
+    wrong shape surfaces as a broadcasting error inside jax.
+    """
+
+    @functools.wraps(substrate_fn)
+    def checked(key, x, mask):
+        out = substrate_fn(key, x, mask)
+        shape = tuple(jnp.shape(out))
+        if shape not in (tuple(x.shape), tuple(x.shape[-1:]), ()):
+            raise ValueError(
+                f"kind: the fill callable returned a substrate of shape {shape}; "
+                f"expected the image's shape {tuple(x.shape)} ([H, W, C]), "
+                f"{tuple(x.shape[-1:])} ([C]) or a scalar"
+            )
+        return out
+
+    return checked
 
 
 def gaussian_kernel_1d(kernel_size: int, sigma: float) -> np.ndarray:
@@ -240,7 +263,7 @@ def make_fill(
         validation.check_callable(
             kind, "kind", "substrate_fn(key, x, mask) -> [H, W, C]", 3
         )
-        return Fill("callable", kind, bool(depends_on_mask))
+        return Fill("callable", _shape_checked(kind), bool(depends_on_mask))
     validation.check_choice(kind, "kind", FILL_KINDS)
     if kind in ("black", "white", "grey"):
         value = {"black": 0.0, "white": 1.0, "grey": 0.5}[kind]

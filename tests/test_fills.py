@@ -217,3 +217,21 @@ def test_bad_options():
         make_fill("noisy_linear", noise_std=float("nan"))
     with pytest.raises(ValueError, match="'noisy_linear' fill expects one image"):
         make_fill("noisy_linear").substrate(KEY, jnp.zeros((4, 4, 4, 1)), None)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_a_fill_callable_of_the_wrong_shape_is_refused_naming_the_shapes(jit):
+    fill = make_fill(lambda key, x, mask: jnp.zeros((3, 3)))
+    x, mask = jnp.ones((8, 8, 3)), jnp.zeros((8, 8))
+    call = jax.jit(fill) if jit else fill
+    with pytest.raises(
+        ValueError, match=r"fill callable returned .* \(3, 3\).*\(8, 8, 3\)"
+    ):
+        call(jax.random.key(0), x, mask)
+
+
+def test_a_fill_callable_may_return_per_channel_values_or_a_scalar():
+    x, mask = jnp.ones((4, 4, 3)), jnp.ones((4, 4))
+    for value in (jnp.full((3,), 0.25), jnp.float32(0.25), jnp.full((4, 4, 3), 0.25)):
+        out = make_fill(lambda key, x, mask, v=value: v)(jax.random.key(0), x, mask)
+        np.testing.assert_allclose(out, 0.25)
