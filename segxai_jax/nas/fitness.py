@@ -194,8 +194,7 @@ def make_explanation_fitness(
     Returns:
       A :class:`Fitness`.
     """
-    chex.assert_rank([images, teacher_maps], [4, 3])
-    chex.assert_equal_shape_prefix([images, teacher_maps, targets.mask], 3)
+    _check_probe(images, targets, teacher_maps)
     if (warmup is None) != (warmup_images is None) or (warmup_images is None) != (
         warmup_masks is None
     ):
@@ -226,6 +225,26 @@ def make_explanation_fitness(
         return _mean_similarity(similarity, data["teacher_maps"], maps)
 
     return Fitness(fn, data, space)
+
+
+def _check_probe(images, targets, maps) -> None:
+    """The probe batch, its targets and the teacher's maps agree in shape."""
+    images_shape, maps_shape = jnp.shape(images), jnp.shape(maps)
+    mask_shape = jnp.shape(targets.mask)
+    if len(images_shape) != 4:
+        raise ValueError(f"images: expected [B, H, W, C], got shape {images_shape}")
+    expected = tuple(images_shape[:3])
+    if tuple(maps_shape) != expected:
+        raise ValueError(
+            f"teacher_maps: expected [B, H, W] = {expected} (one map per probe "
+            f"image, at the images' size), got shape {tuple(maps_shape)}; compute "
+            "them with nas.teacher_maps on the same images and targets"
+        )
+    if tuple(mask_shape) != expected:
+        raise ValueError(
+            f"targets: expected masks [B, H, W] = {expected}, got shape "
+            f"{tuple(mask_shape)}"
+        )
 
 
 def teacher_maps(explain: Callable, params, images: jax.Array, targets: Target):

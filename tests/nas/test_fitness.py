@@ -130,3 +130,15 @@ def test_bad_inputs_are_clear_errors(space, weights, images, probe_data):
     )
     with pytest.raises(ValueError, match=r"genomes: expected \[P, G\]"):
         make_population_evaluator(fitness)(weights, np.zeros(14, np.int32))
+
+
+def test_teacher_maps_of_another_size_are_refused_naming_the_shapes(
+    space, images, probe_data
+):
+    _, targets, maps = probe_data
+    explain = student_explainer(space, seg_grad_cam, "bottleneck")
+    for bad in (maps[:, :4, :4], maps[:1], maps[None]):
+        with pytest.raises(ValueError, match=r"teacher_maps: expected \[B, H, W\]"):
+            make_explanation_fitness(
+                space, explain, images=images, targets=targets, teacher_maps=bad
+            )
