@@ -135,7 +135,7 @@ def task_data(
     validation.check_int(task, "task")
     if not 0 <= task < len(tasks):
         raise ValueError(f"task: expected an index in [0, {len(tasks)}), got {task}")
-    masks = np.asarray(data["mask"]).astype(np.int32)
+    masks = validation.as_integer_labels(data["mask"], "data['mask']")
     current = np.asarray(tasks[task])
     keep = np.isin(masks, current).reshape(len(masks), -1).any(axis=1)
     index = np.flatnonzero(keep)
@@ -173,6 +173,6 @@ def evaluation_masks(
     Returns:
       ``[N, H, W]`` int32.
     """
-    masks = np.asarray(masks).astype(np.int32)
+    masks = validation.as_integer_labels(masks, "masks")
     seen = np.asarray(seen_classes(tasks, task))
     return np.where(np.isin(masks, seen), masks, IGNORE_LABEL).astype(np.int32)

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from segxai_jax import validation
 from segxai_jax.data import nuclei, pets, texture_digits
 from segxai_jax.data.checks import check_fields, validate_batch
 
@@ -136,7 +137,7 @@ def to_arrays(
     }
     check_fields(arrays, "source")
     arrays["image"] = _images_to_float(arrays["image"])
-    arrays["mask"] = arrays["mask"].astype(np.int32)
+    arrays["mask"] = validation.as_integer_labels(arrays["mask"], "source mask")
     validate_batch(arrays, num_classes=num_classes)
     return arrays
 
@@ -221,7 +222,7 @@ def _iterate_batches(
         ids = fields.get("id")
         batch = {
             "image": _images_to_float(np.asarray(fields["image"])),
-            "mask": np.asarray(fields["mask"]).astype(np.int32),
+            "mask": validation.as_integer_labels(fields["mask"], "source mask"),
             "id": (indices if ids is None else np.asarray(ids)).astype(np.int64),
         }
         validate_batch(batch)

@@ -21,6 +21,7 @@ explainer can check concrete inputs once beforehand with
 """
 
 from segxai_jax.validation.arrays import (
+    as_integer_labels,
     check_finite,
     check_float_array,
     check_label_array,
@@ -55,6 +56,7 @@ from segxai_jax.validation.scalars import (
 )
 
 __all__ = [
+    "as_integer_labels",
     "attach_class_count",
     "check_bool",
     "check_callable",

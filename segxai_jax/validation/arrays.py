@@ -121,3 +121,35 @@ def check_num_classes(model_classes: int, num_classes: int, name: str = "num_cla
             f"{name}: expected the model's number of output classes "
             f"({model_classes}, the logits' last axis), got {num_classes}"
         )
+
+
+def as_integer_labels(labels: Any, name: str) -> np.ndarray:
+    """Class labels as ``int32``, never rounded silently.
+
+    Integer and boolean arrays are cast; a float array is accepted when every
+    value is a whole number (label maps stored as floats), and refused naming
+    the first fractional or non-finite value otherwise (``astype`` would
+    truncate 1.5 to 1 without a word).
+
+    Args:
+      labels: a label array (NumPy or concrete JAX).
+      name: the argument's name.
+
+    Returns:
+      ``int32`` array of the same shape.
+    """
+    values = np.asarray(labels)
+    if values.dtype == bool or np.issubdtype(values.dtype, np.integer):
+        return values.astype(np.int32)
+    if not np.issubdtype(values.dtype, np.floating):
+        raise TypeError(
+            f"{name}: expected integer class labels, got dtype {values.dtype}"
+        )
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(values) | (values != np.round(values))
+    if np.any(bad):
+        raise ValueError(
+            f"{name}: expected integer class labels, got the value "
+            f"{values[bad].flat[0].item()!r}; round or threshold the mask first"
+        )
+    return values.astype(np.int32)
