@@ -78,7 +78,9 @@ class ReplayMemory(NamedTuple):
       insert: ``insert(state, key, items, groups, valid=None) -> ReplayState``;
         ``items`` with leaves ``[B, ...]``, ``groups [B]`` int in ``[0, G)``;
         items are offered one after the other; items with ``valid [B]`` False
-        (padding of a fixed-size batch) are not offered at all.
+        (padding of a fixed-size batch) are not offered at all. Ids outside
+        ``[0, G)`` are refused eagerly; under ``jit`` their items are dropped
+        (counted in ``num_dropped``), never stored.
       sample: ``sample(state, key) -> (items, valid)``; leaves
         ``[sample_size, ...]`` drawn uniformly with replacement from the filled
         slots; ``valid [sample_size]`` bool is False when the memory is empty.
@@ -206,7 +208,11 @@ def replay_memory(
 
     def insert_one(state: ReplayState, item_key_group):
         item, key, group, offered = item_key_group
-        slot = jnp.where(offered, choose_slot(state, key, group), capacity)
+        # Ids are checked eagerly (_check_groups); under jit an id outside
+        # [0, G) cannot be refused, so its item is dropped, never stored where
+        # the class-balanced counts would not see it.
+        in_range = (group >= 0) & (group < num_groups)
+        slot = jnp.where(offered & in_range, choose_slot(state, key, group), capacity)
         written = slot < capacity
         step = offered.astype(jnp.int32)
         storage = jax.tree.map(
@@ -215,10 +221,12 @@ def replay_memory(
         state = state.replace(
             storage=storage,
             group=state.group.at[slot].set(group, mode="drop"),
-            count=jnp.minimum(state.count + step, capacity),
+            count=jnp.minimum(state.count + written.astype(jnp.int32), capacity),
             num_offered=state.num_offered + step,
             num_dropped=state.num_dropped + (offered & ~written).astype(jnp.int32),
-            group_offered=state.group_offered.at[group].add(step),
+            group_offered=state.group_offered.at[
+                jnp.where(in_range, group, num_groups)
+            ].add(step, mode="drop"),
         )
         return state, None
 

@@ -138,3 +138,17 @@ def test_state_round_trips_through_orbax(tmp_path):
     store.close()
     assert isinstance(items["memory"], mem.ReplayState)
     chex.assert_trees_all_equal(items["memory"], state)
+
+
+@pytest.mark.parametrize("policy", ["reservoir", "class_balanced", "fifo"])
+def test_an_out_of_range_group_under_jit_is_dropped_not_stored(policy):
+    memory = mem.replay_memory(capacity=4, num_groups=2, policy=policy)
+    state = memory.init(jax.tree.map(lambda a: a[0], _items([0])))
+    insert = jax.jit(memory.insert)
+    state = insert(state, jax.random.key(0), _items([1, 2, 3]), jnp.array([0, 2, -1]))
+    assert int(state.count) == 1 and int(state.num_dropped) == 2
+    assert int(state.num_offered) == 3
+    np.testing.assert_array_equal(state.group_offered, [1, 0])
+    np.testing.assert_array_equal(np.sort(np.asarray(state.group))[-1:], [0])
+    with pytest.raises(ValueError, match=r"groups: expected ids in \[0, 2\)"):
+        memory.insert(state, jax.random.key(1), _items([4]), jnp.array([2]))
