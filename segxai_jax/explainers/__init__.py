@@ -37,6 +37,7 @@ from segxai_jax.explainers.gradients import (
     target_score_fn,
     vanilla_gradient,
 )
+from segxai_jax.explainers.mask_ablation import mask_ablation, mask_ablation_scores
 from segxai_jax.explainers.occlusion import (
     occlusion,
     occlusion_num_windows,
@@ -87,6 +88,8 @@ __all__ = [
     "integration_points",
     "make_fill",
     "map_chunked",
+    "mask_ablation",
+    "mask_ablation_scores",
     "occlusion",
     "occlusion_num_windows",
     "occlusion_windows",
