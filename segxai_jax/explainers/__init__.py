@@ -29,6 +29,7 @@ from segxai_jax.explainers.cams import (
     seg_grad_cam,
     xgrad_cam,
 )
+from segxai_jax.explainers.fusion import fuse_maps, multi_layer_cam
 from segxai_jax.explainers.gradients import (
     IG_RULES,
     gradient_x_input,
@@ -88,8 +89,10 @@ __all__ = [
     "integration_points",
     "make_fill",
     "map_chunked",
+    "fuse_maps",
     "mask_ablation",
     "mask_ablation_scores",
+    "multi_layer_cam",
     "occlusion",
     "occlusion_num_windows",
     "occlusion_windows",
