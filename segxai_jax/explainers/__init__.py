@@ -46,6 +46,7 @@ from segxai_jax.explainers.occlusion import (
 )
 from segxai_jax.explainers.rise import rise, rise_mask
 from segxai_jax.explainers.score_cam import score_cam, upsample_channels
+from segxai_jax.explainers.sliding_window import sliding_window
 from segxai_jax.explainers.smoothgrad import VARIANTS, sample_noise, smoothgrad
 
 # Shared with the metrics and defined below both; re-exported for convenience.
@@ -61,6 +62,7 @@ from segxai_jax.sweeps import STRATEGIES, map_chunked
 __all__ = [
     "rise",
     "rise_mask",
+    "sliding_window",
     "score_cam",
     "upsample_channels",
     "eigen_cam",
