@@ -26,6 +26,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import jax
@@ -40,6 +41,7 @@ from segxai_jax.explainers.cams import (
     resolve_output_size,
 )
 from segxai_jax.explainers.nan_inputs import input_validity
+from segxai_jax.memory import budgeted, check_memory_budget
 from segxai_jax.probes import Probe
 from segxai_jax.sweeps import check_chunk_size, check_strategy, map_chunked
 from segxai_jax.targets import check_score_options, target_score
@@ -100,6 +102,7 @@ def score_cam(
     relu: bool = True,
     order: str = "relu_resize",
     output_size="input",
+    memory_budget: int | None = None,
 ) -> Callable:
     """Score-CAM of the segmentation target at a probe point.
 
@@ -115,6 +118,10 @@ def score_cam(
       relu: apply ReLU to the map.
       order: ``"relu_resize"`` or ``"resize_relu"``.
       output_size: ``"input"``, ``None`` (the layer's grid) or ``(H, W)``.
+      memory_budget: bytes; the chunk is then the largest (up to
+        ``chunk_size``) whose compiled program fits (XLA's memory analysis,
+        :mod:`segxai_jax.memory`). A layer with so many channels that one
+        masked input per chunk does not fit is refused naming the budget.
 
     Returns:
       ``explain(key, params, x [H, W, C], target) -> [H, W]``; ``key`` is
@@ -131,8 +138,9 @@ def score_cam(
     validation.check_choice(order, "order", ORDERS)
     validation.check_bool(relu, "relu")
     resolve_output_size(output_size, None)
+    memory_budget = check_memory_budget(memory_budget)
 
-    def explain(key, params, x, target):
+    def explain_with(key, params, x, target, *, chunk):
         del key
         validation.check_input(x, target)
         if x.ndim != 3:
@@ -155,7 +163,7 @@ def score_cam(
         scores = map_chunked(
             masked_score,
             jnp.moveaxis(masks, -1, 0),
-            chunk_size=chunk_size,
+            chunk_size=chunk,
             strategy=strategy,
         )  # [Kc]
         weights = jax.nn.softmax(scores)
@@ -166,5 +174,18 @@ def score_cam(
             relu=relu,
             order=order,
         )
+
+    run = budgeted(
+        lambda chunk: functools.partial(explain_with, chunk=chunk),
+        chunk_size=chunk_size,
+        memory_budget=memory_budget,
+        total_of=lambda key, params, x, target: int(
+            jax.eval_shape(probe.activations, params, x).shape[-1]
+        ),
+        what="masked inputs (channels)",
+    )
+
+    def explain(key, params, x, target):
+        return run(key, params, x, target)
 
     return validation.attach_class_count(explain, probe.class_count)

@@ -109,3 +109,14 @@ def test_bad_inputs(setup):
         score_cam(probe)(KEY, params, x.at[0, 0, 0].set(jnp.nan), target)
     nan_map = jax.jit(score_cam(probe))(KEY, params, x.at[0, 0, 0].set(jnp.nan), target)
     assert np.all(np.isnan(np.asarray(nan_map)))
+
+
+def test_memory_budget_picks_a_chunk_and_refuses_a_budget_too_small(setup):
+    _, params, probe, x, target = setup
+    plain = score_cam(probe, chunk_size=2)(KEY, params, x, target)
+    budgeted = score_cam(probe, chunk_size=None, memory_budget=10**9)
+    np.testing.assert_allclose(budgeted(KEY, params, x, target), plain, atol=1e-6)
+    with pytest.raises(ValueError, match="memory_budget: 1 bytes is below"):
+        score_cam(probe, memory_budget=1)(KEY, params, x, target)
+    with pytest.raises(ValueError, match="memory_budget"):
+        score_cam(probe, memory_budget=-5)
