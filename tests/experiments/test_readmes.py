@@ -2,7 +2,9 @@
 
 Every decimal number in the Results section of ``experiments/<name>/README.md``
 must appear in the committed ``report.md`` beside it (which the experiment
-wrote from its ``results.json``), and ``results.json`` must be valid JSON.
+wrote from its ``results.json``) or in a committed ``report_<variant>.md`` (a
+config variant's run, e.g. ``report_three_epochs.md`` beside
+``results_three_epochs.json``), and ``results.json`` must be valid JSON.
 """
 
 import json
@@ -32,7 +34,9 @@ def test_readme_numbers_come_from_the_committed_report(folder):
     if not (folder / "report.md").exists():
         pytest.skip(f"{folder.name}: no committed full run yet")
     json.loads((folder / "results.json").read_text())
-    report = (folder / "report.md").read_text()
+    report = "\n".join(
+        p.read_text() for p in [folder / "report.md", *folder.glob("report_*.md")]
+    )
     results = readme.split("## Results", 1)[1]
     missing = [n for n in NUMBER.findall(results) if not _appears(n, report)]
     assert not missing, f"{folder.name}: not in report.md: {missing}"
