@@ -141,6 +141,21 @@ def check_budget_fractions(budget) -> dict:
     return fractions
 
 
+def check_student_sections(budget, space, student_train, probe, probe_points) -> None:
+    """Checks shared by the NAS studies: the budget, the space, the students'
+    recipe and the probe point (one of the teacher's ``probe_points``)."""
+    check_budget_fractions(budget)
+    search_space(space, UNetConfig(num_classes=2))
+    try:
+        student_train.train_config(seed=0)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"config.student_train: {error}") from error
+    if probe.point not in probe_points:
+        raise ValueError(
+            f"config.probe.point: expected one of {probe_points}, got {probe.point!r}"
+        )
+
+
 def make_budget(budget, teacher: UNetConfig, space: SearchSpace, image_size: int):
     """The :class:`Budget` of ``config.budget``, checked against the space.
 

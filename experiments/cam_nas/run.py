@@ -63,29 +63,24 @@ from experiments.shared.teacher import (
     teacher_scores,
 )
 from experiments.shared.units import Unit
-from segxai_jax.models import UNetConfig, count_params
+from segxai_jax.models import count_params
 from segxai_jax.training import ensure_writable_dir
 
 
 def resolve(settings: Config, workdir=None) -> Config:
     """Checks of fields together and against the teacher's layers."""
-    measure.check_budget_fractions(settings.budget)
     if "proxy_search" in settings.methods and settings.proxy_search is None:
         raise ValueError(
             "config.proxy_search.proxy: expected one of "
             f"{LEARNED} when methods include 'proxy_search'"
         )
-    measure.search_space(settings.space, UNetConfig(num_classes=2))
-    try:
-        settings.student_train.train_config(seed=0)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"config.student_train: {error}") from error
-    points = teacher_probe_names(settings.teacher, workdir or "")
-    if settings.probe.point not in points:
-        raise ValueError(
-            f"config.probe.point: expected one of {points}, got "
-            f"{settings.probe.point!r}"
-        )
+    measure.check_student_sections(
+        settings.budget,
+        settings.space,
+        settings.student_train,
+        settings.probe,
+        teacher_probe_names(settings.teacher, workdir or ""),
+    )
     return settings
 
 

@@ -65,18 +65,13 @@ from segxai_jax.training import ensure_writable_dir
 
 def resolve(settings: Config, workdir=None) -> Config:
     """Checks of fields together and against the teacher's layers."""
-    cam_nas.check_budget_fractions(settings.budget)
-    cam_nas.search_space(settings.space, UNetConfig(num_classes=2))
-    try:
-        settings.student_train.train_config(seed=0)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"config.student_train: {error}") from error
-    points = teacher_probe_names(settings.teacher, workdir or "")
-    if settings.probe.point not in points:
-        raise ValueError(
-            f"config.probe.point: expected one of {points}, got "
-            f"{settings.probe.point!r}"
-        )
+    cam_nas.check_student_sections(
+        settings.budget,
+        settings.space,
+        settings.student_train,
+        settings.probe,
+        teacher_probe_names(settings.teacher, workdir or ""),
+    )
     if settings.probe.num_images < 2 and "relation_init" in settings.proxies:
         raise ValueError(
             "config.probe.num_images: relation_init compares samples, expected "
