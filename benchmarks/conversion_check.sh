@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 BEFORE=${1:?usage: conversion_check.sh <BEFORE commit> [OUT]}
 OUT=${2:-/tmp/conversion_check}
 PY=${PY:-.venv/bin/python}
-STUDIES="ablation_regions occlusion_study rank_methods context_bias attack_explanations continual_replay cam_nas nas_proxies benchmark"
+STUDIES=${STUDIES:-"ablation_regions occlusion_study rank_methods context_bias attack_explanations continual_replay cam_nas nas_proxies benchmark"}
 mkdir -p "$OUT"
 if [ ! -d "$OUT/code" ]; then
   git worktree add -f "$OUT/code" "$BEFORE" >/dev/null

@@ -59,14 +59,19 @@ def load_biased_data(data_config, generator, splits, subset: int) -> dict:
     return data
 
 
-def unbiased_data(generator, subset: int, splits) -> tuple[dict, TextureDigitsConfig]:
-    """Data like the biased teacher's, with the family uniform (no bias)."""
-    control = dataclasses.replace(
+def unbiased_generator(generator, subset: int) -> TextureDigitsConfig:
+    """The generator of the control data: the biased one with no bias."""
+    return dataclasses.replace(
         generator,
         name=f"{generator.name}_unbiased",
         context_bias=0.0,
         num_train=subset or generator.num_train,
     )
+
+
+def unbiased_data(generator, subset: int, splits) -> tuple[dict, TextureDigitsConfig]:
+    """Data like the biased teacher's, with the family uniform (no bias)."""
+    control = unbiased_generator(generator, subset)
     data = {s: _as_float(generate_split(control, s)) for s in splits}
     data["spec"] = dataset_spec("texture_digits", control)
     return data, control

@@ -55,6 +55,7 @@ from experiments.context_bias.data import (
     make_generator,
     render_pairs,
     unbiased_data,
+    unbiased_generator,
 )
 from experiments.context_bias.findings import evaluate_findings
 from experiments.context_bias.measure import measure_teacher, natural_images
@@ -118,16 +119,20 @@ def _teacher(settings: Config, name: str, context: dict):
     workdir, generator = context["workdir"], context["generator"]
     subset = settings.train_subset
     if name == "biased":
+        recipe_data = fingerprint(settings.data, generator, subset)
         splits = ["test"]
-        if needs_training(settings.teacher, workdir, settings.data, settings.seed):
+        if needs_training(
+            settings.teacher, workdir, recipe_data, settings.seed, own=True
+        ):
             splits = ["train", "validation", "test"]
         data = load_biased_data(settings.data, generator, splits, subset)
         return resolve_teacher(
             settings.teacher,
-            fingerprint(settings.data, generator, subset),
+            recipe_data,
             data,
             workdir,
             seed=settings.seed,
+            own=True,
         )
     if name == "reference":
         home = workdir / "reference"
@@ -142,13 +147,20 @@ def _teacher(settings: Config, name: str, context: dict):
             home,
             seed=settings.seed,
         )
-    data, control = unbiased_data(generator, subset, ("train", "validation"))
+    control = unbiased_generator(generator, subset)
+    recipe_data = fingerprint(settings.data, control, subset)
+    data = {"spec": context["spec"]}
+    if needs_training(
+        settings.teacher, workdir, recipe_data, settings.seed, own=True
+    ):
+        data, _ = unbiased_data(generator, subset, ("train", "validation"))
     return resolve_teacher(
         dataclasses.replace(settings.teacher, workdir=""),
-        fingerprint(settings.data, control, subset),
+        recipe_data,
         data,
         workdir / "control",
         seed=settings.seed,
+        own=True,
     )
 
 

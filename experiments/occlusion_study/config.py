@@ -5,10 +5,11 @@ Command::
     python -m experiments.main --config experiments/occlusion_study/config.py \
         --workdir runs/occlusion_study
 
-The teacher is the quickstart's (``runs/quickstart/teacher``); when it is
-missing it is trained there first with the quickstart's recipe (about 4 more
-minutes). Seven fills, patches 4/8/16 with stride k/2 (961 + 225 + 49 windows),
-12 test images: 103,740 forward passes.
+The teacher is the quickstart's (the committed one, found by its recipe).
+Seven fills, patches 4/8/16 with stride k/2 (961 + 225 + 49 windows), 12 test
+images: 103,740 forward passes. One unit per test image, kept in
+``experiments/occlusion_study/units``; ``--minutes M`` runs the missing ones
+within M minutes, ``--config.num_images=N`` adds images as new units.
 
 Measured runtime, results and verdicts of the last full run: ``README.md``
 beside this file (its numbers come from the committed ``results.json``).
@@ -58,6 +59,8 @@ class Config:
         this share of its clean-background pixels.
       chunk_size: windows per vmapped call.
       num_figure_images: images in the figures.
+      units_dir: the finished image units; "" keeps them in
+        ``<workdir>/units``.
     """
 
     experiment: str = "occlusion_study"
@@ -85,6 +88,7 @@ class Config:
     fake_digit_threshold: float = field(default=0.25, minimum=0.0, below=1.0)
     chunk_size: int = field(default=16, minimum=1)
     num_figure_images: int = field(default=2, minimum=1)
+    units_dir: str = "experiments/occlusion_study/units"
 
 
 def get_config(variant: str = "full"):
@@ -99,6 +103,7 @@ def get_config(variant: str = "full"):
 def _quick(config) -> None:
     """Occlusion study, tiny: a 2-epoch (4, 8) U-Net on ``texture_digits/tiny``."""
     quick_teacher(config)
+    config.units_dir = ""
     config.num_images = 2
     config.patch_sizes = (4, 8)
     config.reference_patch = 8

@@ -21,50 +21,65 @@ from segxai_jax.targets import box_roi
 def make_figures(
     workdir,
     images,
-    sweeps,
-    similarity,
-    summaries,
+    shown: list[tuple[int, dict, dict]],
+    summary: dict,
     opts,
-    spec,
+    spec_classes: int,
     dataset_mean,
     key_noise,
     predict,
 ) -> dict:
+    """The study's figures.
+
+    Args:
+      workdir: where they go.
+      images: the test images ``[N, H, W, C]`` (indexed by unit image).
+      shown: per figure image, ``(index, maps, clean_score)``: its maps
+        ``{"<fill> k=<patch>": [H, W]}`` and the clean target score per
+        ``patch -> fill``.
+      summary: :func:`~experiments.occlusion_study.measure.aggregate_units`.
+      opts: the study's plan.
+      spec_classes: K (for the label colours).
+      dataset_mean, key_noise: the fills' substrates (as in the sweeps).
+      predict: ``[B, H, W, C] -> labels [B, H, W]``.
+    """
     fills, patches, ref = opts.fills, opts.patch_sizes, opts.reference_patch
-    shown = min(opts.num_figure_images, len(images))
-    rows = [(i, p) for i in range(shown) for p in patches]
-    maps = {f: np.stack([sweeps[(f, p)]["maps"][i] for i, p in rows]) for f in fills}
-    row_images = np.stack([np.asarray(images[i]) for i, _ in rows])
+    rows = [(i, maps, p) for i, maps, _ in shown for p in patches]
+    grid = {f: np.stack([maps[f"{f} k={p}"] for _, maps, p in rows]) for f in fills}
+    row_images = np.stack([np.asarray(images[i]) for i, _, _ in rows])
     figures = {
         "maps": viz.explanation_grid(
             row_images,
-            maps,
+            grid,
             workdir / "occlusion_maps.png",
-            row_labels=[f"image {i}, k={p}" for i, p in rows],
+            row_labels=[f"image {i}, k={p}" for i, _, p in rows],
         )
     }
-    clean = np.stack(
-        [np.abs(sweeps[(f, ref)]["clean"]["score"][:shown]) for f in fills]
-    )
     relative = {
-        f: sweeps[(f, ref)]["maps"][:shown] / np.maximum(clean[k][:, None, None], 1e-12)
-        for k, f in enumerate(fills)
+        f: np.stack(
+            [
+                maps[f"{f} k={ref}"] / max(abs(clean[str(ref)][f]), 1e-12)
+                for _, maps, clean in shown
+            ]
+        )
+        for f in fills
     }
     figures["fixed_scale"] = viz.fixed_scale_grid(
-        np.asarray(images[:shown]),
+        np.stack([np.asarray(images[i]) for i, _, _ in shown]),
         relative,
         workdir / "occlusion_fixed_scale.png",
         vmin=0.0,
         vmax=1.0,
         colorbar_label="drop of S_c / |S_c| (fixed scale)",
-        row_labels=[f"image {i}, k={ref}" for i in range(shown)],
+        row_labels=[f"image {i}, k={ref}" for i, _, _ in shown],
     )
-    sim = similarity["between_fills"][str(ref)]
+    sim = summary["similarity"]["between_fills"][str(ref)]
     figures["similarity"] = viz.matrix_heatmaps(
         {f"Spearman, k={ref}": sim["spearman"], f"SSIM, k={ref}": sim["ssim"]},
         fills,
         workdir / "fill_similarity.png",
     )
+    summaries = summary["summaries"]
 
     def bars(metric):
         return {
@@ -85,20 +100,27 @@ def make_figures(
         ylabel="fraction (mean, 95 % CI)",
     )
     figures["examples"] = _example_figure(
-        workdir, images, sweeps, opts, spec, dataset_mean, key_noise, predict
+        workdir,
+        images,
+        summary["worst_window"],
+        opts,
+        spec_classes,
+        dataset_mean,
+        key_noise,
+        predict,
     )
     return {k: Path(v).name for k, v in figures.items()}
 
 
-def _example_figure(workdir, images, sweeps, opts, spec, dataset_mean, key, predict):
+def _example_figure(
+    workdir, images, worst, opts, num_classes, dataset_mean, key, predict
+):
     """Every fill on the same window: the one where black fakes most digit pixels."""
     ref, fills = opts.reference_patch, opts.fills
-    probe_fill = "black" if "black" in fills else fills[0]
-    fake = sweeps[(probe_fill, ref)]["window"]["fake_pixels"]  # [N, n_w]
-    image, window = np.unravel_index(np.argmax(fake), fake.shape)
+    image, window = worst["image"], worst["window"]
     tops, lefts = occlusion_windows(images.shape[1:3], ref, max(ref // 2, 1))
     top, left = tops[window // len(lefts)], lefts[window % len(lefts)]
-    x = images[image]
+    x = jnp.asarray(images[image])
     mask = box_roi(x.shape[:2], top, left, ref, ref)
     key = jax.random.fold_in(key, int(image))
     inputs = np.stack(
@@ -112,13 +134,13 @@ def _example_figure(workdir, images, sweeps, opts, spec, dataset_mean, key, pred
         inputs,
         predict(jnp.asarray(inputs)),
         workdir / "fill_examples.png",
-        spec.num_classes,
+        num_classes,
         titles=["clean", *fills],
     )
 
 
-def report_markdown(results, spec) -> str:
-    """The report, from ``results.json`` (and the dataset's spec)."""
+def report_markdown(results) -> str:
+    """The report, from ``results.json``."""
     opts = as_namespace(results["config"])
     fills, patches, ref = opts.fills, opts.patch_sizes, opts.reference_patch
     teacher = results["teacher"]
@@ -135,8 +157,9 @@ def report_markdown(results, spec) -> str:
         f"Teacher: `{teacher['dir']}` (test mIoU "
         f"{teacher['test_scores']['miou']:.3f}, mean Dice "
         f"{teacher['test_scores']['mean_dice']:.3f}). {count} test images of "
-        f"`{spec.name}`; target = the largest predicted digit, its predicted region "
-        "frozen as ROI M; occlusion score = drop of S_c = summed logits over M. "
+        f"`{results['dataset']}`; target = the largest predicted digit, its "
+        "predicted region frozen as ROI M; occlusion score = drop of S_c = "
+        "summed logits over M. "
         f"Patch sizes {list(patches)} with stride k/2; fills {list(fills)} "
         "(dataset mean = validation-split channel mean; noise = N(0.5, 0.2^2), "
         "one draw per image). Forward passes: "

@@ -51,6 +51,7 @@ References:
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
 import jax
@@ -59,16 +60,27 @@ import numpy as np
 
 from experiments.occlusion_study.config import Config
 from experiments.occlusion_study.findings import evaluate_findings
-from experiments.occlusion_study.measure import deletion_aucs, map_similarity, summarise
+from experiments.occlusion_study.measure import (
+    aggregate_units,
+    deletion_aucs,
+    image_measures,
+    map_similarity,
+)
 from experiments.occlusion_study.report import make_figures, report_markdown
 from experiments.occlusion_study.sweeps import Plan, check_library, run_sweeps
 from experiments.shared.data import load_data
-from experiments.shared.options import config_to_dict
-from experiments.shared.results import Timer, write_results
+from experiments.shared.study import run_study
 from experiments.shared.targets import largest_digit_targets
 from experiments.shared.teacher import needs_training, resolve_teacher, teacher_scores
+from experiments.shared.units import Unit
 from segxai_jax.models import unet_apply_fn
-from segxai_jax.training import ensure_writable_dir
+
+# The study in units (see experiments.shared.study): one unit per test image,
+# every fill x patch sweep of that image, its deletion curves and the map
+# similarities between its fills and patch sizes. Adding images adds units.
+NAME = "occlusion_study"
+AXES = ("num_images",)
+PRESENTATION = ("num_figure_images",)
 
 
 def resolve(settings: Config, workdir=None) -> Config:
@@ -82,13 +94,22 @@ def resolve(settings: Config, workdir=None) -> Config:
     return settings
 
 
-def run(settings: Config, workdir: str | Path) -> dict:
-    """Runs the occlusion study; returns what is written to ``results.json``."""
-    workdir = ensure_writable_dir(workdir, name="workdir")
-    settings = resolve(settings)
-    fields = dataclasses.fields(Plan)
-    plan = Plan(**{f.name: getattr(settings, f.name) for f in fields})
-    timer = Timer()
+def _plan(settings: Config) -> Plan:
+    """The fields every stage shares (the config's fields of these names)."""
+    return Plan(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(Plan)})
+
+
+def units(settings: Config) -> list[Unit]:
+    """One unit per test image (the first ``num_images`` of the split)."""
+    return [
+        Unit(f"image{i:03d}", {"image": i}, kind="image")
+        for i in range(settings.num_images)
+    ]
+
+
+def prepare(settings: Config, workdir, timer) -> dict:
+    """The test images, the teacher, the dataset mean and the keys."""
+    workdir = Path(workdir)
     with timer("data"):
         splits = ("test", "validation")
         if needs_training(settings.teacher, workdir, settings.data, settings.seed):
@@ -100,6 +121,12 @@ def run(settings: Config, workdir: str | Path) -> dict:
             f"config.patch_sizes: expected at most the image size {spec.image_size}, "
             f"got {settings.patch_sizes}"
         )
+    available = len(data["test"]["image"])
+    if settings.num_images > available:
+        raise ValueError(
+            f"config.num_images: expected at most the {available} test images, "
+            f"got {settings.num_images}"
+        )
     with timer("teacher"):
         model, params, teacher = resolve_teacher(
             settings.teacher, settings.data, data, workdir, seed=settings.seed
@@ -108,93 +135,159 @@ def run(settings: Config, workdir: str | Path) -> dict:
         model, params, data["test"], spec.num_classes
     )
     apply_fn = unet_apply_fn(model)
-    count = min(settings.num_images, len(data["test"]["image"]))
-    images = jnp.asarray(data["test"]["image"][:count])
     batch_apply = jax.jit(jax.vmap(apply_fn, (None, 0)))
-    clean_logits = batch_apply(params, images)
+    key_noise, key_random, key_deletion = jax.random.split(
+        jax.random.key(settings.seed), 3
+    )
+    return {
+        "spec": spec,
+        "test": data["test"],
+        "teacher": teacher,
+        "params": params,
+        "apply_fn": apply_fn,
+        "batch_apply": batch_apply,
+        # Choice: the "dataset mean" fill is the validation split's channel mean.
+        "dataset_mean": np.asarray(data["validation"]["image"].mean(axis=(0, 1, 2))),
+        "keys": {"noise": key_noise, "random": key_random, "deletion": key_deletion},
+    }
+
+
+def _image_sweeps(settings: Config, index: int, context: dict):
+    """``(image [1, H, W, C], target, sweeps)`` of one test image."""
+    plan = _plan(settings)
+    params, batch_apply = context["params"], context["batch_apply"]
+    image = jnp.asarray(context["test"]["image"][index : index + 1])
+    # Per image (a batch of one), so that a unit does not depend on the others.
+    clean_logits = batch_apply(params, image)
+    predicted = np.asarray(clean_logits.argmax(-1))
+    target = largest_digit_targets(
+        predicted,
+        context["test"]["mask"][index : index + 1],
+        context["spec"].num_classes,
+    )
+    sweeps = run_sweeps(
+        context["apply_fn"],
+        params,
+        image,
+        clean_logits,
+        target,
+        context["dataset_mean"],
+        context["keys"]["noise"],
+        plan,
+        indices=(index,),
+    )
+    return image, target, sweeps
+
+
+def run_unit(settings: Config, unit: Unit, context: dict):
+    """Every fill x patch sweep of one image, its deletion AUCs and similarities.
+
+    Returns:
+      ``(result, sidecar)``: the image's measures; its occlusion maps
+      (``"<fill> k=<patch>"`` -> ``[H, W]``) in the sidecar, for the figures.
+    """
+    plan = _plan(settings)
+    index = unit.settings["image"]
+    image, target, sweeps = _image_sweeps(settings, index, context)
+    keys = context["keys"]
+    result = {
+        "image": index,
+        "target_class": int(np.asarray(target.class_id)[0]),
+        **image_measures(sweeps, plan),
+        "deletion": deletion_aucs(
+            context["apply_fn"],
+            context["params"],
+            image,
+            target,
+            sweeps,
+            jax.random.fold_in(keys["random"], index),
+            jax.random.fold_in(keys["deletion"], index),
+            context["spec"].num_classes,
+            plan,
+            context["dataset_mean"],
+        ),
+        "similarity": map_similarity(sweeps, plan),
+    }
+    if index == 0:
+        result["library_check"] = check_library(
+            context["apply_fn"], context["params"], image[0], target, sweeps, plan
+        )
+    sidecar = {f"{f} k={p}": entry["maps"][0] for (f, p), entry in sweeps.items()}
+    return result, sidecar
+
+
+def aggregate(settings: Config, records) -> dict:
+    """Means [95 % CI] over the images of every measure (see ``measure.py``)."""
+    return aggregate_units(_plan(settings), [r.result for r in records])
+
+
+def findings(summary: dict, settings: Config):
+    return evaluate_findings(
+        summary["summaries"],
+        summary["deletion"],
+        summary["similarity"],
+        _plan(settings),
+    )
+
+
+def figures(workdir, settings: Config, records, context: dict) -> dict:
+    """The figures; the maps of figure images whose sidecar is missing (a
+    fresh clone) are computed again."""
+    plan = _plan(settings)
+    shown = []
+    for record in records[: plan.num_figure_images]:
+        index = record.unit.settings["image"]
+        maps = record.sidecar()
+        if maps is None:
+            _, _, sweeps = _image_sweeps(settings, index, context)
+            maps = {f"{f} k={p}": e["maps"][0] for (f, p), e in sweeps.items()}
+        shown.append((index, maps, record.result["clean_score"]))
+    params, batch_apply = context["params"], context["batch_apply"]
 
     def predict(xs):
         return np.asarray(batch_apply(params, xs).argmax(-1))
 
-    predicted = np.asarray(clean_logits.argmax(-1))
-    targets = largest_digit_targets(
-        predicted, data["test"]["mask"][:count], spec.num_classes
+    return make_figures(
+        Path(workdir),
+        np.asarray(context["test"]["image"]),
+        shown,
+        aggregate(settings, records),
+        plan,
+        context["spec"].num_classes,
+        context["dataset_mean"],
+        context["keys"]["noise"],
+        predict,
     )
-    # Choice: the "dataset mean" fill is the validation split's channel mean.
-    dataset_mean = np.asarray(data["validation"]["image"].mean(axis=(0, 1, 2)))
-    key = jax.random.key(settings.seed)
-    key_noise, key_random, key_deletion = jax.random.split(key, 3)
 
-    with timer("occlusion"):
-        sweeps = run_sweeps(
-            apply_fn,
-            params,
-            images,
-            clean_logits,
-            targets,
-            dataset_mean,
-            key_noise,
-            plan,
-        )
-    with timer("library_check"):
-        library_check = check_library(
-            apply_fn, params, images[0], targets, sweeps, plan
-        )
-    with timer("deletion"):
-        deletion = deletion_aucs(
-            apply_fn,
-            params,
-            images,
-            targets,
-            sweeps,
-            key_random,
-            key_deletion,
-            spec.num_classes,
-            plan,
-            dataset_mean,
-        )
-    with timer("similarity"):
-        similarity = map_similarity(sweeps, plan)
-    summaries = summarise(sweeps, plan)
-    findings = evaluate_findings(summaries, deletion, similarity, plan)
-    with timer("figures"):
-        figures = make_figures(
-            workdir,
-            images,
-            sweeps,
-            similarity,
-            summaries,
-            plan,
-            spec,
-            dataset_mean,
-            key_noise,
-            predict,
-        )
-    results = {
-        "teacher": teacher,
+
+def results(settings: Config, summary: dict, records, context: dict) -> dict:
+    images = [r.result["image"] for r in records]
+    windows = records[0].result["windows"]
+    return {
+        "teacher": context["teacher"],
+        "dataset": context["spec"].name,
         "images": {
             "split": "test",
-            "count": count,
-            "target_classes": np.asarray(targets.class_id).tolist(),
+            "count": len(images),
+            "indices": images,
+            "target_classes": [r.result["target_class"] for r in records],
         },
-        "config": config_to_dict(settings),
-        "dataset_mean": dataset_mean.tolist(),
+        "dataset_mean": context["dataset_mean"].tolist(),
         "forward_passes": {
-            str(p): len(settings.fills)
-            * count
-            * sweeps[(settings.fills[0], p)]["windows"]
-            for p in settings.patch_sizes
+            p: len(settings.fills) * len(images) * windows[p] for p in windows
         },
-        "library_check": library_check,
-        "summaries": summaries,
-        "deletion": deletion,
-        "similarity": similarity,
+        "library_check": next(
+            (r.result["library_check"] for r in records if "library_check" in r.result),
+            {"skipped": "image 0 is not among the finished units"},
+        ),
+        **summary,
     }
-    return write_results(
-        workdir,
-        results,
-        findings=findings,
-        figures=figures,
-        seconds=timer.seconds,
-        report=lambda completed: report_markdown(completed, spec),
-    )
+
+
+def report(completed: dict) -> str:
+    return report_markdown(completed)
+
+
+def run(settings: Config, workdir: str | Path, *, minutes: float | None = None) -> dict:
+    """Runs the missing image units; returns what ``results.json`` holds."""
+    return run_study(sys.modules[__name__], settings, workdir, minutes=minutes)

@@ -51,13 +51,6 @@ class Plan:
     chunk_size: int
     num_figure_images: int
 
-    @classmethod
-    def of(cls, settings) -> Plan:
-        """The plan of a checked config (or of its ``results.json`` record)."""
-        return cls(
-            **{f.name: getattr(settings, f.name) for f in dataclasses.fields(cls)}
-        )
-
 
 def _make_sweep(apply_fn, image_hw, patch: int, chunk_size: int):
     """A jitted ``sweep(params, x, substrate, target, clean_logits) -> dict``."""
@@ -118,20 +111,35 @@ def fill_substrate(kind, x, dataset_mean, key):
 
 
 def run_sweeps(
-    apply_fn, params, images, clean_logits, targets, dataset_mean, key, opts
+    apply_fn,
+    params,
+    images,
+    clean_logits,
+    targets,
+    dataset_mean,
+    key,
+    opts,
+    *,
+    indices=None,
 ):
-    """``{(fill, patch): {"maps", "windows", per-window arrays [N, n_w], clean}}``."""
+    """``{(fill, patch): {"maps", "windows", per-window arrays [N, n_w], clean}}``.
+
+    ``indices``: the images' positions in the test split (default
+    ``0..N-1``); the noise fill of image ``i`` draws from
+    ``fold_in(key, i)``, so an image's sweeps do not depend on the others.
+    """
     hw = tuple(images.shape[1:3])
+    indices = range(len(images)) if indices is None else indices
     out = {}
     for patch in opts.patch_sizes:
         sweep, windows = _make_sweep(apply_fn, hw, patch, opts.chunk_size)
         jobs = list(itertools.product(range(len(images)), opts.fills))
         results = {fill: [] for fill in opts.fills}
-        for i, fill in tqdm(jobs, desc=f"occlusion k={patch}", unit="map"):
+        for i, fill in tqdm(jobs, desc=f"occlusion k={patch}", unit="map", leave=False):
             x = images[i]
             target = jax.tree.map(lambda leaf, i=i: leaf[i], targets)
             substrate = fill_substrate(
-                fill, x, dataset_mean, jax.random.fold_in(key, i)
+                fill, x, dataset_mean, jax.random.fold_in(key, indices[i])
             )
             results[fill].append(sweep(params, x, substrate, target, clean_logits[i]))
         for fill, parts in results.items():

@@ -69,26 +69,70 @@ def store_teacher(
     Returns:
       The folder written.
     """
+    from experiments.shared.data import load_data
+
+    spec = load_data(config.data, splits=("test",))["spec"]
+    extra = "".join(f" {o}" for o in overrides)
+    retrain = (
+        f"python -m experiments.main --config {config_file}{extra} "
+        f"--workdir {workdir} && python -m "
+        f"experiments.shared.store_teacher --name {name} --config "
+        f"{config_file}{extra} --workdir {workdir}"
+    )
+    return store_trained(
+        name,
+        teacher_dir_of(workdir),
+        config.teacher,
+        config.data,
+        seed=config.seed,
+        spec=spec,
+        retrain=retrain,
+        root=root,
+    )
+
+
+def store_trained(
+    name: str,
+    folder: str | Path,
+    teacher_config,
+    data_config,
+    *,
+    seed: int,
+    spec,
+    retrain: str,
+    root: Path | None = None,
+):
+    """Copies the teacher checkpointed in ``folder`` into ``root/<name>``.
+
+    Args:
+      name: the committed teacher's folder name.
+      folder: the trained teacher (``model.json`` and ``checkpoints/``).
+      teacher_config, data_config, seed: the recipe it was trained with
+        (checked against its checkpoint's fingerprint; ``data_config`` is what
+        the study passes to :func:`~experiments.shared.teacher.resolve_teacher`).
+      spec: the dataset spec (classes, channels, image size).
+      retrain: the command that retrains and stores it again.
+      root: where committed teachers live (default: the repository's).
+
+    Returns:
+      The folder written.
+    """
     import jax
     import jaxlib
     from flax import serialization
 
-    from experiments.shared.data import load_data
-
-    spec = load_data(config.data, splits=("test",))["spec"]
     recipe = recipe_from_config(
-        config.teacher,
-        config.data,
-        seed=config.seed,
+        teacher_config,
+        data_config,
+        seed=seed,
         num_classes=spec.num_classes,
         in_channels=spec.num_channels,
     )
-    folder = teacher_dir_of(workdir)
+    folder = Path(folder)
     checkpoint = check_recipe(folder, recipe, field="teacher")
     _, params = load_teacher(folder, spec.image_size)
     out = Path(TEACHERS if root is None else root) / name
     out.mkdir(parents=True, exist_ok=True)
-    extra = "".join(f" {o}" for o in overrides)
     blob = serialization.to_bytes(jax.device_get(params))
     tmp = out / f".{PARAMS_FILE}.tmp"
     tmp.write_bytes(blob)
@@ -96,17 +140,12 @@ def store_teacher(
     record = {
         "name": name,
         "model": json.loads((folder / "model.json").read_text()),
-        "config_recipe": config_recipe(config.teacher, config.data, config.seed),
+        "config_recipe": config_recipe(teacher_config, data_config, seed),
         "fingerprint": checkpoint["fingerprint"],
         "history": checkpoint.get("history", []),
         "sha256": hashlib.sha256(blob).hexdigest(),
         "bytes": len(blob),
-        "retrain": (
-            f"python -m experiments.main --config {config_file}{extra} "
-            f"--workdir {workdir} && python -m "
-            f"experiments.shared.store_teacher --name {name} --config "
-            f"{config_file}{extra} --workdir {workdir}"
-        ),
+        "retrain": retrain,
         "trained_on": {
             "cpu": _cpu_model(),
             "isa": _isa(),

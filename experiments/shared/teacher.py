@@ -105,18 +105,26 @@ def has_teacher(folder: Path) -> bool:
     return (Path(folder) / MODEL_FILE).exists()
 
 
-def committed_teacher(teacher_config, data_config, seed):
+def committed_teacher(teacher_config, data_config, seed, *, own: bool = False):
     """The committed teacher a config borrows (``teacher.workdir`` set), or None.
 
     See :mod:`experiments.shared.committed_teachers`: a study that borrows a
     teacher gets the committed one of the same recipe, with no training.
+    ``own=True`` also looks when the study trains the teacher itself
+    (``teacher.workdir`` empty): a study whose teachers are inputs rather
+    than its product (context_bias) loads a committed one instead of
+    retraining it.
     """
-    if not teacher_config.workdir or data_config is None or seed is None:
+    if data_config is None or seed is None:
+        return None
+    if not teacher_config.workdir and not own:
         return None
     return find_committed(teacher_config, data_config, seed)
 
 
-def needs_training(teacher_config, workdir, data_config=None, seed=None) -> bool:
+def needs_training(
+    teacher_config, workdir, data_config=None, seed=None, *, own: bool = False
+) -> bool:
     """Whether :func:`resolve_teacher` trains (so the train split is needed).
 
     False when the config borrows a teacher that is committed (see
@@ -127,7 +135,7 @@ def needs_training(teacher_config, workdir, data_config=None, seed=None) -> bool
     ``train_if_missing`` is set.
     """
     del workdir
-    if committed_teacher(teacher_config, data_config, seed) is not None:
+    if committed_teacher(teacher_config, data_config, seed, own=own) is not None:
         return False
     if not teacher_config.workdir:
         return True
@@ -230,7 +238,9 @@ def load_teacher(folder: str | Path, image_size: int = 64):
     return model, load_trained_params(folder, model, sample)
 
 
-def resolve_teacher(teacher_config, data_config, data: dict, workdir, *, seed: int):
+def resolve_teacher(
+    teacher_config, data_config, data: dict, workdir, *, seed: int, own: bool = False
+):
     """The teacher ``(model, params, info)`` an experiment explains.
 
     Args:
@@ -241,6 +251,8 @@ def resolve_teacher(teacher_config, data_config, data: dict, workdir, *, seed: i
         are needed only when :func:`needs_training`.
       workdir: the experiment's work directory.
       seed: seed of the training run.
+      own: look for a committed teacher of this recipe even when the study
+        trains it itself (see :func:`committed_teacher`).
 
     Returns:
       ``(model, params, info)``; ``info`` says where the teacher came from, its
@@ -260,8 +272,10 @@ def resolve_teacher(teacher_config, data_config, data: dict, workdir, *, seed: i
     )
     home = teacher_home(teacher_config, workdir)
     folder = teacher_dir_of(home)
-    committed = committed_teacher(teacher_config, data_config, seed)
-    trained_here = needs_training(teacher_config, workdir, data_config, seed)
+    committed = committed_teacher(teacher_config, data_config, seed, own=own)
+    trained_here = needs_training(
+        teacher_config, workdir, data_config, seed, own=own
+    )
     if committed is not None:
         folder = committed
         model = UNet(recipe.model)

@@ -8,6 +8,10 @@ from config_trace import check_files, traced_run
 
 from experiments import main as experiments_main
 from experiments.context_bias import config as context_bias
+from experiments.context_bias.config import Config
+from experiments.context_bias.store_teachers import store_teachers
+from experiments.shared import committed_teachers
+from experiments.shared.options import settings_from
 from experiments.context_bias.swap import render_on_family
 
 
@@ -21,8 +25,15 @@ def quick_config(tmp_path_factory):
     return config
 
 
-def test_writes_outputs_with_finite_measures(quick_config, tmp_path):
-    results, files = traced_run(quick_config, tmp_path)
+@pytest.fixture(scope="module")
+def quick_run(quick_config, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("context_bias")
+    results, files = traced_run(quick_config, workdir)
+    return results, files, workdir
+
+
+def test_writes_outputs_with_finite_measures(quick_run):
+    results, files, tmp_path = quick_run
     check_files(files, "context_bias")
     for name in ("report.md", "results.json", *results["figures"].values()):
         assert (tmp_path / name).stat().st_size > 0, name
@@ -38,6 +49,29 @@ def test_writes_outputs_with_finite_measures(quick_config, tmp_path):
     mismatched = np.asarray(saved["pairs"]["mismatched_families"])
     assert np.all(mismatched != np.asarray(saved["pairs"]["labels"]))
     assert "## Findings" in (tmp_path / "report.md").read_text()
+
+
+def test_stored_teachers_are_loaded_not_retrained(
+    quick_config, quick_run, tmp_path, monkeypatch
+):
+    first, _, workdir = quick_run
+    assert first["teachers"]["biased"]["trained_here"]
+    root = tmp_path / "teachers"
+    monkeypatch.setattr(committed_teachers, "TEACHERS", root)
+    settings = settings_from(Config, quick_config)
+    stored = store_teachers(settings, workdir, root=root)
+    assert [f.name for f in stored] == [
+        "context_bias_biased_seed0",
+        "context_bias_control_seed0",
+    ]
+    experiments_main.run_experiment(quick_config, str(tmp_path / "again"))
+    before = json.loads((workdir / "results.json").read_text())
+    again = json.loads((tmp_path / "again" / "results.json").read_text())
+    for name in ("biased", "control"):
+        info = again["teachers"][name]
+        assert not info["trained_here"], name
+        assert info["dir"].endswith(f"context_bias_{name}_seed0"), info["dir"]
+        assert again["summary"][name] == before["summary"][name]
 
 
 def test_pairs_differ_only_in_the_background():

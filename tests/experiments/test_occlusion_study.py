@@ -22,8 +22,15 @@ def quick_config(tmp_path_factory):
     return config
 
 
-def test_writes_report_results_and_finite_numbers(quick_config, tmp_path):
-    results, files = traced_run(quick_config, tmp_path)
+@pytest.fixture(scope="module")
+def quick_run(quick_config, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("occlusion_study")
+    results, files = traced_run(quick_config, workdir)
+    return results, files, workdir
+
+
+def test_writes_report_results_and_finite_numbers(quick_config, quick_run):
+    results, files, tmp_path = quick_run
     check_files(files, "occlusion_study")
     for name in ("report.md", "results.json", *results["figures"].values()):
         assert (tmp_path / name).stat().st_size > 0, name
@@ -44,6 +51,23 @@ def test_writes_report_results_and_finite_numbers(quick_config, tmp_path):
         assert np.all(np.isfinite(matrix))
     # The per-window sweep reproduces the library's occlusion explainer.
     assert saved["library_check"]["max_relative_difference"]["8"] < 1e-4
+    assert saved["units"] == {**saved["units"], "done": 2, "total": 2}
+
+
+def test_one_more_image_runs_one_more_unit(quick_config, quick_run):
+    _, _, workdir = quick_run
+    before = json.loads((workdir / "results.json").read_text())
+    config = quick_config.copy_and_resolve_references()
+    config.num_images = 3
+    experiments_main.run_experiment(config, str(workdir))
+    after = json.loads((workdir / "results.json").read_text())
+    assert after["invocation"]["ran"] == ["image002"]
+    assert after["images"]["indices"] == [0, 1, 2]
+    # The finished images' measures are reused as they were.
+    for fill in quick_config.fills:
+        old = before["summaries"]["8"][fill]["changed_outside"]["per_image"]
+        new = after["summaries"]["8"][fill]["changed_outside"]["per_image"]
+        assert new[:2] == old
 
 
 @pytest.mark.parametrize(
