@@ -5,15 +5,15 @@ Command::
     python -m experiments.main --config experiments/context_bias/config.py \
         --workdir runs/context_bias
 
-Trains the biased teacher (the quickstart's U-Net and optimiser, 3 epochs of
-the 8,000 training images = 750 steps) in ``<workdir>/teacher`` and a control
-teacher with the same recipe on in-memory data from the same generator with
-context bias 0 (``<workdir>/control/teacher``; ``--config.control=False``
-skips it), and compares both with the quickstart teacher
-(``runs/quickstart/teacher``; trained there first with the quickstart's recipe
-when missing, about 4 more minutes). The first run also builds the
-``context_bias`` TFDS dataset (9,000 images, ~15 s). Teachers resume from
-their checkpoints, so a second run only measures (~1 minute).
+The biased teacher (the quickstart's U-Net and optimiser, 3 epochs of the
+8,000 training images = 750 steps) and a control teacher with the same recipe
+on in-memory data from the same generator with context bias 0
+(``--config.control=False`` skips it) are loaded from
+``experiments/shared/teachers/context_bias_*`` when their recipe matches, else
+trained in ``<workdir>/teacher`` and ``<workdir>/control/teacher`` (about 4
+minutes each); both are compared with the committed quickstart teacher. The
+first run also builds the ``context_bias`` TFDS dataset (9,000 images, ~15 s).
+One unit per teacher, kept in ``experiments/context_bias/units``.
 
 Measured runtime, results and verdicts of the last full run: ``README.md``
 beside this file (its numbers come from the committed ``results.json``).
