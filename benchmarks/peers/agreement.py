@@ -16,7 +16,14 @@ Prints per-image Pearson correlations (mean and minimum over the batch) of
   sign of a principal component is arbitrary: ours is set to agree with the
   channel sum, pytorch-grad-cam keeps the SVD's; ``eigen_cam_flipped`` compares
   theirs with our map of the opposite sign, so one of the two rows is the
-  agreement.
+  agreement;
+* segment-mask ablation (``segxai_jax.mask_ablation``, black fill, every pixel
+  the score drop of its segment) with a 4 x 4 grid of segments vs Captum
+  ``FeatureAblation`` with the same segments as ``feature_mask`` and baseline
+  0 (Captum needs segments that do not overlap; ours allows overlaps).
+
+Besides the Pearson correlation, the largest absolute difference relative to
+the peer map's largest magnitude is printed (``max error``).
 
 Targets: per image an ROI box (a quarter of the image side, random position)
 and the class the model predicts most often inside it.
@@ -50,14 +57,21 @@ from segxai_jax.explainers.cam_variants import (  # noqa: E402
 )
 from segxai_jax.explainers.cams import finish_cam, seg_grad_cam  # noqa: E402
 from segxai_jax.explainers.gradients import vanilla_gradient  # noqa: E402
+from segxai_jax.explainers.mask_ablation import mask_ablation  # noqa: E402
 from segxai_jax.explainers.score_cam import score_cam  # noqa: E402
 from segxai_jax.models.unet import UNetConfig, unet_apply_fn  # noqa: E402
 from segxai_jax.probes import make_probe  # noqa: E402
 from segxai_jax.targets import make_target  # noqa: E402
 
 
+def grid_segments(size: int, cells: int = 4) -> np.ndarray:
+    """``[H, W]`` int segment ids of a ``cells x cells`` grid (a simple generator)."""
+    rows = np.arange(size) * cells // size
+    return (rows[:, None] * cells + rows[None, :]).astype(np.int64)
+
+
 def ours(model, params, x, classes, masks):
-    """Our maps: raw gradient, abs-max gradient, Seg-Grad-CAM (bottleneck)."""
+    """Our maps: raw gradient, abs-max gradient, the CAMs, mask ablation."""
     apply_fn = unet_apply_fn(model)
     targets = make_target(jnp.asarray(classes), jnp.asarray(masks))
     batched = jax.vmap  # one explainer call per (image, target)
@@ -67,7 +81,10 @@ def ours(model, params, x, classes, masks):
         return np.asarray(fn(jnp.asarray(x), targets))
 
     probe = make_probe(model, "bottleneck", input_shape=x.shape[1:])
+    segments = grid_segments(x.shape[1])
+    segment_masks = np.stack([segments == i for i in range(segments.max() + 1)])
     return {
+        "mask_ablation": run(mask_ablation(apply_fn, segment_masks, fill="black")),
         "grad_raw": run(vanilla_gradient(apply_fn)),  # [B, H, W, C]
         "grad_abs_max": run(vanilla_gradient(apply_fn, channel_reduction="abs_max")),
         "cam": min_max(run(seg_grad_cam(probe))),  # [B, H, W]
@@ -92,7 +109,7 @@ def _flipped(coarse):
 
 def theirs(twin, x, classes, masks):
     """Captum Saliency (raw, abs + channel max) and pytorch-grad-cam GradCAM."""
-    from captum.attr import Saliency
+    from captum.attr import FeatureAblation, Saliency
     from pytorch_grad_cam import (
         EigenCAM,
         GradCAM,
@@ -126,7 +143,12 @@ def theirs(twin, x, classes, masks):
             return np.asarray(cam(input_tensor=xt.clone(), targets=targets))
 
     eigen = cam_of(EigenCAM)
+    feature_mask = torch.from_numpy(grid_segments(x.shape[1]))[None, None]
+    ablation = FeatureAblation(score).attribute(
+        xt.clone(), baselines=0.0, feature_mask=feature_mask
+    )
     return {
+        "mask_ablation": ablation.detach().numpy()[:, 0],  # the same on every channel
         "grad_raw": raw.transpose(0, 2, 3, 1),
         "grad_abs_max": absolute.max(axis=1),
         "cam": cam_of(GradCAM),
@@ -138,8 +160,9 @@ def theirs(twin, x, classes, masks):
     }
 
 
-def agreement(config: UNetConfig, *, batch: int, size: int, seed: int = 0):
-    """``{name: per-image Pearson correlations}`` for every comparison."""
+def compare(config: UNetConfig, *, batch: int, size: int, seed: int = 0):
+    """``(pearson, max_error)``: per comparison, per-image Pearson correlations
+    and per-image ``max |ours - theirs| / max |theirs|``."""
     model, params, twin = build_pair(config, size, seed)
     x = np.random.default_rng(seed + 1).random(
         (batch, size, size, config.in_channels), dtype=np.float32
@@ -152,7 +175,23 @@ def agreement(config: UNetConfig, *, batch: int, size: int, seed: int = 0):
     result["eigen_cam_either_sign"] = np.fmax(
         result["eigen_cam"], result["eigen_cam_flipped"]
     )
-    return result
+    errors = {name: max_error(a[name], b[name]) for name in a}
+    errors["eigen_cam_either_sign"] = np.fmin(
+        errors["eigen_cam"], errors["eigen_cam_flipped"]
+    )
+    return result, errors
+
+
+def max_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per image: ``max |a - b| / max |b|``."""
+    axes = tuple(range(1, a.ndim))
+    scale = np.maximum(np.abs(b).max(axis=axes), 1e-12)
+    return np.abs(a - b).max(axis=axes) / scale
+
+
+def agreement(config: UNetConfig, *, batch: int, size: int, seed: int = 0):
+    """``{name: per-image Pearson correlations}`` for every comparison."""
+    return compare(config, batch=batch, size=size, seed=seed)[0]
 
 
 LABELS = {
@@ -165,6 +204,7 @@ LABELS = {
     "eigen_cam_flipped": "Eigen-CAM, other sign, min-max vs EigenCAM",
     "eigen_cam_either_sign": "Eigen-CAM, the sign that agrees, per image",
     "score_cam": "Score-CAM (align_corners=True) vs ScoreCAM",
+    "mask_ablation": "mask ablation, 4x4 grid segments vs Captum FeatureAblation",
 }
 
 
@@ -175,13 +215,13 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     config = UNetConfig(**QUICKSTART)
-    result = agreement(config, batch=args.batch, size=args.size, seed=args.seed)
+    result, errors = compare(config, batch=args.batch, size=args.size, seed=args.seed)
     print(f"quickstart U-Net, random weights, batch {args.batch} x {args.size}^2")
     for name, r in result.items():
         print(
             f"{LABELS[name]}: Pearson mean {np.nanmean(r):.8f} "
             f"min {np.nanmin(r):.8f} (max 1 - r: {np.nanmax(1 - r):.2e}; "
-            f"NaN: {int(np.isnan(r).sum())})"
+            f"NaN: {int(np.isnan(r).sum())}); max error {np.nanmax(errors[name]):.2e}"
         )
 
 

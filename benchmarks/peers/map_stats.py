@@ -56,11 +56,13 @@ def _mean_pearson(a, b) -> float:
 def agreement_of(method: str, ours_out, peer_out) -> float | None:
     """Mean per-image Pearson of ours vs the peer's maps (``None``: not compared).
 
-    SmoothGrad is not compared (the two sides draw different noise). CAM maps
+    SmoothGrad is not compared (the two sides draw different noise), nor
+    Eigen-CAM (the sign of a principal component is arbitrary; see
+    ``agreement.py``, which compares both signs). CAM maps
     are compared after min-max scaling (pytorch-grad-cam returns them scaled).
     """
-    if method == "smoothgrad":
+    if method in ("smoothgrad", "eigen_cam"):
         return None
-    if method.endswith("cam"):
+    if method.endswith("cam") or method == "grad_cam_plus_plus":
         return cam_agreement(ours_out, peer_out)
     return _mean_pearson(np.asarray(ours_out), np.asarray(peer_out))

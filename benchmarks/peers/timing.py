@@ -16,7 +16,13 @@ Pairs timed, ours vs peer:
   ``IntegratedGradients`` (``n_steps=16``, ``internal_batch_size`` variants);
 * occlusion (8 px patch, stride 4, grey fill) vs Captum ``Occlusion``
   (``perturbations_per_eval`` variants);
-* Seg-Ablation-CAM at the bottleneck vs pytorch-grad-cam ``AblationCAM``.
+* Seg-Ablation-CAM at the bottleneck vs pytorch-grad-cam ``AblationCAM``;
+* Grad-CAM++, LayerCAM, Eigen-CAM and Score-CAM at the bottleneck vs
+  pytorch-grad-cam ``GradCAMPlusPlus``, ``LayerCAM``, ``EigenCAM``,
+  ``ScoreCAM``;
+* segment-mask ablation (a 4 x 4 grid of segments, black fill) vs Captum
+  ``FeatureAblation`` with the same segments as ``feature_mask``
+  (``perturbations_per_eval`` variants).
 
 Rules: each side runs in its own process (``timing_workers.py``; in one
 process the two thread pools slow each other down), with its framework's
@@ -61,7 +67,8 @@ sys.path.insert(0, HERE)
 
 import timing_workers  # noqa: E402
 from map_stats import agreement_of  # noqa: E402
-from timing_tables import SCALING, scaling_table, table  # noqa: E402
+from timing_common import cpu_model, isa_level  # noqa: E402
+from timing_tables import LABELS, SCALING, scaling_table, table  # noqa: E402
 
 THREADS = 2  # torch threads; XLA's CPU client uses every core of this 2-core machine
 
@@ -75,20 +82,12 @@ METHODS = (
     "integrated_gradients",
     "occlusion",
     "seg_ablation_cam",
+    "grad_cam_plus_plus",
+    "layer_cam",
+    "eigen_cam",
+    "score_cam",
+    "mask_ablation",
 )
-LABELS = {
-    "gradient": ("vanilla gradient", "Captum Saliency"),
-    "seg_grad_cam": ("Seg-Grad-CAM (bottleneck)", "pytorch-grad-cam GradCAM"),
-    "hires_cam": ("HiRes-CAM (bottleneck)", "pytorch-grad-cam HiResCAM"),
-    "xgrad_cam": ("XGrad-CAM (bottleneck)", "pytorch-grad-cam XGradCAM"),
-    "smoothgrad": ("SmoothGrad", "Captum NoiseTunnel(Saliency)"),
-    "integrated_gradients": ("integrated gradients", "Captum IntegratedGradients"),
-    "occlusion": ("occlusion", "Captum Occlusion"),
-    "seg_ablation_cam": (
-        "Seg-Ablation-CAM (bottleneck)",
-        "pytorch-grad-cam AblationCAM",
-    ),
-}
 
 
 def missing_peers() -> str | None:
@@ -316,23 +315,13 @@ def run_benchmark(
             "captum": _dist_version("captum"),
             "grad_cam": _dist_version("grad-cam"),
             "platform": platform.platform(),
-            "processor": _cpu_model(),
+            "processor": cpu_model(),
+            "isa": isa_level(),
         },
         "total_seconds": time.perf_counter() - start,
         "rows": rows,
         "scaling": scaling_rows,
     }
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def main(argv=None) -> int:

@@ -2,6 +2,28 @@
 
 from __future__ import annotations
 
+LABELS = {
+    "gradient": ("vanilla gradient", "Captum Saliency"),
+    "seg_grad_cam": ("Seg-Grad-CAM (bottleneck)", "pytorch-grad-cam GradCAM"),
+    "hires_cam": ("HiRes-CAM (bottleneck)", "pytorch-grad-cam HiResCAM"),
+    "xgrad_cam": ("XGrad-CAM (bottleneck)", "pytorch-grad-cam XGradCAM"),
+    "smoothgrad": ("SmoothGrad", "Captum NoiseTunnel(Saliency)"),
+    "integrated_gradients": ("integrated gradients", "Captum IntegratedGradients"),
+    "occlusion": ("occlusion", "Captum Occlusion"),
+    "seg_ablation_cam": (
+        "Seg-Ablation-CAM (bottleneck)",
+        "pytorch-grad-cam AblationCAM",
+    ),
+    "grad_cam_plus_plus": (
+        "Grad-CAM++ (bottleneck)",
+        "pytorch-grad-cam GradCAMPlusPlus",
+    ),
+    "layer_cam": ("LayerCAM (bottleneck)", "pytorch-grad-cam LayerCAM"),
+    "eigen_cam": ("Eigen-CAM (bottleneck)", "pytorch-grad-cam EigenCAM"),
+    "score_cam": ("Score-CAM (bottleneck)", "pytorch-grad-cam ScoreCAM"),
+    "mask_ablation": ("mask ablation (4x4 grid)", "Captum FeatureAblation"),
+}
+
 
 def table(rows) -> str:
     lines = [

@@ -38,39 +38,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-CAM_METHODS = ("seg_grad_cam", "hires_cam", "xgrad_cam", "seg_ablation_cam")
-DEFAULT_OPTIONS = {
-    "samples": 16,  # SmoothGrad noise samples
-    "steps": 16,  # integrated-gradients steps
-    "noise_level": 0.15,
-    "patch": 8,  # occlusion window side
-    "stride": 4,  # occlusion stride
-    "layer": "bottleneck",  # CAM probe / ablated layer
-}
+from timing_common import (  # noqa: E402
+    CAM_METHODS,
+    DEFAULT_OPTIONS,
+    SEGMENT_CELLS,
+    config_from_dict,
+    flatten,
+)
+from timing_peer_side import PeerSide  # noqa: E402
 
-
-def config_from_dict(fields: dict):
-    from segxai_jax.models.unet import UNetConfig
-
-    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
-    return UNetConfig(**fields)
-
-
-def _flatten(params) -> dict[str, np.ndarray]:
-    return {
-        f"params/{layer}/{name}": np.asarray(value)
-        for layer, leaves in params.items()
-        for name, value in leaves.items()
-    }
-
-
-def _unflatten(arrays) -> dict:
-    params: dict = {}
-    for key in arrays.files:
-        if key.startswith("params/"):
-            _, layer, name = key.split("/")
-            params.setdefault(layer, {})[name] = arrays[key]
-    return params
+__all__ = ["OursSide", "PeerSide", "serve"]
 
 
 def _time(fn) -> float:
@@ -102,7 +79,7 @@ class OursSide:
             jax.jit(lambda p, v: self.model.apply({"params": p}, v))(self.params, x)
         )
         classes, masks = make_targets(logits, seed + 2)
-        np.savez(spec_path, x=x, classes=classes, masks=masks, **_flatten(self.params))
+        np.savez(spec_path, x=x, classes=classes, masks=masks, **flatten(self.params))
         self.x = jnp.asarray(x)
         self.targets = make_target(jnp.asarray(classes), jnp.asarray(masks))
         self.key = jax.random.key(seed + 3)
@@ -138,6 +115,19 @@ class OursSide:
             )
         elif method == "seg_ablation_cam":
             explain = explainers.seg_ablation_cam(probe)
+        elif method == "grad_cam_plus_plus":
+            explain = explainers.grad_cam_plus_plus(probe)
+        elif method == "layer_cam":
+            explain = explainers.layer_cam(probe)
+        elif method == "eigen_cam":
+            explain = explainers.eigen_cam(probe)
+        elif method == "score_cam":  # upsampled as pytorch-grad-cam does
+            explain = explainers.score_cam(probe, align_corners=True)
+        elif method == "mask_ablation":
+            hw = (self.size, self.size)
+            explain = explainers.mask_ablation(
+                self.apply_fn, explainers.grid_masks(hw, SEGMENT_CELLS), fill="black"
+            )
         else:
             raise ValueError(f"method: unknown {method!r}")
         batched = jax.jit(explainers.explain_batch(explain))
@@ -150,159 +140,12 @@ class OursSide:
         return {"ours": run}
 
 
-class PeerSide:
-    """Captum / pytorch-grad-cam on the PyTorch twin with the spec's weights."""
-
-    def __init__(self, spec_path: str, config_fields: dict, *, threads: int):
-        import torch
-        from torch_unet import TorchUNet, load_flax_params
-
-        torch.set_num_threads(threads)
-        self.config = config_from_dict(config_fields)
-        arrays = np.load(spec_path)
-        self.x = arrays["x"]
-        self.classes, self.masks = arrays["classes"], arrays["masks"]
-        twin = load_flax_params(TorchUNet(self.config), _unflatten(arrays)).eval()
-        nchw = torch.from_numpy(np.ascontiguousarray(self.x.transpose(0, 3, 1, 2)))
-        import copy
-
-        self.twins = {
-            "channels_last": copy.deepcopy(twin).to(memory_format=torch.channels_last),
-            "nchw": twin,
-        }
-        self.inputs = {
-            "channels_last": nchw.contiguous(memory_format=torch.channels_last),
-            "nchw": nchw,
-        }
-        self.cls_t = torch.from_numpy(self.classes.astype(np.int64))
-        self.mask_t = torch.from_numpy(self.masks)
-        self.sigma = float(self.x.max() - self.x.min())
-
-    def score_fn(self, layout: str):
-        """Captum forward: ``[N] = sum over the ROI of the class logits``.
-
-        Class ids and masks come as additional forward args, so Captum expands
-        them with the inputs (noise samples, integration steps, windows).
-        """
-        import torch
-
-        twin = self.twins[layout]
-
-        def score(inp, cls, mask):
-            logits = twin(inp)
-            chosen = logits[torch.arange(inp.shape[0]), cls]
-            return (chosen * mask).sum(dim=(1, 2))
-
-        return score
-
-    def cam_targets(self):
-        from pytorch_grad_cam.utils.model_targets import SemanticSegmentationTarget
-
-        return [
-            SemanticSegmentationTarget(int(c), m)
-            for c, m in zip(self.classes, self.masks, strict=True)
-        ]
-
-    def build(self, method: str, options: dict, *, quick: bool = False) -> dict:
-        """``{config name: zero-argument callable}``, every peer configuration."""
-        import torch
-        from captum.attr import IntegratedGradients, NoiseTunnel, Occlusion, Saliency
-        from pytorch_grad_cam import AblationCAM, GradCAM, HiResCAM, XGradCAM
-
-        o = {**DEFAULT_OPTIONS, **options}
-        fns = {}
-        one_pass = ("gradient", "seg_grad_cam", "hires_cam", "xgrad_cam")
-        layouts = ("channels_last",) + (("nchw",) if method in one_pass else ())
-        args = (self.cls_t, self.mask_t)  # expanded by Captum with the inputs
-        c, batch = self.config.in_channels, self.x.shape[0]
-        for layout in layouts:
-            x = self.inputs[layout]
-            score = self.score_fn(layout)
-            twin = self.twins[layout]
-            if method == "gradient":
-                sal = Saliency(score)
-                fns[layout] = lambda sal=sal, x=x: sal.attribute(
-                    x, abs=False, additional_forward_args=args
-                )
-            elif method in CAM_METHODS:
-                cls = {
-                    "seg_grad_cam": GradCAM,
-                    "hires_cam": HiResCAM,
-                    "xgrad_cam": XGradCAM,
-                    "seg_ablation_cam": AblationCAM,
-                }[method]
-                cam = cls(model=twin, target_layers=[twin.stages[o["layer"]]])
-                targets = self.cam_targets()
-
-                def run_cam(cam=cam, x=x, targets=targets):
-                    return cam(input_tensor=x, targets=targets)
-
-                if method == "seg_ablation_cam":
-                    for bs in (32,) if quick else (16, 32, 64):
-                        fns[f"{layout}, batch_size={bs}"] = (
-                            lambda cam=cam, bs=bs, run_cam=run_cam: (
-                                setattr(cam, "batch_size", bs),
-                                run_cam(),
-                            )[-1]
-                        )
-                else:
-                    fns[layout] = run_cam
-            elif method == "smoothgrad":
-                nt = NoiseTunnel(Saliency(score))
-                for bs in (None, 4, 8, 16):
-                    fns[f"{layout}, nt_samples_batch_size={bs or 'all'}"] = (
-                        lambda nt=nt, x=x, bs=bs: nt.attribute(
-                            x,
-                            nt_type="smoothgrad",
-                            nt_samples=o["samples"],
-                            nt_samples_batch_size=bs,
-                            stdevs=o["noise_level"] * self.sigma,
-                            abs=False,
-                            additional_forward_args=args,
-                        )
-                    )
-            elif method == "integrated_gradients":
-                ig = IntegratedGradients(score)
-                n = batch * o["steps"]
-                for ibs in (None,) if quick else (None, n // 4, n // 2):
-                    fns[f"{layout}, internal_batch_size={ibs or 'all'}"] = (
-                        lambda ig=ig, x=x, ibs=ibs: ig.attribute(
-                            x,
-                            n_steps=o["steps"],
-                            method="gausslegendre",
-                            internal_batch_size=ibs,
-                            additional_forward_args=args,
-                        )
-                    )
-            elif method == "occlusion":
-                occ = Occlusion(score)
-                window = (c, o["patch"], o["patch"])
-                strides = (c, o["stride"], o["stride"])
-                for ppe in (4,) if quick else (1, 4, 8, 16):
-
-                    def run_occ(occ=occ, x=x, ppe=ppe, window=window, strides=strides):
-                        with torch.no_grad():
-                            return occ.attribute(
-                                x,
-                                sliding_window_shapes=window,
-                                strides=strides,
-                                baselines=0.5,
-                                perturbations_per_eval=ppe,
-                                additional_forward_args=args,
-                            )
-
-                    fns[f"{layout}, perturbations_per_eval={ppe}"] = run_occ
-            else:
-                raise ValueError(f"method: unknown {method!r}")
-        return fns
-
-
 def to_numpy_nhwc(method: str, out) -> np.ndarray:
     """A peer's output as a NumPy array in our layout (maps ``[B, H, W(, C)]``)."""
     if isinstance(out, np.ndarray):  # pytorch-grad-cam: [B, H, W] already
         return out
     theirs = out.detach().numpy().transpose(0, 2, 3, 1)  # NCHW -> NHWC
-    if method == "occlusion":  # Captum repeats the map over the channels
+    if method in ("occlusion", "mask_ablation"):  # repeated over the channels
         theirs = theirs[..., 0]
     return theirs
 

@@ -51,6 +51,12 @@ METHODS = (
     "XGrad-CAM",
     "Seg-Ablation-CAM",
     "occlusion",
+    "Grad-CAM++",
+    "LayerCAM",
+    "Eigen-CAM",
+    "Score-CAM",
+    "RISE",
+    "mask ablation",
     "random",
 )
 SUBSTRATES = ("black", "blur", "dataset_mean", "uniform_noise", "noisy_linear")
@@ -183,5 +189,7 @@ def _quick(config) -> None:
         settings.explain.ablation_layer = "enc0"
         settings.explain.occlusion_patch = 16
         settings.explain.occlusion_stride = 16
+        settings.explain.rise_masks = 10
+        settings.explain.segment_cells = 2
     config.timing_repeats = 1
     config.faithfulness.num_steps = 4

@@ -150,9 +150,7 @@ def _teacher(settings: Config, name: str, context: dict):
     control = unbiased_generator(generator, subset)
     recipe_data = fingerprint(settings.data, control, subset)
     data = {"spec": context["spec"]}
-    if needs_training(
-        settings.teacher, workdir, recipe_data, settings.seed, own=True
-    ):
+    if needs_training(settings.teacher, workdir, recipe_data, settings.seed, own=True):
         data, _ = unbiased_data(generator, subset, ("train", "validation"))
     return resolve_teacher(
         dataclasses.replace(settings.teacher, workdir=""),

@@ -102,4 +102,6 @@ def _quick(config) -> None:
     config.explain.ablation_layer = "enc0"
     config.explain.occlusion_patch = 16
     config.explain.occlusion_stride = 16
+    config.explain.rise_masks = 10
+    config.explain.segment_cells = 2
     config.explain.timing_repeats = 1

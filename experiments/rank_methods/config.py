@@ -52,6 +52,12 @@ METHODS = (
     "XGrad-CAM",
     "Seg-Ablation-CAM",
     "occlusion",
+    "Grad-CAM++",
+    "LayerCAM",
+    "Eigen-CAM",
+    "Score-CAM",
+    "RISE",
+    "mask ablation",
     "random",
 )
 
@@ -161,6 +167,11 @@ def _quick(config) -> None:
     config.teacher.train.warmup_steps = 8
     config.num_images = 4
     config.num_seeds = 2
+    # The smoke test keeps the first twelve methods (the new ones are
+    # exercised by the quickstart's quick config).
+    config.methods = METHODS[:11] + ("random",)
+    config.explain.rise_masks = 10
+    config.explain.segment_cells = 2
     config.explain.smoothgrad_samples = 8
     config.explain.ig_steps = 8
     config.explain.ablation_layer = "enc1"

@@ -126,7 +126,7 @@ def units(settings: Config) -> list[Unit]:
 
 
 def _unit_name(method: str) -> str:
-    return method.lower().replace(" ", "_").replace("-", "_")
+    return method.lower().replace(" ", "_").replace("-", "_").replace("+", "p")
 
 
 def prepare(settings: Config, workdir, timer) -> dict:

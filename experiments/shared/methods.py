@@ -8,7 +8,10 @@ analytic pass count. Raw maps are returned; figures min-max them.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
+
+import jax.numpy as jnp
 
 from experiments.shared.options import field
 from segxai_jax import explainers
@@ -32,7 +35,11 @@ class MethodSettings:
       ablation_layer: probe point of Seg-Ablation-CAM.
       occlusion_patch: occlusion window side (pixels).
       occlusion_stride: occlusion stride (pixels).
-      occlusion_fill: the occluding fill.
+      occlusion_fill: the occluding fill (also mask ablation's).
+      rise_masks: RISE's random masks.
+      rise_grid: cells per side of RISE's mask patterns.
+      segment_cells: cells per side of mask ablation's segments (two grids,
+        the second shifted by half a cell: overlapping segments).
     """
 
     smoothgrad_samples: int = field(default=16, minimum=1)
@@ -43,6 +50,9 @@ class MethodSettings:
     occlusion_patch: int = field(default=8, minimum=1)
     occlusion_stride: int = field(default=4, minimum=1)
     occlusion_fill: str = field(default="grey", choices=FILL_KINDS)
+    rise_masks: int = field(default=500, minimum=1)
+    rise_grid: int = field(default=8, minimum=1)
+    segment_cells: int = field(default=4, minimum=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,9 +85,7 @@ def build_methods(model: UNet, *, image_size: int, options) -> dict[str, Method]
     Args:
       model: the U-Net (its probe points are used for the CAM methods).
       image_size: H = W of the inputs.
-      options: ``smoothgrad_samples``, ``noise_level``, ``ig_steps``,
-        ``cam_layer``, ``ablation_layer``, ``occlusion_patch``,
-        ``occlusion_stride``, ``occlusion_fill``.
+      options: the :class:`MethodSettings` fields.
     """
     apply_fn = unet_apply_fn(model)
     shape = (image_size, image_size, model.config.in_channels)
@@ -158,4 +166,63 @@ def build_methods(model: UNet, *, image_size: int, options) -> dict[str, Method]
             f"{options.occlusion_fill} fill",
         ),
     ]
+    methods += _sweep_and_cam_variants(apply_fn, cam_probe, image_size, options)
     return {m.name: m for m in methods}
+
+
+def _sweep_and_cam_variants(apply_fn, cam_probe, image_size, options):
+    """Grad-CAM++, LayerCAM, Eigen-CAM, Score-CAM, RISE and mask ablation."""
+    layer, channels = options.cam_layer, cam_probe.activation_shape[-1]
+    n = options.rise_masks
+    cells = options.segment_cells
+    hw = (image_size, image_size)
+    segments = jnp.concatenate(
+        [
+            explainers.grid_masks(hw, cells),
+            explainers.grid_masks(hw, cells, offset=0.5),
+        ]
+    )
+    return [
+        Method(
+            "Grad-CAM++",
+            explainers.grad_cam_plus_plus(cam_probe),
+            pass_counts("grad_cam_plus_plus"),
+            f"probe {layer}",
+        ),
+        Method(
+            "LayerCAM",
+            explainers.layer_cam(cam_probe),
+            pass_counts("layer_cam"),
+            f"probe {layer}",
+        ),
+        Method(
+            "Eigen-CAM",
+            explainers.eigen_cam(cam_probe),
+            pass_counts("eigen_cam"),
+            f"probe {layer}, first principal component (no target)",
+        ),
+        Method(
+            "Score-CAM",
+            explainers.score_cam(cam_probe),
+            pass_counts("score_cam", num_channels=channels),
+            f"probe {layer}, {channels} channels as masks",
+        ),
+        Method(
+            "RISE",
+            explainers.rise(
+                apply_fn,
+                num_masks=n,
+                grid=options.rise_grid,
+                chunk_size=math.gcd(n, 50),
+            ),
+            pass_counts("rise", num_masks=n),
+            f"{n} masks of a {options.rise_grid}x{options.rise_grid} grid, keep 0.5",
+        ),
+        Method(
+            "mask ablation",
+            explainers.mask_ablation(apply_fn, segments, fill=options.occlusion_fill),
+            pass_counts("mask_ablation", num_masks=len(segments)),
+            f"{len(segments)} segments: {cells}x{cells} grid and the grid "
+            f"shifted by half a cell, {options.occlusion_fill} fill",
+        ),
+    ]

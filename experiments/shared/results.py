@@ -58,12 +58,34 @@ class Timer:
             )
 
 
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else ``platform.processor()``."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def isa_level() -> str:
+    """``"AVX-512"``, ``"AVX2"`` or ``"other"``: the CPU kinds timings differ by."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown"
+    return "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "other"
+
+
 def environment() -> dict:
-    """Versions and devices, for ``results.json``."""
+    """Versions, devices and the CPU kind, for ``results.json``."""
     import flax
     import jaxlib
 
     return {
+        "cpu": cpu_model(),
+        "isa": isa_level(),
         "python": platform.python_version(),
         "jax": jax.__version__,
         "jaxlib": jaxlib.__version__,

@@ -24,6 +24,7 @@ from experiments.shared.committed_teachers import (
     TEACHERS,
     config_recipe,
 )
+from experiments.shared.results import cpu_model, isa_level
 from experiments.shared.teacher import (
     check_recipe,
     load_teacher,
@@ -31,24 +32,6 @@ from experiments.shared.teacher import (
     teacher_dir_of,
 )
 from segxai_jax.training import write_atomic
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
-def _isa() -> str:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown"
-    return "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "other"
 
 
 def store_teacher(
@@ -147,8 +130,8 @@ def store_trained(
         "bytes": len(blob),
         "retrain": retrain,
         "trained_on": {
-            "cpu": _cpu_model(),
-            "isa": _isa(),
+            "cpu": cpu_model(),
+            "isa": isa_level(),
             "jax": jax.__version__,
             "jaxlib": jaxlib.__version__,
             "python": platform.python_version(),

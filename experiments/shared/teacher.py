@@ -273,9 +273,7 @@ def resolve_teacher(
     home = teacher_home(teacher_config, workdir)
     folder = teacher_dir_of(home)
     committed = committed_teacher(teacher_config, data_config, seed, own=own)
-    trained_here = needs_training(
-        teacher_config, workdir, data_config, seed, own=own
-    )
+    trained_here = needs_training(teacher_config, workdir, data_config, seed, own=own)
     if committed is not None:
         folder = committed
         model = UNet(recipe.model)

@@ -38,7 +38,11 @@ from segxai_jax.explainers.gradients import (
     target_score_fn,
     vanilla_gradient,
 )
-from segxai_jax.explainers.mask_ablation import mask_ablation, mask_ablation_scores
+from segxai_jax.explainers.mask_ablation import (
+    grid_masks,
+    mask_ablation,
+    mask_ablation_scores,
+)
 from segxai_jax.explainers.occlusion import (
     occlusion,
     occlusion_num_windows,
@@ -92,6 +96,7 @@ __all__ = [
     "make_fill",
     "map_chunked",
     "fuse_maps",
+    "grid_masks",
     "mask_ablation",
     "mask_ablation_scores",
     "multi_layer_cam",

@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from segxai_jax import validation
 from segxai_jax.explainers.gradients import check_apply_fn
@@ -48,6 +49,36 @@ def check_masks(masks, spatial_shape, name: str = "masks") -> jax.Array:
     if shape[0] == 0:
         raise ValueError(f"{name}: expected at least one mask, got shape {shape}")
     return jnp.asarray(masks, jnp.float32)
+
+
+def grid_masks(hw, cells: int, *, offset: float = 0.0) -> jax.Array:
+    """Binary masks ``[M, H, W]`` of a grid of segments: the simplest generator.
+
+    Args:
+      hw: the image's ``(H, W)``.
+      cells: cells per side (each about ``H / cells`` by ``W / cells``).
+      offset: shift of the grid, as a fraction of a cell in ``[0, 1)``; a
+        shifted grid has ``cells + 1`` segments per side (cut at the border).
+        Two grids (offsets 0 and 0.5) give overlapping segments.
+
+    Returns:
+      The masks, row-major, each covering one cell (float32 0/1).
+    """
+    h, w = validation.check_int_sequence(hw, "hw", length=2, minimum=1)
+    cells = validation.check_int(cells, "cells", minimum=1)
+    if cells > min(h, w):
+        raise ValueError(
+            f"cells: expected at most min(H, W) = {min(h, w)} cells per side, "
+            f"got {cells}"
+        )
+    offset = validation.check_real(
+        offset, "offset", minimum=0.0, maximum=1.0, exclusive_maximum=True
+    )
+    rows = np.floor(np.arange(h) * cells / h + offset).astype(int)
+    cols = np.floor(np.arange(w) * cells / w + offset).astype(int)
+    ids = rows[:, None] * (cols.max() + 1) + cols[None, :]
+    present = np.unique(ids)
+    return jnp.asarray(ids[None] == present[:, None, None], jnp.float32)
 
 
 def mask_ablation_scores(

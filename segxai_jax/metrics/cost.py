@@ -122,13 +122,33 @@ def pass_counts(method: str, **hyper) -> PassCount:
       method: ``"vanilla_gradient"``, ``"gradient_x_input"``,
         ``"integrated_gradients"`` (``num_steps``), ``"smoothgrad"``
         (``num_samples`` and ``base``: the base method's :class:`PassCount`),
-        ``"seg_grad_cam"`` (any weighting), ``"seg_ablation_cam"``
-        (``num_channels``), ``"occlusion"`` (``num_windows``); and the
-        metrics ``"deletion"`` / ``"insertion"`` (``num_steps``).
+        ``"seg_grad_cam"`` (any weighting), ``"grad_cam_plus_plus"``,
+        ``"layer_cam"``, ``"eigen_cam"``, ``"score_cam"`` and
+        ``"seg_ablation_cam"`` (``num_channels``), ``"occlusion"``
+        (``num_windows``), ``"rise"`` and ``"mask_ablation"``
+        (``num_masks``); and the metrics ``"deletion"`` / ``"insertion"``
+        (``num_steps``).
       **hyper: the hyper-parameters named above.
     """
-    if method in ("vanilla_gradient", "gradient_x_input", "seg_grad_cam"):
+    if method in (
+        "vanilla_gradient",
+        "gradient_x_input",
+        "seg_grad_cam",
+        "grad_cam_plus_plus",
+        "layer_cam",
+    ):
         return PassCount(1, 1, formula="1 forward + 1 backward")
+    if method == "eigen_cam":  # activations only: no gradient, no target
+        return PassCount(1, 0, formula="1 forward")
+    if method == "score_cam":
+        k = int(hyper["num_channels"])
+        return PassCount(1 + k, 0, formula="1 + channels forward")
+    if method == "rise":
+        n = int(hyper["num_masks"])
+        return PassCount(n, 0, formula="num_masks forward")
+    if method == "mask_ablation":
+        m = int(hyper["num_masks"])
+        return PassCount(1 + m, 0, formula="1 + masks forward")
     if method == "integrated_gradients":
         n = int(hyper["num_steps"])
         return PassCount(n, n, formula="num_steps x (forward + backward)")

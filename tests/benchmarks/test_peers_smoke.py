@@ -82,13 +82,21 @@ def test_agreement_tiny():
     import agreement
 
     config = UNetConfig(**TINY, input_norm="per_image", bottleneck_head=True)
-    result = agreement.agreement(config, batch=2, size=16, seed=0)
+    result, errors = agreement.compare(config, batch=2, size=16, seed=0)
     for name in ("grad_raw", "grad_abs_max"):
         assert np.all(result[name] > 0.999), (name, result[name])
-    for name in ("cam", "grad_cam_plus_plus", "layer_cam", "score_cam"):
+    for name in (
+        "cam",
+        "grad_cam_plus_plus",
+        "layer_cam",
+        "score_cam",
+        "mask_ablation",
+    ):
         values = result[name][~np.isnan(result[name])]
         assert values.size and np.all(values > 0.99), (name, result[name])
     # The principal component's sign is arbitrary (pytorch-grad-cam keeps the
     # SVD's): per image, one of the two signs agrees.
     eigen = np.fmax(result["eigen_cam"], result["eigen_cam_flipped"])
     assert np.all(eigen[~np.isnan(eigen)] > 0.99), eigen
+    # Segment ablation is the same computation on both sides: the drops agree.
+    assert np.all(errors["mask_ablation"] < 1e-4), errors["mask_ablation"]

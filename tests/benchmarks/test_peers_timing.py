@@ -43,8 +43,16 @@ def test_quick_timing_runs(tmp_path, capsys):
         assert len(row["raw_seconds"]["ours"]) == result["setup"]["repeats"] == 2
     assert len(rows["smoothgrad"]["peer_ms"]) == 4  # nt_samples_batch_size variants
     assert rows["gradient"]["pearson_mean"] > 0.999
-    for name in ("seg_grad_cam", "hires_cam", "xgrad_cam"):
-        assert rows[name]["pearson_mean"] > 0.99, rows[name]["pearson_mean"]
+    for name in (
+        "seg_grad_cam",
+        "hires_cam",
+        "xgrad_cam",
+        "grad_cam_plus_plus",
+        "layer_cam",
+        "score_cam",
+        "mask_ablation",
+    ):
+        assert rows[name]["pearson_mean"] > 0.99, (name, rows[name]["pearson_mean"])
     assert (tmp_path / "peers.md").read_text().startswith("| method |")
     assert result["setup"]["processes"].startswith("one per side")
     assert "| vanilla gradient |" in capsys.readouterr().out

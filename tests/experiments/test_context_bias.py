@@ -10,9 +10,9 @@ from experiments import main as experiments_main
 from experiments.context_bias import config as context_bias
 from experiments.context_bias.config import Config
 from experiments.context_bias.store_teachers import store_teachers
+from experiments.context_bias.swap import render_on_family
 from experiments.shared import committed_teachers
 from experiments.shared.options import settings_from
-from experiments.context_bias.swap import render_on_family
 
 
 @pytest.fixture(scope="module")

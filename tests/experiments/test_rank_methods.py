@@ -23,9 +23,15 @@ FIGURES = (
 )
 
 
+SMOKE_METHODS = (*rank_methods.METHODS[:11], "Grad-CAM++", "random")
+
+
 @pytest.fixture(scope="module")
 def tiny_config(tmp_path_factory):
     config = rank_methods.get_config()
+    # The first eleven methods, Grad-CAM++ (a name with "+") and the baseline;
+    # the other new methods run in the quickstart's smoke test.
+    config.methods = SMOKE_METHODS
     config.units_dir = ""  # the units in the workdir, not in the repository
     config.teacher.workdir = ""  # train a teacher inside the workdir
     config.data.config = "tiny"
@@ -40,6 +46,8 @@ def tiny_config(tmp_path_factory):
     config.explain.ablation_layer = "enc0"
     config.explain.occlusion_patch = 16
     config.explain.occlusion_stride = 16
+    config.explain.rise_masks = 10
+    config.explain.segment_cells = 2
     config.explain.timing_repeats = 1
     config.faithfulness.num_steps = 4
     config.robustness.num_samples = 2
@@ -61,7 +69,7 @@ def test_writes_report_results_and_figures(run):
         assert (workdir / name).stat().st_size > 0, name
     assert (workdir / "teacher" / "model.json").exists()
     saved = json.loads((workdir / "results.json").read_text())
-    assert set(saved["methods"]) == set(rank_methods.METHODS)
+    assert set(saved["methods"]) == set(SMOKE_METHODS)
     assert saved["config"]["num_images"] == 2
     assert saved["environment"]["backend"]
     report = (workdir / "report.md").read_text()

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from _testing import numpy_init
 
+from segxai_jax import explainers
 from segxai_jax.explainers import explain_batch
 from segxai_jax.explainers.mask_ablation import mask_ablation, mask_ablation_scores
 from segxai_jax.explainers.occlusion import (
@@ -135,3 +136,31 @@ def test_bad_masks_name_the_shapes(image):
         mask_ablation(linear_apply, np.ones((SIZE, SIZE)))
     with pytest.raises(ValueError, match="combine"):
         mask_ablation(linear_apply, segments(), combine="max")
+
+
+def test_grid_masks_partition_the_image():
+    plain = np.asarray(explainers.grid_masks((12, 8), 4))
+    assert plain.shape == (16, 12, 8)
+    np.testing.assert_array_equal(plain.sum(0), 1.0)  # every pixel in one cell
+    np.testing.assert_array_equal(plain.sum((1, 2)), 6.0)  # 3 x 2 pixels each
+    shifted = np.asarray(explainers.grid_masks((12, 8), 4, offset=0.5))
+    assert shifted.shape == (25, 12, 8)
+    np.testing.assert_array_equal(shifted.sum(0), 1.0)
+    assert shifted.sum((1, 2)).min() > 0  # no empty segment
+    # Together: overlapping segments, each pixel covered twice.
+    both = np.concatenate([plain, shifted])
+    np.testing.assert_array_equal(both.sum(0), 2.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"hw": (8,), "cells": 2}, "hw"),
+        ({"hw": (8, 8), "cells": 0}, "cells"),
+        ({"hw": (8, 8), "cells": 9}, "cells"),
+        ({"hw": (8, 8), "cells": 2, "offset": 1.0}, "offset"),
+    ],
+)
+def test_grid_masks_bad_inputs(kwargs, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        explainers.grid_masks(**kwargs)

@@ -35,5 +35,11 @@ def test_pass_counts():
     assert (ablation.forward, ablation.partial_forward) == (1, 64)
     assert str(pass_counts("occlusion", num_windows=9)) == "10 fwd + 0 bwd"
     assert str(pass_counts("deletion", num_steps=16)) == "17 fwd + 0 bwd"
+    assert pass_counts("grad_cam_plus_plus") == pass_counts("seg_grad_cam")
+    assert pass_counts("layer_cam") == pass_counts("seg_grad_cam")
+    assert str(pass_counts("eigen_cam")) == "1 fwd + 0 bwd"
+    assert str(pass_counts("score_cam", num_channels=64)) == "65 fwd + 0 bwd"
+    assert str(pass_counts("rise", num_masks=500)) == "500 fwd + 0 bwd"
+    assert str(pass_counts("mask_ablation", num_masks=32)) == "33 fwd + 0 bwd"
     with pytest.raises(ValueError, match="method"):
         pass_counts("lime")
