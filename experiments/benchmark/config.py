@@ -51,6 +51,7 @@ METHODS = (
     "XGrad-CAM",
     "Seg-Ablation-CAM",
     "occlusion",
+    "Seg-XRes-CAM",
     "Grad-CAM++",
     "LayerCAM",
     "Eigen-CAM",

@@ -171,7 +171,7 @@ def build_methods(model: UNet, *, image_size: int, options) -> dict[str, Method]
 
 
 def _sweep_and_cam_variants(apply_fn, cam_probe, image_size, options):
-    """Grad-CAM++, LayerCAM, Eigen-CAM, Score-CAM, RISE and mask ablation."""
+    """Seg-XRes-CAM, Grad-CAM++, LayerCAM, Eigen-CAM, Score-CAM, RISE, mask ablation."""
     layer, channels = options.cam_layer, cam_probe.activation_shape[-1]
     n = options.rise_masks
     cells = options.segment_cells
@@ -183,6 +183,12 @@ def _sweep_and_cam_variants(apply_fn, cam_probe, image_size, options):
         ]
     )
     return [
+        Method(
+            "Seg-XRes-CAM",
+            explainers.seg_xres_cam(cam_probe, pool_size=2),
+            pass_counts("seg_xres_cam"),
+            f"probe {layer}, gradient max-pooled over 2x2 blocks",
+        ),
         Method(
             "Grad-CAM++",
             explainers.grad_cam_plus_plus(cam_probe),

@@ -50,6 +50,7 @@ from segxai_jax.explainers.occlusion import (
 )
 from segxai_jax.explainers.rise import rise, rise_mask
 from segxai_jax.explainers.score_cam import score_cam, upsample_channels
+from segxai_jax.explainers.seg_xres_cam import block_pool, seg_xres_cam
 from segxai_jax.explainers.sliding_window import sliding_window
 from segxai_jax.explainers.smoothgrad import VARIANTS, sample_noise, smoothgrad
 
@@ -91,6 +92,8 @@ __all__ = [
     "grad_cam_weights",
     "gradient_x_input",
     "hires_cam",
+    "seg_xres_cam",
+    "block_pool",
     "integrated_gradients",
     "integration_points",
     "make_fill",

@@ -122,7 +122,8 @@ def pass_counts(method: str, **hyper) -> PassCount:
       method: ``"vanilla_gradient"``, ``"gradient_x_input"``,
         ``"integrated_gradients"`` (``num_steps``), ``"smoothgrad"``
         (``num_samples`` and ``base``: the base method's :class:`PassCount`),
-        ``"seg_grad_cam"`` (any weighting), ``"grad_cam_plus_plus"``,
+        ``"seg_grad_cam"`` (any weighting), ``"seg_xres_cam"``,
+        ``"grad_cam_plus_plus"``,
         ``"layer_cam"``, ``"eigen_cam"``, ``"score_cam"`` and
         ``"seg_ablation_cam"`` (``num_channels``), ``"occlusion"``
         (``num_windows``), ``"rise"`` and ``"mask_ablation"``
@@ -134,6 +135,7 @@ def pass_counts(method: str, **hyper) -> PassCount:
         "vanilla_gradient",
         "gradient_x_input",
         "seg_grad_cam",
+        "seg_xres_cam",
         "grad_cam_plus_plus",
         "layer_cam",
     ):

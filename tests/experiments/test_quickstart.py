@@ -33,10 +33,10 @@ def test_quickstart_writes_report_results_and_figures(quick_config, tmp_path):
     report = (tmp_path / "report.md").read_text()
     assert "| validation |" in report
     methods = [m["method"] for m in saved["explanations"]["methods"]]
-    assert len(methods) == 15 and "Seg-Ablation-CAM" in methods
-    for new in ("Grad-CAM++", "LayerCAM", "Eigen-CAM", "Score-CAM", "RISE"):
+    assert len(methods) == 16 and "Seg-Ablation-CAM" in methods
+    for new in ("Seg-XRes-CAM", "Grad-CAM++", "LayerCAM", "Eigen-CAM", "Score-CAM"):
         assert new in methods, new
-    assert "mask ablation" in methods
+    assert "mask ablation" in methods and "RISE" in methods
     for row in saved["explanations"]["methods"]:  # a cost row per method
         assert row["seconds_per_image"] > 0 and row["passes"], row
     for method in methods:

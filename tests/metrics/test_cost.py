@@ -37,6 +37,7 @@ def test_pass_counts():
     assert str(pass_counts("deletion", num_steps=16)) == "17 fwd + 0 bwd"
     assert pass_counts("grad_cam_plus_plus") == pass_counts("seg_grad_cam")
     assert pass_counts("layer_cam") == pass_counts("seg_grad_cam")
+    assert pass_counts("seg_xres_cam") == pass_counts("seg_grad_cam")
     assert str(pass_counts("eigen_cam")) == "1 fwd + 0 bwd"
     assert str(pass_counts("score_cam", num_channels=64)) == "65 fwd + 0 bwd"
     assert str(pass_counts("rise", num_masks=500)) == "500 fwd + 0 bwd"
