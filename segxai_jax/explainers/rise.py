@@ -10,7 +10,12 @@ mask average weighted by those scores::
 
     RISE(x) = sum_i S_c(x * M_i) M_i / (num_masks * keep_probability)
 
-(a Monte Carlo estimate of ``E[S_c(x * M) M] / p``). The sum is accumulated
+(a Monte Carlo estimate of ``E[S_c(x * M) M] / p``). ``score`` selects another
+region score of the masked prediction (:mod:`segxai_jax.region_scores`): the
+mean class probability over the ROI, or the IoU / Dice of the class-``c``
+region with the clean prediction's (inside the image or the ROI), so RISE
+answers "which pixels keep the segment" rather than "which pixels keep the
+logits". The sum is accumulated
 ``chunk_size`` masks at a time inside a ``lax.scan``, so memory grows with the
 chunk, not with ``num_masks``. The masks come from ``key``: the same key
 gives the same map; the map is noisy in ``num_masks`` (a few thousand for a
@@ -32,6 +37,7 @@ import jax.numpy as jnp
 from segxai_jax import validation
 from segxai_jax.explainers.gradients import target_score_fn
 from segxai_jax.explainers.nan_inputs import input_validity
+from segxai_jax.region_scores import check_region_score_options, region_score_fn
 from segxai_jax.types import ApplyFn
 
 
@@ -66,10 +72,12 @@ def rise(
     grid: int = 8,
     keep_probability: float = 0.5,
     chunk_size: int = 50,
+    score: str = "target",
     score_reduction: str = "sum",
     score_space: str = "logits",
+    overlap_within: str = "image",
 ) -> Callable:
-    """RISE of the segmentation target ``S_c(x; M)``.
+    """RISE of the segmentation target ``S_c(x; M)`` (or another region score).
 
     Args:
       apply_fn: ``apply_fn(params, x [H, W, C]) -> logits [H, W, K]``.
@@ -77,9 +85,15 @@ def rise(
       grid: cells per side of each mask's binary pattern.
       keep_probability: probability that a cell is kept, in ``(0, 1)``.
       chunk_size: masks scored together in one vmapped call (peak memory).
-      score_reduction: ``"sum"`` (the paper's target) or ``"mean"`` over the ROI.
+      score: ``"target"`` (the seed paper's summed class scores over the
+        ROI), ``"mean_probability"``, ``"iou"`` or ``"dice"`` (of the masked
+        prediction's class-``c`` region with the clean one's; one more
+        forward pass for the clean prediction).
+      score_reduction: ``"sum"`` (the paper's target) or ``"mean"`` over the
+        ROI (``score="target"``).
       score_space: ``"logits"`` or ``"probabilities"`` (RISE's paper scores
-        class probabilities).
+        class probabilities; ``score="target"``).
+      overlap_within: ``"image"`` or ``"roi"``: where IoU / Dice count pixels.
 
     Returns:
       ``explain(key, params, x [H, W, C], target) -> [H, W]``; the key draws
@@ -104,7 +118,8 @@ def rise(
             f"num_masks: expected a multiple of chunk_size={chunk_size}, got "
             f"{num_masks}; e.g. num_masks={chunk_size * -(-num_masks // chunk_size)}"
         )
-    score = target_score_fn(
+    check_region_score_options(score, score_reduction, score_space, overlap_within)
+    target_score_of = target_score_fn(
         apply_fn, score_reduction=score_reduction, score_space=score_space
     )
 
@@ -118,9 +133,27 @@ def rise(
             num_masks // chunk_size, chunk_size
         )
 
+        if score == "target":
+
+            def score_of(masked):
+                return target_score_of(params, masked, target)
+
+        else:
+            region_score, _ = region_score_fn(
+                score,
+                apply_fn(params, x),
+                target,
+                score_reduction=score_reduction,
+                score_space=score_space,
+                overlap_within=overlap_within,
+            )
+
+            def score_of(masked):
+                return region_score(apply_fn(params, masked))
+
         def one(mask_key):
             mask = rise_mask(mask_key, hw, grid=grid, keep_probability=keep_probability)
-            return score(params, x * mask[..., None], target) * mask
+            return score_of(x * mask[..., None]) * mask
 
         def chunk(total, chunk_keys):
             return total + jax.vmap(one)(chunk_keys).sum(axis=0), None

@@ -87,3 +87,32 @@ def test_a_key_is_required(linear):
     weights, x, target = linear
     with pytest.raises(TypeError, match="key"):
         rise(linear_apply, num_masks=4, chunk_size=4)(None, weights, x, target)
+
+
+def test_dice_score_equals_a_loop_over_the_masks(linear):
+    """score="dice": each mask weighted by the Dice of the masked prediction's
+    class-c region with the clean prediction's."""
+    weights, x, target = linear
+    n, p = 10, 0.5
+    explain = rise(
+        linear_apply,
+        num_masks=n,
+        grid=3,
+        keep_probability=p,
+        chunk_size=5,
+        score="dice",
+    )
+    got = np.asarray(explain(KEY, weights, x, target))
+    clean = np.asarray(linear_apply(weights, x)).argmax(-1) == int(target.class_id)
+    expected = np.zeros((SIZE, SIZE))
+    for k in jax.random.split(KEY, n):
+        m = np.asarray(rise_mask(k, (SIZE, SIZE), grid=3, keep_probability=p))
+        masked = np.asarray(linear_apply(weights, x * m[..., None])).argmax(-1)
+        region = masked == int(target.class_id)
+        both = clean.sum() + region.sum()
+        dice = 1.0 if both == 0 else 2 * (clean & region).sum() / both
+        expected += dice * m
+    expected /= n * p
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="score"):
+        rise(linear_apply, score="accuracy")
