@@ -64,11 +64,13 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # the repository
 
 import timing_workers  # noqa: E402
 from map_stats import agreement_of  # noqa: E402
-from timing_common import cpu_model, isa_level  # noqa: E402
 from timing_tables import LABELS, SCALING, scaling_table, table  # noqa: E402
+
+from experiments.shared.results import cpu_model, isa_level  # noqa: E402
 
 THREADS = 2  # torch threads; XLA's CPU client uses every core of this 2-core machine
 

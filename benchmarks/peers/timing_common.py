@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import platform
-
 import numpy as np
 
 CAM_METHODS = (
@@ -49,24 +47,3 @@ def unflatten(arrays) -> dict:
             _, layer, name = key.split("/")
             params.setdefault(layer, {})[name] = arrays[key]
     return params
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
-def isa_level() -> str:
-    """``"AVX-512"``, ``"AVX2"`` or ``"other"``: the CPU kinds timings differ by."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return "unknown"
-    return "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "other"
