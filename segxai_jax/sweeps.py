@@ -41,7 +41,7 @@ def map_chunked(
         pytree of arrays.
       xs: pytree whose leaves share a leading axis of length N.
       chunk_size: items evaluated together by ``vmap``; ``None`` = all N at once.
-      strategy: ``"unroll"`` traces one vmapped call per chunk (compile time grows
+      strategy: ``"unroll"`` calls one vmapped function per chunk (compile time grows
         with N / chunk_size; fastest on CPU, where loop bodies of
         ``lax.map``/``scan`` get slow convolution layouts); ``"lax_map"`` uses
         ``jax.lax.map(..., batch_size=chunk_size)`` (one traced body, constant
@@ -57,8 +57,11 @@ def map_chunked(
         return jax.vmap(fn)(xs)
     if strategy == "lax_map":
         return jax.lax.map(fn, xs, batch_size=chunk_size)
+    # One jitted vmap for all chunks: traced once per chunk shape instead of
+    # once per chunk (XLA inlines the calls, so the program is unchanged).
+    batched = jax.jit(jax.vmap(fn))
     parts = []
     for start in range(0, n, chunk_size):
         chunk = jax.tree.map(lambda leaf, s=start: leaf[s : s + chunk_size], xs)
-        parts.append(jax.vmap(fn)(chunk))
+        parts.append(batched(chunk))
     return jax.tree.map(lambda *leaves: jnp.concatenate(leaves, axis=0), *parts)

@@ -191,13 +191,16 @@ def compare(ours: Worker, peer: Worker, method: str, options: dict, repeats: int
     }
 
 
-def start_workers(config, *, batch, size, seed, quick, configure, workdir):
+def start_workers(
+    config, *, batch, size, seed, quick, configure, workdir, device="cpu"
+):
     """The two worker processes for one model/data setting."""
     fields = json.dumps(dataclasses.asdict(config))
     spec = os.path.join(workdir, f"spec_b{batch}_s{size}.npz")
     common = ["--spec", spec, "--config", fields, "--batch", str(batch)]
     common += ["--size", str(size), "--seed", str(seed)]
     common += ["--quick"] if quick else []
+    common += ["--device", device]
     ours = Worker("ours", common + (["--configure"] if configure else []))
     try:
         peer = Worker("peer", common + ["--threads", str(THREADS)])
@@ -207,7 +210,9 @@ def start_workers(config, *, batch, size, seed, quick, configure, workdir):
     return ours, peer
 
 
-def run_case(config, case: dict, methods, *, repeats, seed, quick, configure, workdir):
+def run_case(
+    config, case: dict, methods, *, repeats, seed, quick, configure, workdir, device
+):
     """Every method of one setting (batch, image size, method options)."""
     ours, peer = start_workers(
         config,
@@ -217,6 +222,7 @@ def run_case(config, case: dict, methods, *, repeats, seed, quick, configure, wo
         quick=quick,
         configure=configure,
         workdir=workdir,
+        device=device,
     )
     rows = []
     try:
@@ -226,6 +232,8 @@ def run_case(config, case: dict, methods, *, repeats, seed, quick, configure, wo
                 batch=case["batch"],
                 image_size=case["size"],
                 ours_xla_flags=ours.info["xla_flags"],
+                ours_device=ours.info["device"],
+                peer_device=peer.info["device"],
             )
             rows.append(row)
             print(
@@ -258,8 +266,14 @@ def run_benchmark(
     seed: int = 0,
     configure: bool = True,
     scaling: bool = False,
+    device: str = "cpu",
+    cases: list[tuple[int, int]] | None = None,
 ):
-    """All comparisons; returns the JSON-able result."""
+    """All comparisons; returns the JSON-able result.
+
+    ``cases``: (batch, image side) settings of the main table instead of the
+    default batch 8 of 64x64 (ignored by ``quick`` and ``scaling``).
+    """
     import jax
 
     from segxai_jax.models.unet import UNetConfig
@@ -273,7 +287,11 @@ def run_benchmark(
         from parity import QUICKSTART
 
         config = UNetConfig(**QUICKSTART)
-        cases = {"default": [({"batch": 8, "size": 64}, methods)]}
+        cases = {
+            "default": [
+                ({"batch": b, "size": size}, methods) for b, size in cases or [(8, 64)]
+            ]
+        }
         if scaling:
             cases = SCALING
         repeats = repeats or 7
@@ -291,6 +309,7 @@ def run_benchmark(
                     quick=quick,
                     configure=configure,
                     workdir=workdir,
+                    device=device,
                 )
                 if factor == "default":
                     rows.extend(found)
@@ -308,6 +327,7 @@ def run_benchmark(
             "threads": THREADS,
             "cpu_count": os.cpu_count(),
             "configured": configure,
+            "device": device,
             "processes": "one per side, interleaved single calls",
         },
         "versions": {
@@ -324,6 +344,38 @@ def run_benchmark(
         "rows": rows,
         "scaling": scaling_rows,
     }
+
+
+def gpu_fallbacks() -> list[str]:
+    """Why a ``--device cuda`` run would not be a GPU comparison (empty: it is)."""
+    import jax
+    import torch
+
+    reasons = []
+    if jax.default_backend() != "gpu":
+        reasons.append(
+            f"ours (jax {jax.__version__}) would run on {jax.default_backend()!r}: "
+            "install jax with CUDA (GPU.md)"
+        )
+    if not torch.cuda.is_available():
+        reasons.append(
+            f"the peers (torch {torch.__version__}) would run on the CPU: "
+            "torch.cuda.is_available() is False"
+        )
+    return reasons
+
+
+def parse_cases(text: str, parser) -> list[tuple[int, int]]:
+    """``"8x64,16x256"`` -> ``[(8, 64), (16, 256)]``; errors name ``--cases``."""
+    cases = []
+    for item in text.split(","):
+        parts = item.strip().lower().split("x")
+        if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
+            parser.error(
+                f"--cases: expected BATCHxSIDE items such as 8x64,16x256, got {item!r}"
+            )
+        cases.append((int(parts[0]), int(parts[1])))
+    return cases
 
 
 def main(argv=None) -> int:
@@ -344,6 +396,19 @@ def main(argv=None) -> int:
         "--methods", default=",".join(METHODS), help=f"subset of {','.join(METHODS)}"
     )
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="cuda: both sides on the GPU (refused when either would fall back "
+        "to the CPU)",
+    )
+    parser.add_argument(
+        "--cases",
+        default=None,
+        help="BATCHxSIDE settings of the main table, comma-separated (default "
+        "8x64; with --device cuda 8x64,16x256)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--no-configure",
@@ -366,6 +431,16 @@ def main(argv=None) -> int:
         parser.error(f"unknown methods {unknown}; choose from {METHODS}")
     if args.scaling and args.quick:
         parser.error("--scaling and --quick are exclusive")
+    if args.device == "cuda" and (reasons := gpu_fallbacks()):
+        print(
+            "--device cuda refused, this would not be a GPU comparison:\n  "
+            + "\n  ".join(reasons),
+            file=sys.stderr,
+        )
+        return 2
+    cases = parse_cases(
+        args.cases or ("8x64,16x256" if args.device == "cuda" else "8x64"), parser
+    )
     result = run_benchmark(
         quick=args.quick,
         methods=methods,
@@ -373,6 +448,8 @@ def main(argv=None) -> int:
         seed=args.seed,
         configure=not args.no_configure,
         scaling=args.scaling,
+        device=args.device,
+        cases=cases,
     )
     text = scaling_table(result["scaling"]) if args.scaling else table(result["rows"])
     print(text)

@@ -20,17 +20,27 @@ from timing_common import (
 class PeerSide:
     """Captum / pytorch-grad-cam on the PyTorch twin with the spec's weights."""
 
-    def __init__(self, spec_path: str, config_fields: dict, *, threads: int):
+    def __init__(
+        self, spec_path: str, config_fields: dict, *, threads: int, device: str = "cpu"
+    ):
         import torch
         from torch_unet import TorchUNet, load_flax_params
 
+        if device == "cuda" and not torch.cuda.is_available():
+            raise SystemExit(
+                f"--device cuda: torch {torch.__version__} has no usable CUDA "
+                "device, so the peer side would run on the CPU; not a GPU comparison"
+            )
+        self.device = torch.device(device)
         torch.set_num_threads(threads)
         self.config = config_from_dict(config_fields)
         arrays = np.load(spec_path)
         self.x = arrays["x"]
         self.classes, self.masks = arrays["classes"], arrays["masks"]
         twin = load_flax_params(TorchUNet(self.config), unflatten(arrays)).eval()
+        twin = twin.to(self.device)
         nchw = torch.from_numpy(np.ascontiguousarray(self.x.transpose(0, 3, 1, 2)))
+        nchw = nchw.to(self.device)
         import copy
 
         self.twins = {
@@ -41,9 +51,18 @@ class PeerSide:
             "channels_last": nchw.contiguous(memory_format=torch.channels_last),
             "nchw": nchw,
         }
-        self.cls_t = torch.from_numpy(self.classes.astype(np.int64))
-        self.mask_t = torch.from_numpy(self.masks)
+        self.cls_t = torch.from_numpy(self.classes.astype(np.int64)).to(self.device)
+        self.mask_t = torch.from_numpy(self.masks).to(self.device)
         self.sigma = float(self.x.max() - self.x.min())
+
+    def device_name(self) -> str:
+        import platform
+
+        import torch
+
+        if self.device.type == "cuda":
+            return f"cuda: {torch.cuda.get_device_name(self.device)}"
+        return f"cpu: {platform.processor() or platform.machine()}"
 
     def score_fn(self, layout: str):
         """Captum forward: ``[N] = sum over the ROI of the class logits``.
@@ -71,7 +90,27 @@ class PeerSide:
         ]
 
     def build(self, method: str, options: dict, *, quick: bool = False) -> dict:
-        """``{config name: zero-argument callable}``, every peer configuration."""
+        """``{config name: zero-argument callable}``, every peer configuration.
+
+        On CUDA each callable ends with ``torch.cuda.synchronize()``, so a timed
+        call includes the kernels it launched.
+        """
+        fns = self._build(method, options, quick=quick)
+        if self.device.type != "cuda":
+            return fns
+        import torch
+
+        def synchronized(fn):
+            def run():
+                out = fn()
+                torch.cuda.synchronize()
+                return out
+
+            return run
+
+        return {name: synchronized(fn) for name, fn in fns.items()}
+
+    def _build(self, method: str, options: dict, *, quick: bool) -> dict:
         import torch
         from captum.attr import (
             FeatureAblation,
@@ -183,7 +222,7 @@ class PeerSide:
                 size = self.x.shape[1]
                 rows = np.arange(size) * SEGMENT_CELLS // size
                 segments = rows[:, None] * SEGMENT_CELLS + rows[None, :]
-                feature_mask = torch.from_numpy(segments)[None, None]
+                feature_mask = torch.from_numpy(segments)[None, None].to(self.device)
                 for ppe in (4,) if quick else (1, 4, 16):
 
                     def run_ablation(

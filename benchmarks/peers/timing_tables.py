@@ -27,13 +27,15 @@ LABELS = {
 
 def table(rows) -> str:
     lines = [
-        "| method | ours ms/batch | peer (fastest config) | peer ms/batch "
-        "| ratio ours/peer | ratio of minima | our first call s | Pearson |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| batch x side | method | ours ms/batch | peer (fastest config) "
+        "| peer ms/batch | ratio ours/peer | ratio of minima | our first call s "
+        "| Pearson |",
+        "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         pearson = "" if r["pearson_mean"] is None else f"{r['pearson_mean']:.6f}"
         lines.append(
+            f"| {r.get('batch', '?')} x {r.get('image_size', '?')} px "
             f"| {r['ours_label']} | {r['ours_ms']:.1f} | {r['peer_label']} "
             f"[{r['peer_best_config']}] | {r['peer_best_ms']:.1f} | {r['ratio']:.2f} "
             f"| {r['ratio_of_minima']:.2f} | {r['ours_compile_s']:.1f} | {pearson} |"

@@ -84,6 +84,12 @@ class OursSide:
         self.targets = make_target(jnp.asarray(classes), jnp.asarray(masks))
         self.key = jax.random.key(seed + 3)
 
+    def device_name(self) -> str:
+        import jax
+
+        device = jax.devices()[0]
+        return f"{device.platform}: {device.device_kind}"
+
     def build(self, method: str, options: dict) -> dict:
         """``{"ours": zero-argument callable}`` (blocks until the maps are ready)."""
         import jax
@@ -140,11 +146,23 @@ class OursSide:
         return {"ours": run}
 
 
+def check_jax_device(device: str) -> None:
+    """Refuses ``--device cuda`` when JAX would run on the CPU."""
+    import jax
+
+    if device == "cuda" and jax.default_backend() != "gpu":
+        raise SystemExit(
+            f"--device cuda: jax {jax.__version__} runs on "
+            f"{jax.default_backend()!r} (no CUDA backend), so our side would run "
+            "on the CPU; not a GPU comparison"
+        )
+
+
 def to_numpy_nhwc(method: str, out) -> np.ndarray:
     """A peer's output as a NumPy array in our layout (maps ``[B, H, W(, C)]``)."""
     if isinstance(out, np.ndarray):  # pytorch-grad-cam: [B, H, W] already
         return out
-    theirs = out.detach().numpy().transpose(0, 2, 3, 1)  # NCHW -> NHWC
+    theirs = out.detach().cpu().numpy().transpose(0, 2, 3, 1)  # NCHW -> NHWC
     if method in ("occlusion", "mask_ablation"):  # repeated over the channels
         theirs = theirs[..., 0]
     return theirs
@@ -157,7 +175,13 @@ def serve(side, out_dir: str, *, quick: bool) -> None:
         sys.stdout.write("@@" + json.dumps(obj) + "\n")
         sys.stdout.flush()
 
-    reply({"ready": True, "xla_flags": os.environ.get("XLA_FLAGS", "")})
+    reply(
+        {
+            "ready": True,
+            "xla_flags": os.environ.get("XLA_FLAGS", ""),
+            "device": side.device_name(),
+        }
+    )
     fns: dict = {}
     for line in sys.stdin:
         msg = json.loads(line)
@@ -200,6 +224,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--configure", action="store_true")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     args = parser.parse_args(argv)
     fields = json.loads(args.config)
     if args.side == "ours":
@@ -207,6 +232,7 @@ def main(argv=None) -> int:
             from segxai_jax import runtime
 
             runtime.configure()
+        check_jax_device(args.device)
         side = OursSide(
             args.spec, fields, batch=args.batch, size=args.size, seed=args.seed
         )
@@ -215,7 +241,7 @@ def main(argv=None) -> int:
 
         os.environ.setdefault("TQDM_DISABLE", "1")  # AblationCAM's progress bars
         warnings.filterwarnings("ignore", message="Input Tensor 0 did not already")
-        side = PeerSide(args.spec, fields, threads=args.threads)
+        side = PeerSide(args.spec, fields, threads=args.threads, device=args.device)
     serve(side, os.path.dirname(os.path.abspath(args.spec)), quick=args.quick)
     return 0
 

@@ -53,7 +53,8 @@ def test_quick_timing_runs(tmp_path, capsys):
         "mask_ablation",
     ):
         assert rows[name]["pearson_mean"] > 0.99, (name, rows[name]["pearson_mean"])
-    assert (tmp_path / "peers.md").read_text().startswith("| method |")
+    assert (tmp_path / "peers.md").read_text().startswith("| batch x side | method |")
+    assert {row["ours_device"].split(":")[0] for row in rows.values()} == {"cpu"}
     assert result["setup"]["processes"].startswith("one per side")
     assert "| vanilla gradient |" in capsys.readouterr().out
 
@@ -64,6 +65,28 @@ def test_missing_peers_message(monkeypatch, capsys):
     monkeypatch.setattr(timing, "missing_peers", lambda: "captum")
     assert timing.main(["--quick"]) != 0
     assert 'pip install -e ".[test,peers]"' in capsys.readouterr().err
+
+
+def test_gpu_run_without_cuda_is_refused_naming_the_side(monkeypatch, capsys):
+    import jax
+    import timing
+    import torch
+
+    if jax.default_backend() == "gpu" and torch.cuda.is_available():
+        pytest.skip("both sides have a GPU here")
+    assert timing.main(["--device", "cuda", "--methods", "gradient"]) == 2
+    err = capsys.readouterr().err
+    assert "not be a GPU comparison" in err
+    assert ("ours (jax" in err) == (jax.default_backend() != "gpu")
+    assert ("the peers (torch" in err) == (not torch.cuda.is_available())
+
+
+def test_bad_cases_are_refused(capsys):
+    import timing
+
+    with pytest.raises(SystemExit):
+        timing.main(["--quick", "--cases", "8by64"])
+    assert "--cases: expected BATCHxSIDE" in capsys.readouterr().err
 
 
 def test_noise_tunnel_keeps_targets_paired(tmp_path):
