@@ -21,9 +21,9 @@ Run::
     python benchmarks/first_call.py                      # ~5 minutes on 2 cores
     python benchmarks/first_call.py --methods gradient SmoothGrad --batches 1
     python benchmarks/first_call.py --out /tmp/first_call.json
-    # XLA's default LLVM level instead of runtime.configure()'s level 1:
-    python benchmarks/first_call.py --xla-flags=--xla_backend_optimization_level=2 \
-        --out benchmarks/results/first_call_level2.json
+    # with extra XLA flags in the workers:
+    python benchmarks/first_call.py --xla-flags=--xla_backend_optimization_level=1 \
+        --out /tmp/first_call_level1.json
 
 Writes ``benchmarks/results/first_call.json`` (rows, CPU model, ISA level,
 versions, the command) and the markdown table beside it (``.md``).
@@ -192,8 +192,8 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--xla-flags",
         default="",
-        help="extra XLA_FLAGS for the workers, e.g. the default compile level: "
-        "--xla-flags=--xla_backend_optimization_level=2",
+        help="extra XLA_FLAGS for the workers, e.g. "
+        "--xla-flags=--xla_backend_optimization_level=1",
     )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -4,13 +4,6 @@ Two things make repeated runs on a CPU much faster and are safe to turn on:
 
 * a persistent compilation cache (compiled XLA programs are reused across
   processes; the first model build otherwise costs several seconds);
-* on CPU-only installations, LLVM optimisation level 1 for XLA's backend
-  (``--xla_backend_optimization_level=1``; XLA's default is 2): compiling
-  costs less and the programs run as fast, because convolutions and matrix
-  products are library calls that the level does not touch and only the small
-  element-wise fusions are compiled by LLVM (first calls and training steps
-  at both levels: ``docs/performance.md``). Not set when a GPU/TPU plugin is
-  installed (there LLVM compiles every kernel) or the user chose a level;
 * on jaxlib 0.10 for CPU, turning off the YNNPACK fusion
   (``--xla_cpu_experimental_ynn_fusion_type=``): those convolutions run on one
   core, so on a 2-core machine training and gradient explainers run ~1.3-1.5x
@@ -28,7 +21,6 @@ slower.
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 import os
 from pathlib import Path
@@ -36,11 +28,7 @@ from pathlib import Path
 import jax
 
 _YNN_FLAG = "--xla_cpu_experimental_ynn_fusion_type="
-_LEVEL_OPTION = "xla_backend_optimization_level"
-_FAST_COMPILE_FLAG = f"--{_LEVEL_OPTION}=0"
-_CPU_LEVEL_FLAG = f"--{_LEVEL_OPTION}=1"
-# Distributions whose presence means JAX may compile for an accelerator.
-_ACCELERATOR_PLUGINS = ("jax-cuda", "jax_cuda", "jax-rocm", "jax_rocm", "libtpu")
+_FAST_COMPILE_FLAG = "--xla_backend_optimization_level=0"
 
 logger = logging.getLogger(__name__)
 
@@ -75,26 +63,6 @@ def configure_cpu_flags() -> bool:
     return True
 
 
-def accelerator_plugin_installed() -> bool:
-    """Whether a JAX GPU/TPU plugin is installed (decided without starting JAX)."""
-    names = (dist.metadata["Name"] or "" for dist in importlib.metadata.distributions())
-    return any(name.lower().startswith(_ACCELERATOR_PLUGINS) for name in names)
-
-
-def configure_compile_level() -> bool:
-    """Adds LLVM level 1 for XLA's CPU backend (see the module docstring).
-
-    Returns:
-      Whether the flag was added: not when the user set a level in
-      ``XLA_FLAGS`` or a GPU/TPU plugin is installed.
-    """
-    flags = os.environ.get("XLA_FLAGS", "")
-    if _LEVEL_OPTION in flags or accelerator_plugin_installed():
-        return False
-    os.environ["XLA_FLAGS"] = f"{flags} {_CPU_LEVEL_FLAG}".strip()
-    return True
-
-
 def configure_fast_compile() -> bool:
     """Adds XLA's backend optimisation level 0 unless the user set a level.
 
@@ -108,7 +76,7 @@ def configure_fast_compile() -> bool:
       computation of the process).
     """
     flags = os.environ.get("XLA_FLAGS", "")
-    if _LEVEL_OPTION in flags:
+    if "xla_backend_optimization_level" in flags:
         return False
     os.environ["XLA_FLAGS"] = f"{flags} {_FAST_COMPILE_FLAG}".strip()
     return True
@@ -121,12 +89,9 @@ def configure(
 
     Args:
       cache_dir: persistent compilation cache (default :func:`default_cache_dir`).
-      fast_compile: :func:`configure_fast_compile` (test suites) instead of
-        :func:`configure_compile_level`.
+      fast_compile: also :func:`configure_fast_compile` (test suites).
     """
     configure_cpu_flags()
     if fast_compile:
         configure_fast_compile()
-    else:
-        configure_compile_level()
     enable_compilation_cache(cache_dir)

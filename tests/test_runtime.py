@@ -32,17 +32,3 @@ def test_compilation_cache_directory_is_created(tmp_path, monkeypatch):
     monkeypatch.setattr(jax.config, "update", lambda *args: None)  # keep the suite's
     directory = runtime.enable_compilation_cache(tmp_path / "cache")
     assert directory.is_dir()
-
-
-def test_compile_level_one_on_cpu_only_unless_a_level_is_set(monkeypatch):
-    monkeypatch.setattr(runtime, "accelerator_plugin_installed", lambda: False)
-    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
-    assert runtime.configure_compile_level()
-    assert os.environ["XLA_FLAGS"].split()[-1] == "--xla_backend_optimization_level=1"
-    monkeypatch.setenv("XLA_FLAGS", "--xla_backend_optimization_level=3")
-    assert not runtime.configure_compile_level()
-    assert os.environ["XLA_FLAGS"] == "--xla_backend_optimization_level=3"
-    monkeypatch.setattr(runtime, "accelerator_plugin_installed", lambda: True)
-    monkeypatch.delenv("XLA_FLAGS")
-    assert not runtime.configure_compile_level()
-    assert "XLA_FLAGS" not in os.environ

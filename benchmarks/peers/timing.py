@@ -49,13 +49,11 @@ Run (needs the ``peers`` extra)::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -68,6 +66,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # the repository
 
 import timing_workers  # noqa: E402
 from map_stats import agreement_of  # noqa: E402
+from timing_support import (  # noqa: E402
+    Worker,
+    dist_version,
+    gpu_fallbacks,
+    missing_peers,
+    parse_cases,
+)
 from timing_tables import LABELS, SCALING, scaling_table, table  # noqa: E402
 
 from experiments.shared.results import cpu_model, isa_level  # noqa: E402
@@ -92,68 +97,8 @@ METHODS = (
 )
 
 
-def missing_peers() -> str | None:
-    """The name of the first missing peer package, or ``None``."""
-    import importlib.util
-
-    for name in ("torch", "captum", "pytorch_grad_cam"):
-        if importlib.util.find_spec(name) is None:
-            return name
-    return None
-
-
-def _dist_version(name: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def _median_ms(times: list[float]) -> float:
     return 1000.0 * statistics.median(times)
-
-
-class Worker:
-    """One side (``"ours"`` or ``"peer"``) in its own process (``timing_workers``)."""
-
-    def __init__(self, side: str, args: list[str]):
-        script = os.path.join(HERE, "timing_workers.py")
-        self.side = side
-        self.proc = subprocess.Popen(
-            [sys.executable, script, side, *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "TQDM_DISABLE": "1"},
-        )
-        self.info = self._read()  # {"ready": true, ...}: the side is built
-
-    def _read(self) -> dict:
-        for line in self.proc.stdout:
-            if line.startswith("@@"):
-                return json.loads(line[2:])
-        code = self.proc.wait()
-        self.close()
-        raise RuntimeError(f"the {self.side} timing worker exited with status {code}")
-
-    def request(self, **msg) -> dict:
-        self.proc.stdin.write(json.dumps(msg) + "\n")
-        self.proc.stdin.flush()
-        return self._read()
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
-                self.proc.stdin.flush()
-                self.proc.wait(timeout=60)
-            except (BrokenPipeError, subprocess.TimeoutExpired):
-                self.proc.kill()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            with contextlib.suppress(BrokenPipeError):
-                stream.close()
 
 
 def compare(ours: Worker, peer: Worker, method: str, options: dict, repeats: int):
@@ -333,9 +278,9 @@ def run_benchmark(
         "versions": {
             "python": platform.python_version(),
             "jax": jax.__version__,
-            "torch": _dist_version("torch"),
-            "captum": _dist_version("captum"),
-            "grad_cam": _dist_version("grad-cam"),
+            "torch": dist_version("torch"),
+            "captum": dist_version("captum"),
+            "grad_cam": dist_version("grad-cam"),
             "platform": platform.platform(),
             "processor": cpu_model(),
             "isa": isa_level(),
@@ -344,38 +289,6 @@ def run_benchmark(
         "rows": rows,
         "scaling": scaling_rows,
     }
-
-
-def gpu_fallbacks() -> list[str]:
-    """Why a ``--device cuda`` run would not be a GPU comparison (empty: it is)."""
-    import jax
-    import torch
-
-    reasons = []
-    if jax.default_backend() != "gpu":
-        reasons.append(
-            f"ours (jax {jax.__version__}) would run on {jax.default_backend()!r}: "
-            "install jax with CUDA (GPU.md)"
-        )
-    if not torch.cuda.is_available():
-        reasons.append(
-            f"the peers (torch {torch.__version__}) would run on the CPU: "
-            "torch.cuda.is_available() is False"
-        )
-    return reasons
-
-
-def parse_cases(text: str, parser) -> list[tuple[int, int]]:
-    """``"8x64,16x256"`` -> ``[(8, 64), (16, 256)]``; errors name ``--cases``."""
-    cases = []
-    for item in text.split(","):
-        parts = item.strip().lower().split("x")
-        if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
-            parser.error(
-                f"--cases: expected BATCHxSIDE items such as 8x64,16x256, got {item!r}"
-            )
-        cases.append((int(parts[0]), int(parts[1])))
-    return cases
 
 
 def main(argv=None) -> int:

@@ -42,9 +42,11 @@ from segxai_jax.explainers.nan_inputs import input_gradient, input_validity
 from segxai_jax.memory import budgeted, check_memory_budget
 from segxai_jax.postprocess import check_channel_reduction, reduce_channels
 from segxai_jax.sweeps import (
+    AUTO,
     check_chunk_size,
     check_strategy,
     map_chunked,
+    resolve_chunk_size,
 )
 from segxai_jax.targets import Target, check_score_options, target_score
 from segxai_jax.types import ApplyFn, Explainer, Probe
@@ -262,10 +264,11 @@ def _resolve_baseline(baseline, x):
     return jax.tree_util.tree_unflatten(structure, resolved)
 
 
-# Gradient evaluations vectorised together by default, as for SmoothGrad.
-# Measured on a 2-core CPU (benchmarks/peers/timing.py setting: 8 images of
-# 64x64, 16 steps, quickstart U-Net): chunks of 4 took 361 ms (median of 9)
-# where all 16 steps at once took 411 ms (working set out of cache).
+# Gradient evaluations vectorised together by default. Unlike SmoothGrad's
+# samples, all 16 steps at once were slower than chunks of 4 at batches of
+# 4-8 images of 64x64 (1.04-1.11x, benchmarks/results/sweep_chunks.json), so
+# the default stays 4; "auto" (segxai_jax.sweeps.auto_chunk_size) compiles a
+# first call faster.
 IG_DEFAULT_CHUNK_SIZE = 4
 
 
@@ -275,7 +278,7 @@ def integrated_gradients(
     num_steps: int = 32,
     baseline="black",
     rule: str = "gauss_legendre",
-    chunk_size: int | None = IG_DEFAULT_CHUNK_SIZE,
+    chunk_size: int | str | None = IG_DEFAULT_CHUNK_SIZE,
     strategy: str = "unroll",
     score_reduction: str = "sum",
     score_space: str = "logits",
@@ -307,14 +310,17 @@ def integrated_gradients(
         fewest steps, with ``"riemann_middle"`` a close second; the trapezoid
         and one-sided rules were 10-1000x worse at equal steps.
       chunk_size: gradient evaluations vectorised together (memory bound);
-        ``None`` = all at once (try it on a GPU/TPU).
+        ``None`` = all at once (try it on a GPU/TPU); ``"auto"``: about 2**18
+        input elements per chunk and at least 4 steps
+        (:func:`segxai_jax.sweeps.auto_chunk_size`).
       strategy: ``"unroll"`` or ``"lax_map"`` (see ``map_chunked``).
       score_reduction: ``"sum"`` or ``"mean"`` of the class score over the ROI.
       score_space: ``"logits"`` or ``"probabilities"``.
       channel_reduction: ``None`` (raw ``[H, W, C]``) or a reduction method;
         ``"sum"`` keeps completeness.
       memory_budget: bytes; the chunk size is then the largest (up to
-        ``chunk_size``) whose compiled program fits (:mod:`segxai_jax.memory`).
+        ``chunk_size``; with ``"auto"``, the budget alone) whose compiled
+        program fits (:mod:`segxai_jax.memory`).
 
     Returns:
       ``explain(key, params, x[H, W, C], target) -> [H, W, C] or [H, W]``
@@ -325,7 +331,7 @@ def integrated_gradients(
       2017, arXiv:1703.01365.
     """
     alphas, weights = integration_points(num_steps, rule)
-    check_chunk_size(chunk_size)
+    check_chunk_size(chunk_size, allow_auto=True)
     check_strategy(strategy)
     check_channel_reduction(channel_reduction)
     if isinstance(baseline, str | bool) and baseline not in NAMED_BASELINES:
@@ -360,7 +366,10 @@ def integrated_gradients(
             return grad_score(params, point, target)
 
         grads = map_chunked(
-            gradient_at, jnp.asarray(alphas), chunk_size=chunk, strategy=strategy
+            gradient_at,
+            jnp.asarray(alphas),
+            chunk_size=resolve_chunk_size(chunk, len(alphas), x),
+            strategy=strategy,
         )  # [num_steps, *x.shape] per leaf
         mean_gradient = _tree_map(
             lambda g: jnp.tensordot(jnp.asarray(weights), g, axes=1), grads
@@ -370,7 +379,7 @@ def integrated_gradients(
 
     run = budgeted(
         with_chunks,
-        chunk_size=chunk_size,
+        chunk_size=chunk_size if memory_budget is None or chunk_size != AUTO else None,
         memory_budget=memory_budget,
         total_of=lambda *args: len(alphas),
         what="integration steps",

@@ -39,23 +39,24 @@ import jax.numpy as jnp
 from segxai_jax import validation
 from segxai_jax.memory import check_memory_budget, chunk_for_budget, new_cache_key
 from segxai_jax.sweeps import (
+    AUTO,
     check_chunk_size,
     check_strategy,
     map_chunked,
+    resolve_chunk_size,
 )
 from segxai_jax.types import Explainer, Probe
 from segxai_jax.validation import check_input
 
 VARIANTS = ("mean", "squared", "variance")
 
-# Samples vectorised together by default. Measured on a 2-core CPU (jaxlib
-# 0.10.2, benchmarks/sweep_strategies.py: 482k-parameter U-Net, 8 images of
-# 64x64, 32 samples): "unroll" chunks of 2-4 were fastest, 8 about 3 % slower,
-# all 32 at once 10-15 % slower (working set out of cache), "lax_map" 4-7x
-# slower at every chunk size; compile time grows with the number of chunks
-# (chunk 4: ~6-20 s, chunk 1: ~15-100 s). On a GPU/TPU pass a larger chunk_size
-# or None.
-DEFAULT_CHUNK_SIZE = 4
+# Samples vectorised together by default: "auto" (segxai_jax.sweeps) puts
+# about 2**18 input elements in a chunk, at least 4 samples: all 16 samples
+# of a 64x64 image in one chunk (compiles in about half the time of chunks of
+# 4 and runs as fast), chunks of 4 for 256x256 images. "lax_map" was 4-7x
+# slower on CPU at every chunk size (benchmarks/sweep_strategies.py). On a
+# GPU/TPU pass a larger chunk_size or None.
+DEFAULT_CHUNK_SIZE = AUTO
 
 
 EXPLAINER_SIGNATURE = "explain(key, params, x, target) -> map"
@@ -127,7 +128,7 @@ def smoothgrad(
     num_samples: int = 50,
     noise_level: float = 0.15,
     variant: str = "mean",
-    chunk_size: int | None = DEFAULT_CHUNK_SIZE,
+    chunk_size: int | str | None = DEFAULT_CHUNK_SIZE,
     strategy: str = "unroll",
     memory_budget: int | None = None,
 ) -> Explainer:
@@ -139,13 +140,15 @@ def smoothgrad(
       noise_level: ``sigma / (max x - min x)`` (the paper: 10-20 %); 0 gives
         the base explainer.
       variant: ``"mean"``, ``"squared"`` or ``"variance"``.
-      chunk_size: samples vectorised together (bounds memory); ``None`` = all.
-        The default (4) was the fastest measured on a 2-core CPU.
+      chunk_size: samples vectorised together (bounds memory); ``None`` = all;
+        ``"auto"`` (default): about 2**18 input elements per chunk and at
+        least 4 samples (:func:`segxai_jax.sweeps.auto_chunk_size`).
       strategy: ``"unroll"`` or ``"lax_map"`` (see ``map_chunked``); on CPU
         ``"unroll"`` is several times faster around gradients.
       memory_budget: bytes; the chunk size is then the largest (up to
         ``chunk_size``, or ``num_samples`` if that is ``None``) whose compiled
-        program fits, from XLA's memory analysis (:mod:`segxai_jax.memory`).
+        program fits, from XLA's memory analysis (:mod:`segxai_jax.memory`);
+        with ``chunk_size="auto"`` the bound is the budget alone.
 
     Returns:
       ``explain(key, params, x, target) -> map`` of the base explainer's shape.
@@ -163,7 +166,7 @@ def smoothgrad(
     check_explainer(explainer)
     _check_hyperparameters(num_samples, noise_level)
     validation.check_choice(variant, "variant", VARIANTS)
-    check_chunk_size(chunk_size)
+    check_chunk_size(chunk_size, allow_auto=True)
     check_strategy(strategy)
     memory_budget = check_memory_budget(memory_budget)
     num_samples, noise_level = int(num_samples), float(noise_level)
@@ -195,14 +198,14 @@ def smoothgrad(
         check_input(x, target, allow_tree=True)
         # The base explainer runs under vmap and cannot see the class id.
         validation.check_target_classes(explainer, params, x, target)
-        chunk = chunk_size
+        chunk = resolve_chunk_size(chunk_size, num_samples, x)
         if memory_budget is not None:
             chunk = chunk_for_budget(
                 with_chunks,
                 (key, params, x, target),
                 total=num_samples,
                 memory_budget=memory_budget,
-                largest=chunk_size,
+                largest=None if chunk_size == AUTO else chunk_size,
                 what="noise samples",
                 cache_key=cache_key,
             )

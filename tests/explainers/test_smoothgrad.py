@@ -1,5 +1,7 @@
 """SmoothGrad, SmoothGrad-Squared and VarGrad around any explainer."""
 
+import sys
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -120,6 +122,45 @@ def test_smoothgrad_averages_towards_the_expected_map(unet):
     assert np.abs(np.asarray(out - expected)).mean() < 0.03
 
 
+def test_auto_chunks_equal_unchunked_and_follow_the_image_size(unet, monkeypatch):
+    from segxai_jax import sweeps
+
+    apply_fn, params, x, target = unet
+    key = jax.random.key(5)
+    seen = []
+    real = sweeps.map_chunked
+    module = sys.modules["segxai_jax.explainers.smoothgrad"]
+    monkeypatch.setattr(
+        module,
+        "map_chunked",
+        lambda fn, xs, *, chunk_size, strategy: (
+            seen.append(chunk_size)
+            or real(fn, xs, chunk_size=chunk_size, strategy=strategy)
+        ),
+    )
+    auto = smoothgrad(vanilla_gradient(apply_fn), num_samples=7)  # "auto"
+    full = smoothgrad(vanilla_gradient(apply_fn), num_samples=7, chunk_size=None)
+    np.testing.assert_allclose(
+        jax.jit(auto)(key, params, x, target),
+        jax.jit(full)(key, params, x, target),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    assert seen[0] == sweeps.auto_chunk_size(7, x.size) == 7  # a small image: 1 chunk
+
+
+def test_auto_chunk_size_bounds_elements_per_chunk():
+    from segxai_jax.sweeps import auto_chunk_size
+
+    assert auto_chunk_size(16, 64 * 64 * 3) == 16
+    assert auto_chunk_size(16, 128 * 128 * 3) == 4  # limit 5: four equal chunks
+    assert auto_chunk_size(16, 512 * 512 * 3) == 4  # never below 4
+    assert auto_chunk_size(3, 512 * 512 * 3) == 3
+    for total in range(1, 60):
+        chunk = auto_chunk_size(total, 64 * 64 * 3)
+        assert 1 <= chunk <= total and chunk * 64 * 64 * 3 <= 2**18 + 12288 * 4
+
+
 @pytest.mark.parametrize("strategy", ["unroll", "lax_map"])
 def test_chunked_equals_unchunked(unet, strategy):
     apply_fn, params, x, target = unet
@@ -175,6 +216,7 @@ def test_gradient_through_smoothgrad_is_finite_nonzero_and_deterministic(unet):
         ({"noise_level": -0.1}, "noise_level"),
         ({"noise_level": float("inf")}, "noise_level"),
         ({"chunk_size": 0}, "chunk_size"),
+        ({"chunk_size": "big"}, "chunk_size"),
         ({"variant": "median"}, "variant"),
         ({"strategy": "scan"}, "strategy"),
     ],
