@@ -17,6 +17,8 @@ Run::
 
     python benchmarks/ig_steps.py                 # ~2 minutes on 2 cores
     python benchmarks/ig_steps.py --images 4 --steps 4 16 --reference-steps 64
+    python benchmarks/ig_steps.py --baseline 0.5 --rules gauss_legendre \
+        --out benchmarks/results/ig_steps_grey.json
 
 Writes ``benchmarks/results/ig_steps.json`` (and ``.md``).
 """
@@ -73,10 +75,17 @@ def measure(args) -> dict:
             args.images, Path(tmp)
         )
     apply_fn = unet_apply_fn(model)
+    baseline = (
+        args.baseline if args.baseline in ("black", "white") else float(args.baseline)
+    )
 
     def maps(steps, rule):
         explain = explainers.integrated_gradients(
-            apply_fn, num_steps=steps, rule=rule, channel_reduction="sum"
+            apply_fn,
+            num_steps=steps,
+            rule=rule,
+            baseline=baseline,
+            channel_reduction="sum",
         )
         batched = jax.jit(explain_batch(explain))
         return np.asarray(batched(None, params, images, targets), np.float64)
@@ -85,7 +94,8 @@ def measure(args) -> dict:
         return target_score(apply_fn(params, x), target)
 
     scores = jax.vmap(score)(images, targets)
-    baselines = jax.vmap(score)(jnp.zeros_like(images), targets)
+    starts = {"black": 0.0, "white": 1.0}.get(args.baseline, baseline)
+    baselines = jax.vmap(score)(jnp.full_like(images, starts), targets)
     difference = np.asarray(scores - baselines, np.float64)  # [B]
     reference = maps(args.reference_steps, "gauss_legendre")
     rows = []
@@ -121,6 +131,7 @@ def measure(args) -> dict:
     )
     return {
         "teacher": teacher,
+        "baseline": args.baseline,
         "images": args.images,
         "reference_steps": args.reference_steps,
         "reference_completeness_error_max": float(reference_completeness.max()),
@@ -144,6 +155,9 @@ def main(argv=None) -> int:
     parser.add_argument("--reference-steps", type=int, default=512)
     parser.add_argument("--tolerance", type=float, default=0.01)
     parser.add_argument(
+        "--baseline", default="black", help="black, white or a constant grey level"
+    )
+    parser.add_argument(
         "--out", default=str(REPOSITORY / "benchmarks/results/ig_steps.json")
     )
     args = parser.parse_args(argv)
@@ -151,6 +165,13 @@ def main(argv=None) -> int:
 
     if args.images < 1 or args.reference_steps < 2 or min(args.steps) < 1:
         parser.error("--images, --steps: expected >= 1; --reference-steps: >= 2")
+    if args.baseline not in ("black", "white"):
+        try:
+            float(args.baseline)
+        except ValueError:
+            parser.error(
+                f"--baseline: expected black, white or a number, got {args.baseline!r}"
+            )
     unknown = sorted(set(args.rules) - set(IG_RULES))
     if unknown:
         parser.error(f"--rules: unknown {unknown}; available: {list(IG_RULES)}")
