@@ -26,7 +26,6 @@ Writes ``benchmarks/results/ig_steps.json`` (and ``.md``).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 import tempfile
@@ -40,20 +39,13 @@ if str(REPOSITORY) not in sys.path:
 
 
 def _teacher_and_targets(num_images: int, workdir: Path):
+    from benchmarks.method_costs import committed_teacher
     from experiments.quickstart.config import Config, get_config
-    from experiments.shared.data import load_data
     from experiments.shared.options import settings_from
     from experiments.shared.targets import largest_digit_targets
-    from experiments.shared.teacher import resolve_teacher
 
     settings = settings_from(Config, get_config())
-    borrowed = dataclasses.replace(settings.teacher, workdir="runs/quickstart")
-    data = load_data(settings.data, splits=("validation",))
-    model, params, info = resolve_teacher(
-        borrowed, settings.data, data, workdir, seed=settings.seed
-    )
-    if info["trained_here"]:
-        raise RuntimeError("expected the committed quickstart teacher")
+    model, params, data, info = committed_teacher(settings, workdir)
     images = data["validation"]["image"][:num_images]
     predicted = np.asarray(model.apply({"params": params}, images).argmax(-1))
     truth = data["validation"]["mask"][:num_images]

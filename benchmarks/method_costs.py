@@ -41,8 +41,9 @@ from experiments.shared.teacher import resolve_teacher  # noqa: E402
 from segxai_jax import runtime  # noqa: E402
 
 
-def measure(settings: Config, workdir: Path) -> dict:
-    """The cost rows of every method on the committed quickstart teacher."""
+def committed_teacher(settings: Config, workdir: Path):
+    """``(model, params, data, info)``: the committed quickstart teacher and the
+    validation split (refuses to train one: the benchmarks explain that one)."""
     borrowed = dataclasses.replace(settings.teacher, workdir="runs/quickstart")
     data = load_data(settings.data, splits=("validation",))
     model, params, info = resolve_teacher(
@@ -50,6 +51,12 @@ def measure(settings: Config, workdir: Path) -> dict:
     )
     if info["trained_here"]:
         raise RuntimeError("expected the committed quickstart teacher")
+    return model, params, data, info
+
+
+def measure(settings: Config, workdir: Path) -> dict:
+    """The cost rows of every method on the committed quickstart teacher."""
+    model, params, data, info = committed_teacher(settings, workdir)
     explained = explain_and_time(
         workdir, model, params, data, settings.explain, seed=settings.seed
     )
