@@ -69,6 +69,7 @@ EXPERIMENTS = (
     "ablation_regions",
     "context_bias",
     "attack_explanations",
+    "attack_three_term",
     "continual_replay",
     "cam_nas",
     "nas_proxies",

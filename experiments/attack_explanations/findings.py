@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from experiments.attack_explanations.measure import DEFENCES, EXPLAINER_TITLES
+from experiments.shared.attacks import DEFENCES, EXPLAINER_TITLES
 from experiments.shared.findings import RULE, Finding, scope, strict_verdict
 from experiments.shared.stats import fmt_ci, sign_of
 

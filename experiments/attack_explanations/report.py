@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from experiments.attack_explanations.measure import DEFENCES, EXPLAINER_TITLES
+from experiments.shared.attacks import DEFENCES, EXPLAINER_TITLES
 from experiments.shared.findings import Finding, findings_markdown
 from experiments.shared.stats import fmt_ci
 from experiments.shared.tables import markdown_table, wall_time_section

@@ -41,8 +41,9 @@ import numpy as np
 
 from experiments.attack_explanations.config import EXPLAINERS, Config
 from experiments.attack_explanations.findings import evaluate_findings
-from experiments.attack_explanations.measure import AttackPlan, attack_one, summarise
+from experiments.attack_explanations.measure import summarise
 from experiments.attack_explanations.report import make_figure, report_markdown
+from experiments.shared.attacks import AttackPlan, attack_one
 from experiments.shared.study import run_study
 from experiments.shared.targets import largest_digit_targets
 from experiments.shared.teacher import load_data_and_teacher, teacher_probe_names

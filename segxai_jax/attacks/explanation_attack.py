@@ -125,7 +125,7 @@ class AttackState:
       clean_probs: softmax output of the deployed model on ``x``, ``[B, H, W,
         K]``.
       explain_keys: one key per image for the explainer, fixed for the whole
-        attack (SmoothGrad then draws the same noise every step).
+        attack unless ``fresh_explainer_keys`` folds the step into it.
       opt_state: the optimiser's state.
       step: steps taken, int32 scalar.
     """
@@ -201,6 +201,7 @@ def explanation_attack(
     *,
     config: AttackConfig | None = None,
     optimizer: optax.GradientTransformation | None = None,
+    fresh_explainer_keys: bool = False,
 ) -> ExplanationAttack:
     """Builds the attack that moves explanations to targets, output unchanged.
 
@@ -214,6 +215,12 @@ def explanation_attack(
       config: hyper-parameters (default :class:`AttackConfig()`).
       optimizer: any optax transformation of the images; default
         ``optax.adam(config.learning_rate)``.
+      fresh_explainer_keys: False (default) explains with one fixed key per
+        image for the whole attack (SmoothGrad then sees the same noise at
+        every step and the attack can fit that noise); True folds the step
+        into each image's key, so a stochastic explainer draws fresh noise
+        every step and the attack must move its expectation (as an attacker
+        facing a deployed SmoothGrad would).
 
     Returns:
       An :class:`ExplanationAttack` ``(init, update, run, config)``.
@@ -255,6 +262,7 @@ def explanation_attack(
     if not callable(apply_at) or not callable(explainer_at):
         raise ValueError("apply_at, explainer_at: expected callables of softplus_beta")
     optimizer = optax.adam(config.learning_rate) if optimizer is None else optimizer
+    validation.check_bool(fresh_explainer_keys, "fresh_explainer_keys")
     schedule = config.softplus_schedule
     budget = config.linf_budget
 
@@ -308,6 +316,10 @@ def explanation_attack(
                 jnp.sum(jnp.square(x_adv - x)),
             )
 
+        keys = state.explain_keys
+        if fresh_explainer_keys:
+            keys = jax.vmap(jax.random.fold_in, (0, None))(keys, state.step)
+
         def loss_fn(x_adv):
             explanation, output, change = jax.vmap(terms_of)(
                 x_adv,
@@ -315,7 +327,7 @@ def explanation_attack(
                 state.target_maps,
                 state.targets,
                 state.clean_probs,
-                state.explain_keys,
+                keys,
             )
             per_image = (
                 config.gamma_explanation * explanation

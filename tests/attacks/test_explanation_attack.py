@@ -290,3 +290,30 @@ def test_bad_images_and_targets_are_rejected(setup):
     one = jax.tree.map(lambda leaf: leaf[0], targets)
     with pytest.raises(ValueError, match="targets: expected a Target with class_id"):
         attack.init(jax.random.key(0), params, x, maps, one)
+
+
+def test_fresh_explainer_keys_redraw_the_noise_every_step(setup):
+    """A key-only explainer: fixed keys give one map for all steps, fresh keys not."""
+    model, params, x, targets, maps = setup
+
+    def noise_at(beta):
+        del beta
+        return lambda key, params, xi, target: jax.random.uniform(key, xi.shape[:2])
+
+    config = AttackConfig(
+        num_steps=3, learning_rate=1e-2, gamma_output=1.0, softplus_schedule=None
+    )
+    apply_at = unet_apply_at(model)
+    runs = {
+        fresh: explanation_attack(
+            apply_at, noise_at, config=config, fresh_explainer_keys=fresh
+        ).run(jax.random.key(0), params, x, maps, targets)[1]
+        for fresh in (False, True)
+    }
+    fixed, fresh = runs[False].explanation, runs[True].explanation
+    np.testing.assert_array_equal(fixed[0], fixed[1])
+    np.testing.assert_array_equal(fixed[1], fixed[2])
+    assert np.all(np.asarray(fresh[1]) != np.asarray(fresh[0]))
+    assert np.all(np.asarray(fresh[2]) != np.asarray(fresh[1]))
+    with pytest.raises((TypeError, ValueError), match="fresh_explainer_keys"):
+        explanation_attack(apply_at, noise_at, fresh_explainer_keys="yes")

@@ -1,0 +1,84 @@
+"""The seed paper's attack claims and the detection question, with verdict rules."""
+
+from __future__ import annotations
+
+from experiments.attack_three_term.detection import DETECTORS
+from experiments.shared.attacks import EXPLAINER_TITLES
+from experiments.shared.findings import RULE, Finding, scope, strict_verdict
+from experiments.shared.stats import fmt_ci, sign_of
+
+SOURCE = (
+    "seed paper, ref. [7] (Gipiškis et al., IEEE Syst. J. 2023, after "
+    "Dombrowski et al., NeurIPS 2019)"
+)
+PHASES = {
+    ("short", "none"): "200 steps, no L-inf budget",
+    ("short", "linf"): "200 steps, L-inf budget",
+    ("long", "none"): "1500 steps, no L-inf budget",
+    ("long", "linf"): "1500 steps, L-inf budget",
+}
+DETECTOR_TITLES = {
+    "softplus": "the softplus (beta 2) re-explanation",
+    "smoothgrad": "a SmoothGrad re-explanation",
+    "ablation_cam": "Seg-Ablation-CAM",
+}
+
+
+def _label(entry: dict) -> str:
+    return f"{EXPLAINER_TITLES[entry['explainer']]} / {entry['target']}"
+
+
+def attack_finding(summary: dict, phase: str, budget: str) -> Finding | None:
+    """Moved towards the target (paired rise) with >= 99 % of pixels kept."""
+    cells = [
+        e for e in summary.values() if (e["phase"], e["budget"]) == (phase, budget)
+    ]
+    if not cells:
+        return None
+    signs, parts = {}, []
+    for e in cells:
+        kept = e["metrics"]["pixel_agreement"]["mean"] >= 0.99
+        moved = sign_of(e["rise_pearson"])
+        signs[_label(e)] = moved if kept else min(moved, 0)
+        m = e["metrics"]
+        parts.append(
+            f"{_label(e)}: rise {fmt_ci(e['rise_pearson'])}, pixel agreement "
+            f"{m['pixel_agreement']['mean']:.4f}, PSNR {m['input_psnr']['mean']:.3g} dB"
+        )
+    return Finding(
+        "The three-term loss moves a segmentation explanation towards a target "
+        "while the segmentation stays and the input change stays small "
+        f"({PHASES[(phase, budget)]})",
+        SOURCE,
+        strict_verdict(list(signs.values())),
+        "; ".join(parts)
+        + ". One test per (explainer, target): the paired rise of Pearson(h, "
+        f"h_t) with >= 99 % of the pixels keeping their class ({scope(signs)}). "
+        + RULE,
+    )
+
+
+def detection_finding(summary: dict, detector: str) -> Finding:
+    """AUROC above chance in every (phase, budget, target, explainer) cell."""
+    signs, parts = {}, []
+    for key, e in summary.items():
+        auroc = e["detection"][detector]
+        low, high = auroc["ci_low"], auroc["ci_high"]
+        signs[key] = 1 if low > 0.5 else (-1 if high < 0.5 else 0)
+        parts.append(f"{key}: {fmt_ci(auroc)}")
+    return Finding(
+        f"Disagreement between the attacked explanation and {DETECTOR_TITLES[detector]}"
+        " tells attacked inputs from clean ones",
+        "seed paper (XAI for detecting attacks on segmentation)",
+        strict_verdict(list(signs.values())),
+        "AUROC [bootstrap 95 % CI] per cell: "
+        + "; ".join(parts)
+        + f" ({scope(signs)}). Test per cell: the interval excludes 0.5. "
+        + RULE,
+    )
+
+
+def evaluate_findings(summary: dict) -> list[Finding]:
+    out = [attack_finding(summary, *cell) for cell in PHASES]
+    out = [f for f in out if f is not None]
+    return out + [detection_finding(summary, d) for d in DETECTORS]
