@@ -128,6 +128,8 @@ class AttackState:
         attack unless ``fresh_explainer_keys`` folds the step into it.
       opt_state: the optimiser's state.
       step: steps taken, int32 scalar.
+      search_key: the key of the gradient-free attack's search directions
+        (``None`` for the gradient attack).
     """
 
     x_adv: jax.Array
@@ -138,6 +140,7 @@ class AttackState:
     explain_keys: jax.Array
     opt_state: Any
     step: jax.Array
+    search_key: jax.Array | None = None
 
 
 class AttackInfo(NamedTuple):
@@ -226,7 +229,9 @@ def explanation_attack(
       An :class:`ExplanationAttack` ``(init, update, run, config)``.
 
     Raises:
-      ValueError: naming the argument, for images outside ``[0, 1]`` or not
+      ValueError: naming the argument, for a perturbation-based explainer
+        (``explain.perturbed``: use :func:`gradient_free_attack`), images
+        outside ``[0, 1]`` or not
         ``[B, H, W, C]``, target maps of another shape or not finite, targets
         not one per image, or (at ``init``, outside ``jit``) a schedule with a
         model whose activation cannot be swapped.
@@ -261,6 +266,13 @@ def explanation_attack(
         raise ValueError(f"config: expected an AttackConfig, got {config!r}")
     if not callable(apply_at) or not callable(explainer_at):
         raise ValueError("apply_at, explainer_at: expected callables of softplus_beta")
+    if getattr(explainer_at(None), "perturbed", False):
+        raise ValueError(
+            "explainer_at: expected an explainer differentiable in its input; this "
+            "one is perturbation-based (its map comes from forward passes of "
+            "perturbed inputs or activations: occlusion, Seg-Ablation-CAM, RISE), "
+            "so attack it with gradient_free_attack(apply_fn, explain, config=...)"
+        )
     optimizer = optax.adam(config.learning_rate) if optimizer is None else optimizer
     validation.check_bool(fresh_explainer_keys, "fresh_explainer_keys")
     schedule = config.softplus_schedule

@@ -397,4 +397,4 @@ def seg_ablation_cam(
         validation.check_input(x, target, allow_tree=True)
         return run(key, params, x, target)
 
-    return validation.attach_class_count(explain, probe.class_count)
+    return validation.attach_class_count(explain, probe.class_count, perturbed=True)

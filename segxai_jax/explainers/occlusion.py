@@ -365,5 +365,5 @@ def occlusion(
         return run(key, params, x, target)
 
     return validation.attach_class_count(
-        explain, validation.logits_class_count(apply_fn)
+        explain, validation.logits_class_count(apply_fn), perturbed=True
     )

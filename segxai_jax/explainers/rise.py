@@ -161,4 +161,5 @@ def rise(
         total, _ = jax.lax.scan(chunk, jnp.zeros(hw, jnp.float32), keys)
         return total / (num_masks * keep_probability) * input_validity(x)
 
+    explain.perturbed = True  # attacked by gradient_free_attack, not gradients
     return explain

@@ -182,13 +182,19 @@ def validate_explainer_inputs(x, target, *, num_classes: int | None = None) -> N
         check_class_id(target, check_int(num_classes, "num_classes", minimum=1))
 
 
-def attach_class_count(explain: Callable, class_count: Callable) -> Callable:
+def attach_class_count(
+    explain: Callable, class_count: Callable, *, perturbed: bool = False
+) -> Callable:
     """Records how to find the model's ``K`` on an explainer function.
 
     Args:
       explain: ``explain(key, params, x, target)``.
       class_count: ``class_count(params, x) -> K`` (shape-only, e.g. through
         ``jax.eval_shape``).
+      perturbed: the map is built from forward passes of perturbed inputs or
+        activations (occlusion, ablation, RISE), recorded as
+        ``explain.perturbed``: attacks on it go through
+        :func:`segxai_jax.attacks.gradient_free_attack`, not input gradients.
 
     Returns:
       ``explain`` itself. Wrappers (SmoothGrad, batches, metrics) use it to
@@ -196,6 +202,7 @@ def attach_class_count(explain: Callable, class_count: Callable) -> Callable:
       explainer's own check cannot see values.
     """
     explain.class_count = class_count
+    explain.perturbed = perturbed
     return explain
 
 
