@@ -12,6 +12,11 @@ the deployed explanation and a re-explanation ``r`` (larger = more suspect):
 * ``ablation_cam``: Seg-Ablation-CAM, a gradient-free explanation, at
   ``ablation_layer``.
 
+For an attacked perturbation-based explainer (the gradient-free phase) the
+detectors are ``softplus`` (the same method on the softplus model) and
+``smoothgrad`` (SmoothGrad of the vanilla gradient: a gradient method
+against a perturbation method).
+
 The scores of the clean and the attacked image of every unit are stored, so
 AUROCs pool any set of units (:func:`experiments.shared.stats.auroc_ci`).
 """
@@ -23,7 +28,7 @@ import numpy as np
 
 from experiments.shared.attacks import explainer_factories
 from segxai_jax import attacks
-from segxai_jax.explainers import seg_ablation_cam, smoothgrad
+from segxai_jax.explainers import seg_ablation_cam, smoothgrad, vanilla_gradient
 from segxai_jax.metrics.similarity import pearson
 from segxai_jax.probes import make_probe
 
@@ -55,17 +60,30 @@ def re_explainers(model, name: str, image_shape, plan, ablation_layer) -> dict:
     }
 
 
+def perturbation_re_explainers(model, explainer_at, defence) -> dict:
+    """The detectors of an attacked perturbation-based explainer ``explainer_at``."""
+    apply_at = attacks.unet_apply_at(model)
+    return {
+        "softplus": explainer_at(defence.softplus_beta),
+        "smoothgrad": smoothgrad(
+            vanilla_gradient(apply_at(None)),
+            num_samples=defence.smoothgrad_samples,
+            noise_level=defence.noise_level,
+        ),
+    }
+
+
 def detector_scores(
-    model, params, name, x, x_adv, clean_maps, adv_maps, targets, key, plan, layer
+    explainers: dict, params, x, x_adv, clean_maps, adv_maps, targets, key
 ) -> dict:
     """``{detector: {"clean": [B], "attacked": [B]}}`` disagreement scores.
 
     Args:
+      explainers: detector name -> re-explainer (:func:`re_explainers`,
+        :func:`perturbation_re_explainers`).
       clean_maps / adv_maps: the deployed explanation's heatmaps ``[B, H, W]``
         of ``x`` and ``x_adv`` (as the attack measured them).
-      plan / layer: the unit's attack plan and Seg-Ablation-CAM's layer.
     """
-    explainers = re_explainers(model, name, x.shape[1:], plan, layer)
 
     @jax.jit
     def scores(params, x, x_adv, clean_maps, adv_maps):

@@ -16,6 +16,13 @@ PHASES = {
     ("short", "linf"): "200 steps, L-inf budget",
     ("long", "none"): "1500 steps, no L-inf budget",
     ("long", "linf"): "1500 steps, L-inf budget",
+    ("gradient_free", "none"): "gradient-free evolution strategy, no L-inf budget",
+    ("gradient_free", "linf"): "gradient-free evolution strategy, L-inf budget",
+}
+EXPLAINER_TITLES = {
+    **EXPLAINER_TITLES,
+    "seg_ablation_cam": "Seg-Ablation-CAM",
+    "occlusion": "occlusion",
 }
 DETECTOR_TITLES = {
     "softplus": "the softplus (beta 2) re-explanation",
@@ -62,6 +69,8 @@ def detection_finding(summary: dict, detector: str) -> Finding:
     """AUROC above chance in every (phase, budget, target, explainer) cell."""
     signs, parts = {}, []
     for key, e in summary.items():
+        if detector not in e["detection"]:
+            continue
         auroc = e["detection"][detector]
         low, high = auroc["ci_low"], auroc["ci_high"]
         signs[key] = 1 if low > 0.5 else (-1 if high < 0.5 else 0)

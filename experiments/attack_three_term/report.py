@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from experiments.attack_three_term.detection import DETECTORS
-from experiments.attack_three_term.findings import PHASES
-from experiments.shared.attacks import EXPLAINER_TITLES
+from experiments.attack_three_term.findings import EXPLAINER_TITLES, PHASES
 from experiments.shared.findings import Finding, findings_markdown
 from experiments.shared.stats import fmt_ci
 from experiments.shared.tables import markdown_table
@@ -50,7 +49,10 @@ def _detection_table(cells: list[dict]) -> str:
             f"{e['phase']} / {e['budget']}",
             EXPLAINER_TITLES[e["explainer"]],
             e["target"],
-            *(fmt_ci(e["detection"][d]) for d in DETECTORS),
+            *(
+                fmt_ci(e["detection"][d]) if d in e["detection"] else "-"
+                for d in DETECTORS
+            ),
         ]
         for e in cells
     ]

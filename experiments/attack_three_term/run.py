@@ -33,9 +33,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments.attack_three_term.config import EXPLAINERS, Config
-from experiments.attack_three_term.detection import DETECTORS, detector_scores
+from experiments.attack_three_term.config import (
+    ALL_EXPLAINERS,
+    EXPLAINERS,
+    GRADIENT_FREE,
+    Config,
+)
+from experiments.attack_three_term.detection import (
+    detector_scores,
+    perturbation_re_explainers,
+    re_explainers,
+)
 from experiments.attack_three_term.findings import evaluate_findings
+from experiments.attack_three_term.gradient_free import (
+    attack_without_gradients,
+    perturbation_explainer_at,
+)
 from experiments.attack_three_term.report import report_markdown
 from experiments.shared.attacks import AttackPlan, attack_one
 from experiments.shared.stats import auroc_ci, mean_ci, paired_difference
@@ -54,8 +67,34 @@ AXES = (
     "budgets",
     "long_seeds",
     "long_budgets",
+    "gradient_free.explainers",
+    "gradient_free.seeds",
+    "gradient_free.budgets",
+    "gradient_free.targets",
 )
 PRESENTATION = ()
+# A unit depends on these top-level fields only, so the gradient-free phase's
+# settings do not touch the gradient units and the other way round.
+_COMMON = (
+    "seed",
+    "data",
+    "teacher",
+    "num_images",
+    "square_size",
+    "shift",
+    "attack",
+    "defence",
+    "ablation_layer",
+)
+_GRADIENT = (*_COMMON, "smoothgrad", "cam_layer", "long_steps")
+DEPENDS = {
+    **{
+        f"{phase}-{name}": _GRADIENT
+        for phase in ("short", "long")
+        for name in EXPLAINERS
+    },
+    **{f"gradient_free-{name}": (*_COMMON, "gradient_free") for name in GRADIENT_FREE},
+}
 SIDECAR = ("x_adv", "clean_maps", "adv_maps", "target_maps")
 HISTORY_POINTS = 200  # loss curves are kept at most this long
 SUMMARISED = (
@@ -72,7 +111,21 @@ SUMMARISED = (
 
 
 def resolve(settings: Config, workdir) -> Config:
-    """The layers must exist in the teacher."""
+    """Each explainer in its phase; the layers must exist in the teacher."""
+    wrong = [n for n in settings.explainers if n not in EXPLAINERS]
+    if wrong:
+        raise ValueError(
+            f"config.explainers: {wrong} are perturbation-based (no useful input "
+            "gradient): list them under config.gradient_free.explainers; the "
+            f"gradient phases attack {EXPLAINERS}"
+        )
+    wrong = [n for n in settings.gradient_free.explainers if n not in GRADIENT_FREE]
+    if wrong:
+        raise ValueError(
+            f"config.gradient_free.explainers: {wrong} have input gradients: attack "
+            "them through their gradients (config.explainers); the gradient-free "
+            f"phase attacks {GRADIENT_FREE}"
+        )
     probe_names = teacher_probe_names(settings.teacher, workdir)
     for name in ("cam_layer", "ablation_layer"):
         if getattr(settings, name) not in probe_names:
@@ -90,16 +143,25 @@ def _select_images(test: dict, count: int, seed: int) -> np.ndarray:
 
 
 def units(settings: Config) -> list[Unit]:
-    """Short units first (budget, target, explainer, seed), then the long ones."""
+    """Short units first (budget, target, explainer, seed), then the
+    gradient-free ones, then the long ones (the order of value)."""
+    free, targets = settings.gradient_free, settings.targets
     phases = (
-        ("short", settings.budgets, settings.seeds),
-        ("long", settings.long_budgets, settings.long_seeds),
+        ("short", settings.budgets, settings.seeds, settings.explainers, targets),
+        ("gradient_free", free.budgets, free.seeds, free.explainers, free.targets),
+        (
+            "long",
+            settings.long_budgets,
+            settings.long_seeds,
+            settings.explainers,
+            targets,
+        ),
     )
     out = []
-    for phase, budgets, seeds in phases:
+    for phase, budgets, seeds, explainers, phase_targets in phases:
         for budget in budgets:
-            for target in settings.targets:
-                for name in settings.explainers:
+            for target in phase_targets:
+                for name in explainers:
                     for seed in seeds:
                         cell = {
                             "phase": phase,
@@ -134,8 +196,17 @@ def prepare(settings: Config, workdir, timer) -> dict:
 
 def attack_settings(settings: Config, phase: str, budget: str):
     """The unit's :class:`~segxai_jax.attacks.AttackConfig`."""
-    steps = settings.long_steps if phase == "long" else settings.attack.num_steps
     linf = settings.attack.linf_budget if budget == "linf" else None
+    if phase == "gradient_free":
+        free = settings.gradient_free
+        return dataclasses.replace(
+            settings.attack,
+            num_steps=free.num_steps,
+            learning_rate=free.learning_rate,
+            softplus_schedule=None,
+            linf_budget=linf,
+        )
+    steps = settings.long_steps if phase == "long" else settings.attack.num_steps
     return dataclasses.replace(settings.attack, num_steps=steps, linf_budget=linf)
 
 
@@ -157,7 +228,7 @@ def run_unit(settings: Config, unit: Unit, context: dict):
         data["spec"].num_classes,
     )
     key = jax.random.fold_in(
-        jax.random.key(s["seed"]), EXPLAINERS.index(s["explainer"])
+        jax.random.key(s["seed"]), ALL_EXPLAINERS.index(s["explainer"])
     )
     plan = AttackPlan(
         cam_layer=settings.cam_layer,
@@ -169,21 +240,49 @@ def run_unit(settings: Config, unit: Unit, context: dict):
         defence=settings.defence,
         fresh_explainer_keys=settings.smoothgrad.fresh_noise,
     )
-    raw = attack_one(model, params, s["explainer"], x, labels, targets, key, plan=plan)
+    if s["phase"] == "gradient_free":
+        free = settings.gradient_free
+        explainer_at = perturbation_explainer_at(
+            model,
+            s["explainer"],
+            x.shape[1:],
+            layer=settings.ablation_layer,
+            patch=free.occlusion_patch,
+            stride=free.occlusion_stride,
+        )
+        search = attacks.SearchConfig(
+            population=free.population, sigma=free.sigma, grid=free.grid
+        )
+        raw = attack_without_gradients(
+            model,
+            params,
+            explainer_at,
+            x,
+            labels,
+            targets,
+            key,
+            plan=plan,
+            search=search,
+        )
+        detectors = perturbation_re_explainers(model, explainer_at, settings.defence)
+    else:
+        raw = attack_one(
+            model, params, s["explainer"], x, labels, targets, key, plan=plan
+        )
+        detectors = re_explainers(
+            model, s["explainer"], x.shape[1:], plan, settings.ablation_layer
+        )
     x_adv = raw["images"][1]
     clean_maps, adv_maps, target_maps = raw["maps"]
     detection = detector_scores(
-        model,
+        detectors,
         params,
-        s["explainer"],
         x,
         jnp.asarray(x_adv),
         jnp.asarray(clean_maps),
         jnp.asarray(adv_maps),
         targets,
-        jax.random.fold_in(key, len(EXPLAINERS)),
-        plan,
-        settings.ablation_layer,
+        jax.random.fold_in(key, len(ALL_EXPLAINERS)),
     )
     result = {
         "images": index.tolist(),
@@ -214,7 +313,7 @@ def aggregate(settings: Config, records) -> dict:
             for m in SUMMARISED
         }
         detection = {}
-        for detector in DETECTORS:
+        for detector in runs[0]["detection"]:
             clean, attacked = (
                 np.concatenate([np.asarray(r["detection"][detector][w]) for r in runs])
                 for w in ("clean", "attacked")

@@ -23,8 +23,8 @@ def test_writes_units_and_outputs(quick_config, tmp_path):
     check_files(files, "attack_three_term")
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["units"] == {
-        "done": 3,
-        "total": 3,
+        "done": 4,
+        "total": 4,
         "complete": True,
         "folder": str(tmp_path / "units"),
     }
@@ -33,6 +33,7 @@ def test_writes_units_and_outputs(quick_config, tmp_path):
         "short/none/square/gradient",
         "short/linf/square/gradient",
         "long/none/square/gradient",
+        "gradient_free/linf/square/occlusion",
     }
     budget = quick_config.attack.linf_budget
     linf = summary["short/linf/square/gradient"]["metrics"]["input_linf"]
@@ -57,6 +58,8 @@ def test_writes_units_and_outputs(quick_config, tmp_path):
         ("targets", ("square", "circle")),
         ("budgets", ("l2",)),
         ("ablation_layer", "nope"),
+        ("explainers", ("gradient", "occlusion")),
+        ("gradient_free.explainers", ("gradient",)),
         ("num_images", 1),
         ("attack.gamma_input", -1.0),
     ],
@@ -66,6 +69,19 @@ def test_bad_config_values_name_the_field(quick_config, tmp_path, field, value):
     group, _, leaf = field.rpartition(".")
     (config[group] if group else config)[leaf] = value
     with pytest.raises(ValueError, match=f"config.{field}"):
+        experiments_main.run_experiment(config, str(tmp_path))
+
+
+def test_explainer_in_the_wrong_phase_is_refused_with_the_reason(
+    quick_config, tmp_path
+):
+    config = quick_config.copy_and_resolve_references()
+    config.explainers = ("occlusion",)
+    with pytest.raises(ValueError, match="perturbation-based"):
+        experiments_main.run_experiment(config, str(tmp_path))
+    config = quick_config.copy_and_resolve_references()
+    config.gradient_free.explainers = ("smoothgrad",)
+    with pytest.raises(ValueError, match="have input gradients"):
         experiments_main.run_experiment(config, str(tmp_path))
 
 
