@@ -31,6 +31,13 @@ Kinds (:data:`KINDS`):
 * ``"downsample"``: the whole image at a reduced ``size`` (nearest
   neighbour), the equal-bytes control without any box; see
   :func:`downsample_size_for_bytes`.
+* ``placement="object"`` on ``"patch"`` or ``"box"``: the window covering
+  the most labelled object pixels (``mask > 0``), chosen from the labels
+  instead of an explanation (does saliency add anything over the object?).
+* ``"instance"`` (after EIR / SAF, which replay only the stored classes'
+  objects): the ``p x p`` window with the most object pixels, of which only
+  the object pixels are kept: background pixels are zeroed in the image and
+  get loss weight 0 (same bytes as ``"patch"``).
 
 References:
   Saha, Roy. Saliency guided experience packing for replay in continual
@@ -50,8 +57,8 @@ import numpy as np
 
 from segxai_jax import validation
 
-KINDS = ("full", "patch", "box", "downsample")
-PLACEMENTS = ("salient", "random")
+KINDS = ("full", "patch", "box", "downsample", "instance")
+PLACEMENTS = ("salient", "random", "object")
 OUTSIDES = ("low_res", "ignore")
 
 
@@ -168,11 +175,12 @@ def make_compressor(
     Args:
       kind: one of :data:`KINDS`.
       image_shape: ``(H, W)``.
-      patch_size: ``p`` of ``"patch"``.
+      patch_size: ``p`` of ``"patch"`` and ``"instance"``.
       box_size: ``b`` of ``"box"``.
       factor: downsampling factor per side of ``"box"``; divides H and W.
       size: stored ``(h, w)`` of ``"downsample"``.
-      placement: ``"salient"`` or ``"random"`` (patch and box).
+      placement: ``"salient"``, ``"random"`` or ``"object"`` (patch and box;
+        ``"instance"`` is always placed on the objects).
       outside: ``"low_res"`` or ``"ignore"`` (box: labels outside the box).
 
     Raises:
@@ -185,8 +193,10 @@ def make_compressor(
     hw = validation.check_int_sequence(image_shape, "image_shape", length=2, minimum=1)
     if kind == "full":
         return _full(hw)
-    if kind == "patch":
+    if kind in ("patch", "instance"):
         _check_window(patch_size, hw, "patch_size")
+        if kind == "instance":
+            return _patch(hw, patch_size, "object", objects_only=True)
         return _patch(hw, patch_size, placement)
     if kind == "box":
         _check_window(box_size, hw, "box_size")
@@ -226,9 +236,11 @@ def _spec(shape, dtype) -> jax.ShapeDtypeStruct:
     return jax.ShapeDtypeStruct(tuple(shape), jnp.dtype(dtype))
 
 
-def _corner(key, saliency, window, hw, placement):
+def _corner(key, saliency, mask, window, hw, placement):
     if placement == "salient":
         return salient_corner(saliency, window)
+    if placement == "object":
+        return salient_corner((mask > 0).astype(jnp.float32), window)
     limits = jnp.array([hw[0] - window + 1, hw[1] - window + 1])
     return jax.random.randint(key, (2,), 0, limits).astype(jnp.int32)
 
@@ -246,16 +258,16 @@ def _full(hw) -> Compressor:
     return Compressor("full", compress, decompress, example)
 
 
-def _patch(hw, p, placement) -> Compressor:
+def _patch(hw, p, placement, objects_only: bool = False) -> Compressor:
     def compress(key, image, mask, saliency):
         _check_inputs(image, mask, saliency, hw)
-        corner = _corner(key, saliency, p, hw, placement)
+        corner = _corner(key, saliency, mask, p, hw, placement)
         r, c = corner[0], corner[1]
-        return {
-            "image": jax.lax.dynamic_slice(to_uint8(image), (r, c, 0), (p, p, 3)),
-            "mask": jax.lax.dynamic_slice(mask.astype(jnp.uint8), (r, c), (p, p)),
-            "corner": corner,
-        }
+        patch = jax.lax.dynamic_slice(to_uint8(image), (r, c, 0), (p, p, 3))
+        labels = jax.lax.dynamic_slice(mask.astype(jnp.uint8), (r, c), (p, p))
+        if objects_only:  # the background is dropped
+            patch = jnp.where(labels[..., None] > 0, patch, jnp.uint8(0))
+        return {"image": patch, "mask": labels, "corner": corner}
 
     def decompress(ex):
         r, c = ex["corner"][0], ex["corner"][1]
@@ -263,8 +275,9 @@ def _patch(hw, p, placement) -> Compressor:
         image = jax.lax.dynamic_update_slice(image, to_float(ex["image"]), (r, c, 0))
         mask = jnp.zeros(hw, jnp.int32)
         mask = jax.lax.dynamic_update_slice(mask, _mask_int(ex["mask"]), (r, c))
+        inside = (ex["mask"] > 0) if objects_only else jnp.ones((p, p), bool)
         weight = jax.lax.dynamic_update_slice(
-            jnp.zeros(hw, jnp.float32), jnp.ones((p, p), jnp.float32), (r, c)
+            jnp.zeros(hw, jnp.float32), inside.astype(jnp.float32), (r, c)
         )
         return image, mask, weight
 
@@ -273,7 +286,8 @@ def _patch(hw, p, placement) -> Compressor:
         "mask": _spec((p, p), jnp.uint8),
         "corner": _spec((2,), jnp.int32),
     }
-    return Compressor(f"patch{p}-{placement}", compress, decompress, example)
+    name = f"instance{p}" if objects_only else f"patch{p}-{placement}"
+    return Compressor(name, compress, decompress, example)
 
 
 def _box(hw, b, factor, placement, outside) -> Compressor:
@@ -281,7 +295,7 @@ def _box(hw, b, factor, placement, outside) -> Compressor:
 
     def compress(key, image, mask, saliency):
         _check_inputs(image, mask, saliency, hw)
-        corner = _corner(key, saliency, b, hw, placement)
+        corner = _corner(key, saliency, mask, b, hw, placement)
         r, c = corner[0], corner[1]
         image8, mask8 = to_uint8(image), mask.astype(jnp.uint8)
         return {

@@ -120,6 +120,8 @@ def test_stored_arrays_are_really_smaller_and_bytes_match():
         ("box", {"box_size": 6, "factor": 2}),
         ("box", {"box_size": 6, "factor": 2, "placement": "random"}),
         ("downsample", {"size": (7, 8)}),
+        ("instance", {"patch_size": 5}),
+        ("patch", {"patch_size": 5, "placement": "object"}),
     ],
 )
 def test_jit_equals_no_jit_and_batched_equals_loop(kind, options):
@@ -137,6 +139,31 @@ def test_jit_equals_no_jit_and_batched_equals_loop(kind, options):
     for i in range(2):
         one = comp.compress(keys[i], images[i], masks[i], sal[i])
         chex.assert_trees_all_equal(jax.tree.map(lambda x, i=i: x[i], batched), one)
+
+
+def test_instance_keeps_only_the_objects_of_the_densest_window():
+    """Oracle: a single object block; the window covers it, background dropped."""
+    _, image, _, saliency = _inputs()
+    mask = jnp.zeros(HW, jnp.int32).at[2:6, 10:14].set(3)  # object 4 x 4 at (2, 10)
+    comp = cp.make_compressor("instance", image_shape=HW, patch_size=6)
+    ex = comp.compress(jax.random.key(0), image, mask, saliency)
+    # The first window (row-major) that contains the whole object.
+    assert ex["corner"].tolist() == [0, 8]
+    out_image, out_mask, weight = comp.decompress(ex)
+    np.testing.assert_array_equal(np.asarray(weight), np.asarray(mask > 0, np.float32))
+    np.testing.assert_array_equal(np.asarray(out_mask), np.asarray(mask))
+    inside = np.asarray(mask > 0)
+    np.testing.assert_allclose(
+        np.asarray(out_image)[inside], np.asarray(image)[inside], atol=1 / 255
+    )
+    assert float(jnp.abs(out_image[~inside]).max()) == 0.0
+    # Same bytes as a patch; object placement ignores the saliency.
+    patch = cp.make_compressor("patch", image_shape=HW, patch_size=6)
+    assert mem.exemplar_bytes(comp.example) == mem.exemplar_bytes(patch.example)
+    placed = cp.make_compressor(
+        "patch", image_shape=HW, patch_size=6, placement="object"
+    ).compress(jax.random.key(0), image, mask, saliency)
+    assert placed["corner"].tolist() == [0, 8]
 
 
 def test_bad_input_raises():
