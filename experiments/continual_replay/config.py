@@ -29,6 +29,8 @@ units"). A run in progress also checkpoints after every task in
 Measured runtime, results and verdicts of the last full run: ``README.md``
 beside this file (its numbers come from the committed ``results.json``).
 
+``pilot64``: the 64 px pilot of the next design (see :func:`_pilot64`).
+
 ``quick``: 32 training and 8 test images of 16 px, 2 tasks of 5 digits, a
 (4, 8) U-Net, 1 epoch per task, one budget, one seed; fine-tuning, full
 images and the salient box.
@@ -41,7 +43,7 @@ from segxai_jax.continual import POLICIES
 from segxai_jax.continual.compress import KINDS, OUTSIDES, PLACEMENTS
 from segxai_jax.training.losses import LOSSES
 
-VARIANTS = ("full", "quick")
+VARIANTS = ("full", "quick", "pilot64")
 BOUNDS = ("finetune", "joint")
 STRATEGY_KINDS = (*BOUNDS, *KINDS)
 
@@ -159,7 +161,31 @@ def get_config(variant: str = "full"):
     config = to_config_dict(Config())
     if variant == "quick":
         _quick(config)
+    if variant == "pilot64":
+        _pilot64(config)
     return config
+
+
+def _pilot64(config) -> None:
+    """Issue 29's pilot: can a 64 px learner reach joint mIoU >= 0.80 and forget?
+
+    The quickstart teacher's architecture (two convolutions per stage) on
+    64 px images with one digit each (20-36 px), 4,000 training images, 8
+    epochs per task; the two bounds and full-image replay at 50 exemplars,
+    one seed. Units in ``units_pilot64/``.
+    """
+    config.units_dir = "experiments/continual_replay/units_pilot64"
+    config.seeds = (0,)
+    config.data.image_size = 64
+    config.data.num_train = 4000
+    config.data.num_test = 300
+    config.data.min_digit_size = 0
+    config.data.max_digit_size = 0
+    config.model.blocks_per_stage = 2
+    config.train.epochs_per_task = 8
+    config.budget_images = (50,)
+    names = ("finetune", "joint", "full")
+    config.strategies = [s for s in config.strategies if s.name in names]
 
 
 def _quick(config) -> None:
