@@ -26,7 +26,6 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import flax.linen as nn
 import jax
@@ -38,14 +37,8 @@ from segxai_jax import validation
 from segxai_jax.continual import metrics as cl_metrics
 from segxai_jax.continual import stream
 from segxai_jax.continual.compress import Compressor
-from segxai_jax.continual.memory import (
-    POLICIES,
-    capacity_for_budget,
-    exemplar_bytes,
-    overhead_bytes,
-    replay_memory,
-    storage_bytes,
-)
+from segxai_jax.continual.memory import POLICIES
+from segxai_jax.continual.replay import Replay, setup_replay
 from segxai_jax.continual.steps import (
     evaluate_seen,
     make_replay_step,
@@ -183,7 +176,7 @@ def train_stream(
     state = TrainState(jnp.zeros((), jnp.int32), params, optimizer.init(params))
     replay, replay_state = None, None
     if compressor is not None and budget_bytes > 0:
-        replay, replay_state = _setup_replay(
+        replay, replay_state = setup_replay(
             compressor, budget_bytes, saliency, config, num_classes
         )
     record_id = json_fingerprint(
@@ -241,16 +234,6 @@ _NO_MEMORY = {"capacity": 0, "exemplar_bytes": 0, "storage_bytes": 0}
 
 
 @dataclasses.dataclass(frozen=True)
-class _Replay:
-    """The replay memory of a run: its functions, compressor and sizes."""
-
-    memory: Any
-    compressor: Compressor
-    offer: Callable
-    info: dict
-
-
-@dataclasses.dataclass(frozen=True)
 class _Stream:
     """What every task of a :func:`train_stream` run shares."""
 
@@ -260,28 +243,9 @@ class _Stream:
     tasks: tuple
     num_classes: int
     config: ContinualConfig
-    replay: _Replay | None
+    replay: Replay | None
     step_fn: Callable
     eval_step: Callable
-
-
-def _setup_replay(compressor, budget_bytes, saliency, config, num_classes):
-    capacity = capacity_for_budget(budget_bytes, compressor.example)
-    memory = replay_memory(
-        capacity=capacity,
-        num_groups=num_classes,
-        policy=config.policy,
-        sample_size=config.replay_batch_size,
-    )
-    replay_state = memory.init(compressor.example)
-    info = {
-        "capacity": capacity,
-        "exemplar_bytes": exemplar_bytes(compressor.example),
-        "storage_bytes": storage_bytes(replay_state),
-        "overhead_bytes": overhead_bytes(replay_state),
-    }
-    offer = _make_offer(compressor, memory, saliency, config)
-    return _Replay(memory, compressor, offer, info), replay_state
 
 
 def _checkpoint_items(state: TrainState, replay_state) -> dict:
@@ -353,47 +317,3 @@ def _run_task(run: _Stream, task: int, state, replay_state, key_task):
         "seconds": time.perf_counter() - started,
     }
     return state, replay_state, entry
-
-
-def _make_offer(compressor, memory, saliency, config):
-    """Explains, compresses and offers a task's images in fixed-size chunks."""
-    chunk = config.saliency_batch_size
-    insert = jax.jit(memory.insert, donate_argnums=0)
-
-    def compress_chunk(params, key, images, masks, classes):
-        maps = saliency(params, images, masks, classes)
-        keys = jax.random.split(key, images.shape[0])
-        return jax.vmap(compressor.compress)(keys, images, masks, maps)
-
-    compress_chunk = jax.jit(compress_chunk, static_argnums=4)  # classes: static
-
-    def offer(params, replay_state, key, data, classes):
-        classes = tuple(int(c) for c in classes)
-        count = len(data["image"])
-        for index, begin in enumerate(range(0, count, chunk)):
-            images = _pad(data["image"][begin : begin + chunk], chunk)
-            masks = _pad(data["mask"][begin : begin + chunk], chunk)
-            valid = np.arange(chunk) < count - begin
-            key_chunk = jax.random.fold_in(key, index)
-            exemplars = compress_chunk(
-                params, jax.random.fold_in(key_chunk, 0), images, masks, classes
-            )
-            groups = _largest_class(masks, classes)
-            replay_state = insert(
-                replay_state, jax.random.fold_in(key_chunk, 1), exemplars, groups, valid
-            )
-        return replay_state
-
-    return offer
-
-
-def _largest_class(masks: np.ndarray, classes: tuple[int, ...]) -> np.ndarray:
-    areas = np.stack([(masks == c).sum(axis=(1, 2)) for c in classes], axis=1)
-    return np.asarray(classes, np.int32)[areas.argmax(axis=1)]
-
-
-def _pad(array: np.ndarray, size: int) -> np.ndarray:
-    missing = size - len(array)
-    if missing == 0:
-        return np.asarray(array)
-    return np.concatenate([array, np.zeros((missing, *array.shape[1:]), array.dtype)])
