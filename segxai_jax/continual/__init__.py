@@ -29,6 +29,11 @@ from segxai_jax.continual.metrics import (
     backward_transfer,
     task_scores,
 )
+from segxai_jax.continual.prototypes import (
+    PrototypeReplay,
+    prototype_bytes,
+    unet_prototype_replay,
+)
 from segxai_jax.continual.saliency import (
     default_explainer,
     exemplar_targets,
@@ -50,6 +55,9 @@ from segxai_jax.continual.stream import (
 )
 
 __all__ = [
+    "PrototypeReplay",
+    "prototype_bytes",
+    "unet_prototype_replay",
     "IGNORE_LABEL",
     "KINDS",
     "LABELLINGS",

@@ -38,6 +38,11 @@ from segxai_jax.continual import metrics as cl_metrics
 from segxai_jax.continual import stream
 from segxai_jax.continual.compress import Compressor
 from segxai_jax.continual.memory import POLICIES
+from segxai_jax.continual.prototypes import (
+    PrototypeReplay,
+    empty_prototypes,
+    prototype_bytes,
+)
 from segxai_jax.continual.replay import Replay, setup_replay
 from segxai_jax.continual.steps import (
     evaluate_seen,
@@ -124,6 +129,7 @@ def train_stream(
     workdir: str | Path,
     stop_after_tasks: int | None = None,
     fingerprint: dict | None = None,
+    prototypes: PrototypeReplay | None = None,
 ) -> dict:
     """Trains through the stream with replay; checkpoints after every task.
 
@@ -144,13 +150,17 @@ def train_stream(
       stop_after_tasks: stop after this many tasks in total (to split a run).
       fingerprint: JSON-able description of the run, stored in checkpoints;
         a workdir holding another run raises :class:`CheckpointError`.
+      prototypes: prototype replay (STAR-style,
+        :mod:`segxai_jax.continual.prototypes`): after each task the task's
+        classes get feature prototypes, replayed to the classifier in every
+        later step; alone (``compressor=None``) or beside exemplars.
 
     Returns:
       dict with ``history`` (one entry per task: scores, memory counters,
       seconds), ``accuracy`` ``[T, T]``, ``final_miou``, ``final_iou``,
       ``average_forgetting``, ``backward_transfer``, ``memory`` (capacity,
-      exemplar bytes, stored bytes) and ``resumed_from`` (tasks restored from
-      a checkpoint, 0 if none).
+      exemplar bytes, stored bytes, ``prototype_bytes``) and ``resumed_from``
+      (tasks restored from a checkpoint, 0 if none).
     """
     validation.check_instance(model, "model", nn.Module, "a Flax Linen model")
     validation.check_instance(config, "config", ContinualConfig)
@@ -158,6 +168,8 @@ def train_stream(
     tasks = stream.check_tasks(tasks, num_classes)
     if compressor is not None:
         validation.check_instance(compressor, "compressor", Compressor)
+    if prototypes is not None:
+        validation.check_instance(prototypes, "prototypes", PrototypeReplay)
     budget_bytes = validation.check_int(budget_bytes, "budget_bytes", minimum=0)
     validation.check_optional_int(stop_after_tasks, "stop_after_tasks", minimum=0)
     for name, split in (("train", train), ("test", test)):
@@ -185,6 +197,17 @@ def train_stream(
             "tasks": tasks,
             "compressor": compressor.name if replay else None,
             "budget_bytes": int(budget_bytes) if replay else 0,
+            **(
+                {
+                    "prototypes": [
+                        prototypes.channels,
+                        prototypes.samples,
+                        prototypes.weight,
+                    ]
+                }
+                if prototypes
+                else {}
+            ),
             **(fingerprint or {}),
         }
     )
@@ -202,28 +225,43 @@ def train_stream(
             loss_kind=config.loss,
             sample=replay.memory.sample if replay else None,
             decompress=replay.compressor.decompress if replay else None,
+            prototype_loss=prototypes.loss if prototypes else None,
         ),
         eval_step=make_seen_eval_step(model, num_classes),
+        prototypes=prototypes,
+    )
+    proto_state = (
+        empty_prototypes(num_classes, prototypes.channels) if prototypes else None
     )
     last = len(tasks) if stop_after_tasks is None else min(stop_after_tasks, len(tasks))
     with CheckpointStore(Path(workdir) / "checkpoints") as store:
-        resumed = resume(store, _checkpoint_items(state, replay_state), record_id)
+        items = _checkpoint_items(state, replay_state, proto_state)
+        resumed = resume(store, items, record_id)
         start, history = resumed.step, resumed.history
         if resumed.items is not None:
             step, opt_state = resumed.items["opt"]
             state = TrainState(step, resumed.items["params"], opt_state)
             replay_state = resumed.items.get("memory")
+            proto_state = resumed.items.get("prototypes")
         for task in range(start, last):
-            state, replay_state, entry = _run_task(
-                run, task, state, replay_state, jax.random.fold_in(key_run, task)
+            state, (replay_state, proto_state), entry = _run_task(
+                run,
+                task,
+                state,
+                (replay_state, proto_state),
+                jax.random.fold_in(key_run, task),
             )
             history.append(entry)
             store.save(
                 task + 1,
-                _checkpoint_items(state, replay_state),
+                _checkpoint_items(state, replay_state, proto_state),
                 {"fingerprint": record_id, "history": history},
             )
-    memory_info = replay.info if replay else _NO_MEMORY
+    memory_info = dict(replay.info if replay else _NO_MEMORY)
+    stored = int(proto_state.stored.sum()) if proto_state is not None else 0
+    memory_info["prototype_bytes"] = (
+        prototype_bytes(prototypes.channels, stored) if prototypes else 0
+    )
     summary = cl_metrics.stream_summary(
         history, tasks, memory_info, state, replay_state
     )
@@ -246,17 +284,25 @@ class _Stream:
     replay: Replay | None
     step_fn: Callable
     eval_step: Callable
+    prototypes: PrototypeReplay | None = None
 
 
-def _checkpoint_items(state: TrainState, replay_state) -> dict:
+def _checkpoint_items(state: TrainState, replay_state, proto_state=None) -> dict:
     items = {"params": state.params, "opt": (state.step, state.opt_state)}
     if replay_state is not None:
         items["memory"] = replay_state
+    if proto_state is not None:
+        items["prototypes"] = proto_state
     return items
 
 
-def _run_task(run: _Stream, task: int, state, replay_state, key_task):
-    """Trains task ``task``, fills the memory, evaluates: ``(state, memory, log)``."""
+def _run_task(run: _Stream, task: int, state, memories, key_task):
+    """Trains task ``task``, fills the memories, evaluates.
+
+    ``memories`` and the returned pair are ``(replay_state, prototypes)``;
+    returns ``(state, memories, log)``.
+    """
+    replay_state, proto_state = memories
     started = time.perf_counter()
     config = run.config
     data = stream.task_data(
@@ -279,7 +325,12 @@ def _run_task(run: _Stream, task: int, state, replay_state, key_task):
             key_step = jax.random.fold_in(key_task, step_index)
             step_index += 1
             state, loss = run.step_fn(
-                state, replay_state, key_step, batch["image"], batch["mask"]
+                state,
+                replay_state,
+                key_step,
+                batch["image"],
+                batch["mask"],
+                proto_state,
             )
             losses.append(loss)
     mean_loss = float(jnp.mean(jnp.stack(losses)))
@@ -294,6 +345,15 @@ def _run_task(run: _Stream, task: int, state, replay_state, key_task):
             jax.random.fold_in(key_task, _OFFER_KEY),
             data,
             run.tasks[task],
+        )
+    if run.prototypes is not None:
+        proto_state = run.prototypes.update(
+            state.params,
+            proto_state,
+            data["image"],
+            data["mask"],
+            run.tasks[task],
+            chunk=config.saliency_batch_size,
         )
     scores = evaluate_seen(
         run.eval_step,
@@ -314,6 +374,9 @@ def _run_task(run: _Stream, task: int, state, replay_state, key_task):
         "exemplars_stored": int(replay_state.count) if replaying else 0,
         "exemplars_offered": int(replay_state.num_offered) if replaying else 0,
         "exemplars_dropped": int(replay_state.num_dropped) if replaying else 0,
+        "prototypes_stored": (
+            int(proto_state.stored.sum()) if proto_state is not None else 0
+        ),
         "seconds": time.perf_counter() - started,
     }
-    return state, replay_state, entry
+    return state, (replay_state, proto_state), entry

@@ -30,10 +30,12 @@ References:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import struct
 
@@ -86,6 +88,15 @@ def class_statistics(
       ``(mean [K, C], std [K, C], count [K])``; classes without pixels get
       zeros. The std is the population standard deviation (``ddof=0``).
     """
+    return statistics_from_sums(*class_sums(features, masks, num_classes))
+
+
+def class_sums(features: jax.Array, masks: jax.Array, num_classes: int):
+    """``(count [K], sum [K, C], sum of squares [K, C])`` over labelled pixels.
+
+    Sums of chunks add up, so statistics over many images are computed chunk
+    by chunk (:func:`statistics_from_sums`).
+    """
     if features.ndim != 4 or masks.shape != features.shape[:3]:
         raise ValueError(
             f"features, masks: expected [N, H, W, C] and [N, H, W], got "
@@ -93,11 +104,14 @@ def class_statistics(
         )
     flat = features.reshape(-1, features.shape[-1]).astype(jnp.float32)
     onehot = jax.nn.one_hot(masks.reshape(-1), num_classes, dtype=jnp.float32)
-    count = onehot.sum(0)
+    return onehot.sum(0), onehot.T @ flat, onehot.T @ jnp.square(flat)
+
+
+def statistics_from_sums(count, total, squares):
+    """``(mean, std, count)`` from :func:`class_sums` (zeros where count is 0)."""
     safe = jnp.maximum(count, 1.0)[:, None]
-    mean = onehot.T @ flat / safe
-    second = onehot.T @ jnp.square(flat) / safe
-    std = jnp.sqrt(jnp.maximum(second - jnp.square(mean), 0.0))
+    mean = total / safe
+    std = jnp.sqrt(jnp.maximum(squares / safe - jnp.square(mean), 0.0))
     present = (count > 0)[:, None]
     return jnp.where(present, mean, 0.0), jnp.where(present, std, 0.0), count
 
@@ -148,3 +162,85 @@ def unet_head(params, features: jax.Array) -> jax.Array:
     """The :class:`~segxai_jax.models.UNet`'s 1x1 ``head`` on features ``[n, C]``."""
     kernel, bias = params["head"]["kernel"], params["head"]["bias"]
     return features @ kernel[0, 0] + bias
+
+
+@dataclasses.dataclass(frozen=True)
+class PrototypeReplay:
+    """Prototype replay of a continual run (:func:`~segxai_jax.continual.train_stream`).
+
+    Attributes:
+      features: ``features(params, images [B, H, W, 3]) -> [B, H, W, C]``, the
+        layer the classifier reads.
+      head: ``head(params, features [n, C]) -> logits [n, K]``.
+      channels: C.
+      samples: replayed feature vectors per training step.
+      weight: of the prototype loss against the pixel loss.
+    """
+
+    features: Callable
+    head: Callable
+    channels: int
+    samples: int = 1024
+    weight: float = 1.0
+
+    def __post_init__(self):
+        validation.check_callable(self.features, "features", "features(params, x)", 2)
+        validation.check_callable(self.head, "head", "head(params, features)", 2)
+        validation.check_int(self.channels, "channels", minimum=1)
+        validation.check_int(self.samples, "samples", minimum=1)
+        validation.check_real(self.weight, "weight", minimum=0.0)
+
+    def loss(self, params, state: PrototypeState, key: jax.Array) -> jax.Array:
+        """``weight * prototype_loss``: the term added to every training step."""
+        return self.weight * prototype_loss(self.head, params, state, key, self.samples)
+
+    def update(
+        self,
+        params,
+        state: PrototypeState,
+        images: np.ndarray,
+        masks: np.ndarray,
+        classes: Sequence[int],
+        *,
+        chunk: int,
+    ) -> PrototypeState:
+        """Stores the prototypes of ``classes`` from a task's images (in chunks)."""
+        num_classes = state.mean.shape[0]
+        sums = jax.jit(lambda p, x, m: class_sums(self.features(p, x), m, num_classes))
+        totals = None
+        for begin in range(0, len(images), chunk):
+            part = sums(
+                params,
+                jnp.asarray(images[begin : begin + chunk]),
+                jnp.asarray(masks[begin : begin + chunk]),
+            )
+            totals = part if totals is None else jax.tree.map(jnp.add, totals, part)
+        mean, std, _ = statistics_from_sums(*totals)
+        return add_prototypes(state, mean, std, classes)
+
+
+def unet_prototype_replay(
+    model, image_shape, *, layer: str = "dec0", samples: int = 1024, weight=1.0
+) -> PrototypeReplay:
+    """Prototype replay for the library's :class:`~segxai_jax.models.UNet`.
+
+    Args:
+      model: the U-Net (its ``head`` is the classifier).
+      image_shape: ``(H, W, 3)`` of one image.
+      layer: the probe point before the head (``"dec0"``).
+      samples / weight: see :class:`PrototypeReplay`.
+    """
+    from segxai_jax.probes import make_probe
+
+    probe = make_probe(model, layer, input_shape=tuple(image_shape))
+
+    def features(params, images):
+        return jax.vmap(lambda x: probe.forward(params, x, None)[1])(images)
+
+    return PrototypeReplay(
+        features=features,
+        head=unet_head,
+        channels=int(probe.activation_shape[-1]),
+        samples=samples,
+        weight=weight,
+    )

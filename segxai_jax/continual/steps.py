@@ -59,16 +59,19 @@ def make_replay_step(
     loss_kind: str,
     sample: Callable | None,
     decompress: Callable | None,
+    prototype_loss: Callable | None = None,
 ):
-    """Jitted ``step(state, replay_state, key, images, masks) -> (state, loss)``.
+    """Jitted ``step(state, replay_state, key, images, masks, prototypes)``.
 
-    With ``sample``/``decompress`` (a memory's ``sample`` and a compressor's
-    ``decompress``), exemplars drawn with ``key`` are decompressed and appended
-    to the batch; their loss weights are zero while the memory is empty. The
-    training state is donated.
+    Returns ``(state, loss)``. With ``sample``/``decompress`` (a memory's
+    ``sample`` and a compressor's ``decompress``), exemplars drawn with ``key``
+    are decompressed and appended to the batch; their loss weights are zero
+    while the memory is empty. With ``prototype_loss(params, prototypes, key)``
+    (:meth:`~segxai_jax.continual.prototypes.PrototypeReplay.loss`) its term
+    is added. The training state is donated.
     """
 
-    def step(state: TrainState, replay_state, key, images, masks):
+    def step(state: TrainState, replay_state, key, images, masks, prototypes=None):
         weights = jnp.ones(masks.shape, jnp.float32)
         if sample is not None:
             items, valid = sample(replay_state, key)
@@ -80,7 +83,10 @@ def make_replay_step(
 
         def loss_fn(params):
             logits = model.apply({"params": params}, images)
-            return weighted_segmentation_loss(logits, masks, weights, loss_kind)
+            loss = weighted_segmentation_loss(logits, masks, weights, loss_kind)
+            if prototype_loss is not None:
+                loss += prototype_loss(params, prototypes, jax.random.fold_in(key, 1))
+            return loss
 
         loss, grads = jax.value_and_grad(loss_fn)(state.params)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)

@@ -204,3 +204,38 @@ def test_sigkilled_stream_resumes_to_the_same_state(tmp_path, kill_seed):
     chex.assert_trees_all_equal(resumed["state"].params, full["state"].params)
     chex.assert_trees_all_equal(resumed["replay_state"], full["replay_state"])
     np.testing.assert_array_equal(resumed["accuracy"], full["accuracy"])
+
+
+def test_prototype_replay_alone_stores_classes_and_resumes(setup, tmp_path):
+    """Prototypes without exemplars: one per seen class, tiny bytes, resume exact."""
+    from segxai_jax.continual.prototypes import unet_prototype_replay
+
+    model, saliency = setup
+    train, test = _data(12, 0), _data(6, 1)
+    prototypes = unet_prototype_replay(model, (*HW, 3), samples=64)
+    kwargs = dict(
+        tasks=TASKS,
+        num_classes=3,
+        config=CONFIG,
+        compressor=None,
+        budget_bytes=0,
+        saliency=saliency,
+        prototypes=prototypes,
+    )
+    full = train_stream(model, train, test, workdir=tmp_path / "a", **kwargs)
+    assert [e["prototypes_stored"] for e in full["history"]] == [1, 2]
+    assert full["memory"]["prototype_bytes"] == 2 * (2 * 4 + 1) * 4  # C = 4
+    first = train_stream(
+        model, train, test, workdir=tmp_path / "b", stop_after_tasks=1, **kwargs
+    )
+    assert not first["finished"]
+    resumed = train_stream(model, train, test, workdir=tmp_path / "b", **kwargs)
+    chex.assert_trees_all_equal(resumed["state"].params, full["state"].params)
+    np.testing.assert_array_equal(resumed["accuracy"], full["accuracy"])
+    # The prototype term changes training (task 2 replays class 1's prototype).
+    plain = train_stream(
+        model, train, test, workdir=tmp_path / "c", **{**kwargs, "prototypes": None}
+    )
+    head = full["state"].params["head"]["kernel"]
+    assert not np.array_equal(head, plain["state"].params["head"]["kernel"])
+    assert plain["memory"]["prototype_bytes"] == 0
