@@ -38,6 +38,8 @@ images and the salient box.
 
 import dataclasses
 
+import ml_collections
+
 from experiments.shared.options import field, to_config_dict
 from segxai_jax.continual import POLICIES
 from segxai_jax.continual.compress import KINDS, OUTSIDES, PLACEMENTS
@@ -45,7 +47,8 @@ from segxai_jax.training.losses import LOSSES
 
 VARIANTS = ("full", "quick", "pilot64")
 BOUNDS = ("finetune", "joint")
-STRATEGY_KINDS = (*BOUNDS, *KINDS)
+FEATURE_REPLAY = ("prototypes",)  # no stored images (STAR-style prototypes)
+STRATEGY_KINDS = (*BOUNDS, *KINDS, *FEATURE_REPLAY)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,8 +174,8 @@ def _pilot64(config) -> None:
 
     The quickstart teacher's architecture (two convolutions per stage) on
     64 px images with one digit each (20-36 px), 4,000 training images, 8
-    epochs per task; the two bounds and full-image replay at 50 exemplars,
-    one seed. Units in ``units_pilot64/``.
+    epochs per task; the two bounds, full-image replay at 50 exemplars and
+    prototype replay, one seed. Units in ``units_pilot64/``.
     """
     config.units_dir = "experiments/continual_replay/units_pilot64"
     config.seeds = (0,)
@@ -185,7 +188,9 @@ def _pilot64(config) -> None:
     config.train.epochs_per_task = 8
     config.budget_images = (50,)
     names = ("finetune", "joint", "full")
-    config.strategies = [s for s in config.strategies if s.name in names]
+    config.strategies = [s for s in config.strategies if s.name in names] + [
+        ml_collections.ConfigDict({"name": "prototypes", "kind": "prototypes"})
+    ]
 
 
 def _quick(config) -> None:
@@ -206,7 +211,9 @@ def _quick(config) -> None:
     config.classes_per_task = 5
     config.budget_images = (4,)
     names = ("finetune", "full", "box")
-    config.strategies = [s for s in config.strategies if s.name in names]
+    config.strategies = [s for s in config.strategies if s.name in names] + [
+        ml_collections.ConfigDict({"name": "prototypes", "kind": "prototypes"})
+    ]
     for s in config.strategies:
         if "box_size" in s:
             s.box_size = 8

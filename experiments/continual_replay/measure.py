@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from experiments.continual_replay.config import BOUNDS
+from experiments.continual_replay.config import BOUNDS, FEATURE_REPLAY
 from experiments.shared.options import config_to_dict
 from experiments.shared.stats import mean_ci, paired_difference
 from segxai_jax.continual import (
@@ -29,6 +29,7 @@ from segxai_jax.continual import (
     saliency_fn,
     split_classes,
     train_stream,
+    unet_prototype_replay,
 )
 from segxai_jax.data.texture_digits import (
     NUM_CLASSES,
@@ -87,7 +88,7 @@ def make_strategy_compressor(strategy, hw):
       hw: ``(H, W)`` of the images.
     """
     kind = strategy.kind
-    if kind in BOUNDS:
+    if kind in BOUNDS or kind in FEATURE_REPLAY:
         return None
     if kind == "downsample":
         reference = make_compressor(
@@ -179,6 +180,11 @@ def train_run(
         compressor=comp,
         budget_bytes=budget * stream.full_bytes,
         saliency=stream.saliency,
+        prototypes=(
+            unet_prototype_replay(stream.model, (*stream.hw, 3))
+            if strategy.kind == "prototypes"
+            else None
+        ),
         workdir=Path(workdir) / "runs" / name,
         fingerprint={
             **fingerprint,

@@ -6,7 +6,11 @@ import jax
 import matplotlib
 import numpy as np
 
-from experiments.continual_replay.measure import BOUNDS, make_strategy_compressor
+from experiments.continual_replay.measure import (
+    BOUNDS,
+    FEATURE_REPLAY,
+    make_strategy_compressor,
+)
 from experiments.shared.findings import Finding, findings_markdown
 from experiments.shared.stats import fmt_ci
 from experiments.shared.tables import markdown_table, wall_time_section
@@ -66,7 +70,7 @@ def make_figures(
     masks = data["test"]["mask"][:count]
     classes = tuple(c for t in tasks for c in t)
     maps = jax.jit(saliency, static_argnums=3)(params, images, masks, classes)
-    shown = [s for s in strategies if s.kind not in BOUNDS]
+    shown = [s for s in strategies if s.kind not in (*BOUNDS, *FEATURE_REPLAY)]
     fig, axes = plt.subplots(
         count, len(shown) + 1, figsize=(1.7 * (len(shown) + 1), 1.8 * count)
     )

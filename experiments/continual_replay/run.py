@@ -110,7 +110,8 @@ def units(settings: Config) -> list[Unit]:
     out = []
     for seed in settings.seeds:
         for strategy in settings.strategies:
-            bound = strategy.kind in measure.BOUNDS
+            # Bounds and prototypes store no exemplars: one run, budget 0.
+            bound = strategy.kind in (*measure.BOUNDS, *measure.FEATURE_REPLAY)
             for budget in (0,) if bound else settings.budget_images:
                 out.append(
                     Unit(

@@ -22,7 +22,12 @@ def test_writes_outputs_and_resumes_to_the_same_numbers(quick_config, tmp_path):
         assert (tmp_path / name).stat().st_size > 0, name
     saved = json.loads((tmp_path / "results.json").read_text())
     table = saved["summary"]["table"]
-    assert set(table) == {"finetune", "full", "box"}
+    assert set(table) == {"finetune", "full", "box", "prototypes"}
+    # Prototype replay: one run, no exemplars, a few bytes of statistics.
+    prototypes = table["prototypes"]["0"]
+    assert prototypes["exemplars_stored"] == 0
+    run = next(r for r in saved["runs"] if r["strategy"] == "prototypes")
+    assert 0 < run["memory"]["prototype_bytes"] < table["full"]["4"]["exemplar_bytes"]
     box, full = table["box"]["4"], table["full"]["4"]
     # equal bytes: the compressed strategy stores more exemplars
     assert box["budget_bytes"] == full["budget_bytes"]
