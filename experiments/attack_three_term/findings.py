@@ -87,7 +87,33 @@ def detection_finding(summary: dict, detector: str) -> Finding:
     )
 
 
+def smoothgrad_finding(summary: dict) -> Finding | None:
+    """SmoothGrad (fresh noise every step) moves less than the gradient."""
+    signs, parts = {}, []
+    for key, e in summary.items():
+        difference = e.get("rise_minus_gradient")
+        if difference is None:
+            continue
+        signs[key] = -sign_of(difference)  # claimed: SmoothGrad's rise is smaller
+        parts.append(f"{key}: {fmt_ci(difference)}")
+    if not signs:
+        return None
+    return Finding(
+        "SmoothGrad resists the attack: attacked with fresh noise at every step, "
+        "its explanation moves less towards the target than the vanilla "
+        "gradient's on the same images",
+        "Dombrowski et al., NeurIPS 2019 (smoothing as a defence)",
+        strict_verdict(list(signs.values())),
+        "Paired difference of the rise of Pearson(h, h_t), SmoothGrad minus "
+        "vanilla gradient, per image: "
+        + "; ".join(parts)
+        + f" ({scope(signs)}). "
+        + RULE,
+    )
+
+
 def evaluate_findings(summary: dict) -> list[Finding]:
     out = [attack_finding(summary, *cell) for cell in PHASES]
+    out.append(smoothgrad_finding(summary))
     out = [f for f in out if f is not None]
     return out + [detection_finding(summary, d) for d in DETECTORS]

@@ -303,9 +303,14 @@ def cell_of(unit: Unit) -> tuple[str, str, str, str]:
 
 def aggregate(settings: Config, records) -> dict:
     """Per (phase, budget, target, explainer): pooled images of its seeds."""
-    cells = {}
+    cells, rises = {}, {}
     for record in records:
         cells.setdefault(cell_of(record.unit), []).append(record.result)
+        m = record.result["metrics"]
+        rise = np.asarray(m["to_target_pearson"]) - np.asarray(
+            m["before_to_target_pearson"]
+        )
+        rises.setdefault(cell_of(record.unit), {})[record.unit.settings["seed"]] = rise
     summary = {}
     for (phase, budget, target, name), runs in sorted(cells.items()):
         pooled = {
@@ -331,6 +336,21 @@ def aggregate(settings: Config, records) -> dict:
             ),
             "detection": detection,
         }
+        if name == "smoothgrad" and (phase, budget, target, "gradient") in rises:
+            # Does SmoothGrad move less than the gradient on the same images?
+            mine, theirs = (
+                rises[(phase, budget, target, name)],
+                rises[(phase, budget, target, "gradient")],
+            )
+            common = sorted(set(mine) & set(theirs))
+            summary[f"{phase}/{budget}/{target}/{name}"]["rise_minus_gradient"] = (
+                paired_difference(
+                    np.concatenate([mine[s] for s in common]),
+                    np.concatenate([theirs[s] for s in common]),
+                )
+                if common
+                else None
+            )
     return summary
 
 
