@@ -48,6 +48,10 @@ from segxai_jax.training.losses import LOSSES
 VARIANTS = ("full", "quick", "pilot64")
 BOUNDS = ("finetune", "joint")
 FEATURE_REPLAY = ("prototypes",)  # no stored images (STAR-style prototypes)
+SALIENCY_METHODS = (
+    "seg_grad_cam",
+    "gradient",
+)  # what places salient windows  # no stored images (STAR-style prototypes)
 STRATEGY_KINDS = (*BOUNDS, *KINDS, *FEATURE_REPLAY)
 
 
@@ -57,7 +61,9 @@ class StrategySettings:
 
     Fields left out (``None``) keep :func:`segxai_jax.continual.make_compressor`'s
     defaults; ``"downsample"`` takes ``box_size`` and ``factor`` of the box
-    whose bytes it matches.
+    whose bytes it matches. ``saliency`` is the explainer that places salient
+    windows: Seg-Grad-CAM at ``saliency_layer`` (``None``, the default) or
+    the vanilla gradient (``"gradient"``, absolute values summed over RGB).
     """
 
     name: str
@@ -67,6 +73,7 @@ class StrategySettings:
     factor: int | None = field(minimum=1, default=None)
     placement: str | None = field(choices=PLACEMENTS, default=None)
     outside: str | None = field(choices=OUTSIDES, default=None)
+    saliency: str | None = field(choices=SALIENCY_METHODS, default=None)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -36,7 +36,8 @@ from segxai_jax.data.texture_digits import (
     TextureDigitsConfig,
     generate_split,
 )
-from segxai_jax.models import UNet, UNetConfig
+from segxai_jax.explainers import vanilla_gradient
+from segxai_jax.models import UNet, UNetConfig, unet_apply_fn
 
 METRICS = ("final_miou", "average_forgetting", "backward_transfer")
 # (saliency-guided, baseline): the comparisons the hypothesis is about.
@@ -113,10 +114,17 @@ class Stream(NamedTuple):
     """What every run of the study shares."""
 
     model: UNet
-    saliency: Any  # f(params, images, masks, classes) -> [B, H, W]
+    saliency: Any  # f(params, images, masks, classes) -> [B, H, W] (Seg-Grad-CAM)
     tasks: tuple[tuple[int, ...], ...]
     hw: tuple[int, int]
     full_bytes: int  # one uncompressed exemplar
+    gradient_saliency: Any = None  # the vanilla gradient's, same signature
+
+    def saliency_of(self, strategy):
+        """The saliency a strategy's compressor is placed with."""
+        if getattr(strategy, "saliency", None) == "gradient":
+            return self.gradient_saliency
+        return self.saliency
 
 
 def setup_stream(model_config, classes_per_task: int, saliency_layer: str, data):
@@ -131,7 +139,10 @@ def setup_stream(model_config, classes_per_task: int, saliency_layer: str, data)
         num_classes=NUM_CLASSES,
     )
     full_bytes = exemplar_bytes(make_compressor("full", image_shape=hw).example)
-    return Stream(model, saliency, tasks, hw, full_bytes)
+    gradient = saliency_fn(
+        vanilla_gradient(unet_apply_fn(model)), num_classes=NUM_CLASSES
+    )
+    return Stream(model, saliency, tasks, hw, full_bytes, gradient)
 
 
 def train_run(
@@ -179,7 +190,7 @@ def train_run(
         config=train_config,
         compressor=comp,
         budget_bytes=budget * stream.full_bytes,
-        saliency=stream.saliency,
+        saliency=stream.saliency_of(strategy),
         prototypes=(
             unet_prototype_replay(stream.model, (*stream.hw, 3))
             if strategy.kind == "prototypes"

@@ -105,6 +105,15 @@ AXES = ("seeds", "strategies", "budget_images")
 PRESENTATION = ()
 
 
+def _described(strategy) -> dict:
+    """The strategy as its units are keyed (``saliency`` only when set, so
+    the units committed before the field existed keep their fingerprint)."""
+    described = dataclasses.asdict(strategy)
+    if described.get("saliency") is None:
+        described.pop("saliency", None)
+    return described
+
+
 def units(settings: Config) -> list[Unit]:
     """One unit per run, in the order seed, strategy, budget (bounds: budget 0)."""
     out = []
@@ -119,7 +128,7 @@ def units(settings: Config) -> list[Unit]:
                         {
                             "seed": seed,
                             "budget_images": budget,
-                            "strategy": dataclasses.asdict(strategy),
+                            "strategy": _described(strategy),
                         },
                         kind=strategy.name,
                     )
