@@ -45,7 +45,7 @@ from segxai_jax.continual import POLICIES
 from segxai_jax.continual.compress import KINDS, OUTSIDES, PLACEMENTS
 from segxai_jax.training.losses import LOSSES
 
-VARIANTS = ("full", "quick", "pilot64")
+VARIANTS = ("full", "quick", "pilot64", "sixty_four", "sixty_four_pareto")
 BOUNDS = ("finetune", "joint")
 FEATURE_REPLAY = ("prototypes",)  # no stored images (STAR-style prototypes)
 SALIENCY_METHODS = (
@@ -173,7 +173,46 @@ def get_config(variant: str = "full"):
         _quick(config)
     if variant == "pilot64":
         _pilot64(config)
+    if variant in ("sixty_four", "sixty_four_pareto"):
+        _sixty_four(config, pareto=variant == "sixty_four_pareto")
     return config
+
+
+def _sixty_four(config, *, pareto: bool) -> None:
+    """Issue 29's design on the pilot's learner (joint 0.802, fine-tuning 0.129).
+
+    Every strategy at equal bytes: full images, uniform downsampling, random
+    box, salient box (Seg-Grad-CAM and the vanilla gradient), salient crop
+    (patch), instances (objects only) and prototypes; the bounds.
+    ``sixty_four``: budget 25 full exemplars, seeds 0-4 (the verdicts);
+    ``sixty_four_pareto``: budgets 10, 25 and 50, seeds 0-1 (bytes against
+    final mIoU and forgetting). Both keep their units in ``units_64/`` (a
+    unit is one (strategy, budget, seed) whichever variant runs it), where
+    the pilot's bounds and prototype run count too.
+    """
+    _pilot64(config)
+    config.units_dir = "experiments/continual_replay/units_64"
+    config.seeds = (0, 1) if pareto else (0, 1, 2, 3, 4)
+    config.budget_images = (10, 25, 50) if pareto else (25,)
+
+    def strategy(name, kind, **options):
+        return to_config_dict(StrategySettings(name, kind, **options), omit_none=True)
+
+    box = {"box_size": 32, "factor": 4}
+    config.strategies = [
+        strategy("finetune", "finetune"),
+        strategy("joint", "joint"),
+        strategy("full", "full"),
+        strategy("downsample", "downsample", **box),
+        strategy("random_box", "box", placement="random", **box),
+        strategy("box", "box", placement="salient", **box),
+        strategy(
+            "box_gradient", "box", placement="salient", saliency="gradient", **box
+        ),
+        strategy("patch", "patch", patch_size=32, placement="salient"),
+        strategy("instance", "instance", patch_size=32),
+        strategy("prototypes", "prototypes"),
+    ]
 
 
 def _pilot64(config) -> None:
