@@ -44,9 +44,15 @@ METRICS = ("final_miou", "average_forgetting", "backward_transfer")
 COMPARISONS = (
     ("box", "full"),
     ("patch", "full"),
+    ("box_gradient", "full"),
     ("box", "random_box"),
     ("patch", "random_patch"),
+    ("box_gradient", "random_box"),
     ("box", "downsample"),
+    ("box_gradient", "downsample"),
+    ("box", "prototypes"),
+    ("box", "instance"),
+    ("patch", "instance"),
 )
 COMPRESSOR_OPTIONS = ("patch_size", "box_size", "factor", "placement", "outside")
 
@@ -249,7 +255,10 @@ def summarise(runs: list[dict], budget_images) -> dict:
             continue
         pooled_a, pooled_b = [], []
         for budget in budget_images:
-            ea, eb = table[a].get(str(budget)), table[b].get(str(budget))
+            # Prototypes store no exemplars: their one run (budget 0) is the
+            # baseline at every budget.
+            other = "0" if b in FEATURE_REPLAY else str(budget)
+            ea, eb = table[a].get(str(budget)), table[b].get(other)
             if ea is None or eb is None or ea["seeds"] != eb["seeds"]:
                 continue
             va, vb = ea["per_seed"]["final_miou"], eb["per_seed"]["final_miou"]
