@@ -75,8 +75,16 @@ def saliency_fn(explain: Callable, *, num_classes: int) -> Callable:
     def saliency(params, images, masks, classes):
         targets = exemplar_targets(masks, classes, num_classes)
         maps = batched(None, params, images, targets)
-        if maps.ndim == 4:
+        if maps.ndim == 4 and maps.shape[:3] == images.shape[:3]:
             maps = jnp.abs(maps).sum(axis=-1)
+        if maps.shape != images.shape[:3]:
+            raise ValueError(
+                f"explain: expected one saliency map [H, W] (or [H, W, C]) of the "
+                f"image size {tuple(images.shape[1:3])} per image to place the "
+                f"compressed windows, got maps of shape {tuple(maps.shape[1:])}; "
+                "use an explainer whose maps are upsampled to the input (e.g. a "
+                "CAM with output_size='input')"
+            )
         return maps
 
     return saliency

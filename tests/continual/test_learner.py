@@ -239,3 +239,16 @@ def test_prototype_replay_alone_stores_classes_and_resumes(setup, tmp_path):
     head = full["state"].params["head"]["kernel"]
     assert not np.array_equal(head, plain["state"].params["head"]["kernel"])
     assert plain["memory"]["prototype_bytes"] == 0
+
+
+def test_saliency_of_the_wrong_shape_is_refused_naming_the_explainer(setup):
+    from segxai_jax.explainers import seg_grad_cam
+    from segxai_jax.probes import make_probe
+
+    model, _ = setup
+    probe = make_probe(model, "bottleneck", input_shape=(*HW, 3))
+    coarse = saliency_fn(seg_grad_cam(probe, output_size=None), num_classes=3)
+    params = jax.jit(model.init)(jax.random.key(0), jnp.zeros((1, *HW, 3)))["params"]
+    data = _data(2, 0)
+    with pytest.raises(ValueError, match="explain: expected one saliency map"):
+        coarse(params, data["image"], data["mask"], (1, 2))
