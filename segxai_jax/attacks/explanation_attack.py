@@ -364,6 +364,11 @@ def explanation_attack(
         new_state = state.replace(x_adv=x_adv, opt_state=opt_state, step=state.step + 1)
         return new_state, info
 
+    return with_run(init, update, config)
+
+
+def with_run(init, update, config: AttackConfig) -> ExplanationAttack:
+    """The attack with ``run``: ``init``, then ``config.num_steps`` jitted updates."""
     jitted_update = jax.jit(update)
 
     def run(key, params, x, target_maps, targets):

@@ -51,6 +51,7 @@ from segxai_jax.attacks.explanation_attack import (
     ExplanationAttack,
     normalize_heatmap,
     project,
+    with_run,
 )
 from segxai_jax.attacks.target_maps import check_target_maps
 
@@ -221,15 +222,4 @@ def gradient_free_attack(
         new_state = state.replace(x_adv=x_adv, opt_state=opt_state, step=state.step + 1)
         return new_state, info
 
-    jitted_update = jax.jit(update)
-
-    def run(key, params, x, target_maps, targets):
-        state = init(key, params, x, target_maps, targets)
-        history = []
-        for _ in range(config.num_steps):
-            state, info = jitted_update(params, state)
-            history.append(info)
-        stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *history)
-        return state, stacked
-
-    return ExplanationAttack(init=init, update=update, run=run, config=config)
+    return with_run(init, update, config)
