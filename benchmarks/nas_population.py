@@ -107,6 +107,26 @@ def _median_time(fn, repeats):
     return statistics.median(times)
 
 
+def fitness_for_config(config):
+    """The CAM-NAS fitness of one U-Net architecture, jitted for it.
+
+    ``score(params, images, targets, teacher_maps) -> mean similarity``; the
+    data are arguments, not closure constants (XLA would constant-fold them at
+    every compile).
+    """
+    student = make_probe(UNet(config), "bottleneck", input_shape=(64, 64, 3))
+    explain_one = seg_grad_cam(student)
+
+    @jax.jit
+    def score(params, images, targets, maps):
+        student_maps = jax.vmap(explain_one, (None, None, 0, 0))(
+            None, params, images, targets
+        )
+        return jax.vmap(inverse_euclidean)(maps, student_maps).mean()
+
+    return score
+
+
 def _materialised_scorer(space, weights, images, targets, maps):
     """``score(genome) -> (fitness, compiled, first_s, warm_s)`` on small U-Nets.
 
@@ -117,26 +137,11 @@ def _materialised_scorer(space, weights, images, targets, maps):
     """
     cache = {}
 
-    def build(config):
-        student = make_probe(UNet(config), "bottleneck", input_shape=(64, 64, 3))
-        explain_one = seg_grad_cam(student)
-
-        # Data as arguments, not closure constants (XLA would constant-fold
-        # them at every compile).
-        @jax.jit
-        def score(params, images, targets, maps):
-            student_maps = jax.vmap(explain_one, (None, None, 0, 0))(
-                None, params, images, targets
-            )
-            return jax.vmap(inverse_euclidean)(maps, student_maps).mean()
-
-        return score
-
     def score_genome(genome, time_warm_call=False):
         config, params = materialise(space, weights, np.asarray(genome))
         compiled = config not in cache
         if compiled:
-            cache[config] = build(config)
+            cache[config] = fitness_for_config(config)
         tic = time.perf_counter()
         value = float(cache[config](params, images, targets, maps))
         first = time.perf_counter() - tic
@@ -214,9 +219,15 @@ def _compare_searches(args, space, budget, weights, fitness, data):
     return out
 
 
-def main(argv=None):
-    args = _parse_args(argv)
-    runtime.configure_cpu_flags()  # no persistent cache: compile times are real
+def setup(population: int, images: int, budget_fraction: float) -> dict:
+    """The benchmark's problem: space, probe data, fitness and a population.
+
+    Returns a dict with ``space``, ``budget``, ``weights`` (supernet),
+    ``fitness``, ``genomes [P, G]``, ``images``, ``targets``, ``maps`` and
+    ``teacher_config``; everything seeded, so every script that imports it
+    measures the same population.
+    """
+    num_images = images
     space = _space()
     teacher_config = UNetConfig(
         num_classes=11,
@@ -225,18 +236,18 @@ def main(argv=None):
         bottleneck_head=True,
     )
     teacher, teacher_params = init_unet(jax.random.key(0), teacher_config)
-    images = jax.random.uniform(jax.random.key(1), (args.images, 64, 64, 3))
-    masks = jnp.zeros((args.images, 64, 64)).at[:, 16:48, 16:48].set(1.0)
-    targets = make_target(jnp.arange(args.images) % 10 + 1, masks)
+    images = jax.random.uniform(jax.random.key(1), (num_images, 64, 64, 3))
+    masks = jnp.zeros((num_images, 64, 64)).at[:, 16:48, 16:48].set(1.0)
+    targets = make_target(jnp.arange(num_images) % 10 + 1, masks)
     probe = make_probe(teacher, "bottleneck", input_shape=(64, 64, 3))
     maps = teacher_maps(seg_grad_cam(probe), teacher_params, images, targets)
-    budget = Budget.fraction_of(teacher_config, params=args.budget_fraction)
+    budget = Budget.fraction_of(teacher_config, params=budget_fraction)
     search = EvolutionarySearch(
-        space, budget, population_size=args.population, archive_size=1
+        space, budget, population_size=population, archive_size=1
     )
     genomes = np.asarray(
         jax.jit(jax.vmap(search.sample))(
-            jax.random.split(jax.random.key(2), args.population)
+            jax.random.split(jax.random.key(2), population)
         )
     )
     weights = init_supernet(jax.random.key(3), space)
@@ -244,6 +255,27 @@ def main(argv=None):
     fitness = make_explanation_fitness(
         space, explain, images=images, targets=targets, teacher_maps=maps
     )
+    return dict(
+        space=space,
+        budget=budget,
+        weights=weights,
+        fitness=fitness,
+        genomes=genomes,
+        images=images,
+        targets=targets,
+        maps=maps,
+        teacher_config=teacher_config,
+    )
+
+
+def main(argv=None):
+    args = _parse_args(argv)
+    runtime.configure_cpu_flags()  # no persistent cache: compile times are real
+    problem = setup(args.population, args.images, args.budget_fraction)
+    space, budget, weights, fitness, genomes = (
+        problem[k] for k in ("space", "budget", "weights", "fitness", "genomes")
+    )
+    images, targets, maps = (problem[k] for k in ("images", "targets", "maps"))
     results = {"population": args.population, "images": args.images}
 
     evaluate = make_population_evaluator(fitness)
