@@ -53,7 +53,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from segxai_jax import validation
+from segxai_jax import random_draws, validation
 from segxai_jax.imputation import noisy_linear_imputation
 
 FILL_KINDS = (
@@ -329,7 +329,7 @@ def make_fill(
 
         def uniform_noise(key, x, mask):
             del mask
-            return jax.random.uniform(key, x.shape, x.dtype)
+            return random_draws.uniform(key, x.shape, x.dtype)
 
         return Fill(kind, uniform_noise, False)
     if noise_std is None:
@@ -345,7 +345,7 @@ def make_fill(
 
     def noise(key, x, mask):
         del mask
-        return noise_mean + noise_std * jax.random.normal(key, x.shape, x.dtype)
+        return noise_mean + noise_std * random_draws.normal(key, x.shape, x.dtype)
 
     return Fill(kind, noise, False)
 

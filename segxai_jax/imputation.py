@@ -15,6 +15,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from segxai_jax import random_draws
+
 __all__ = ["noisy_linear_imputation"]
 
 # ROAD's neighbour weights: direct neighbours 1/6, diagonal ones 1/12.
@@ -82,5 +84,5 @@ def noisy_linear_imputation(
     solution, _ = jax.scipy.sparse.linalg.cg(
         operator, rhs, tol=tolerance, maxiter=max_iterations
     )
-    noise = noise_std * jax.random.normal(key, x.shape, x.dtype)
+    noise = noise_std * random_draws.normal(key, x.shape, x.dtype)
     return kept + (solution + noise) * removed

@@ -58,7 +58,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from segxai_jax import validation
+from segxai_jax import random_draws, validation
 from segxai_jax.attacks.config import (
     VALUE_RANGE,
     ApplyAt,
@@ -297,7 +297,7 @@ def explanation_attack(
         key_start, key_explain = jax.random.split(key)
         x_adv = x
         if config.random_start:
-            noise = jax.random.uniform(
+            noise = random_draws.uniform(
                 key_start, x.shape, x.dtype, minval=-budget, maxval=budget
             )
             x_adv = project(x + noise, x, budget)

@@ -43,7 +43,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from segxai_jax import validation
+from segxai_jax import random_draws, validation
 from segxai_jax.attacks.config import AttackConfig, _check_images, _check_targets
 from segxai_jax.attacks.explanation_attack import (
     AttackInfo,
@@ -84,12 +84,12 @@ def search_directions(key, image_shape, count: int, grid: int | None) -> jax.Arr
     """``count`` standard-normal directions ``[count, H, W, C]``, coarse if ``grid``."""
     height, width, channels = image_shape
     if grid is None:
-        return jax.random.normal(key, (count, height, width, channels))
+        return random_draws.normal(key, (count, height, width, channels))
     if grid > min(height, width):
         raise ValueError(
             f"grid: expected at most the image size {min(height, width)}, got {grid}"
         )
-    coarse = jax.random.normal(key, (count, grid, grid, channels))
+    coarse = random_draws.normal(key, (count, grid, grid, channels))
     return jax.image.resize(coarse, (count, height, width, channels), "linear")
 
 
@@ -153,7 +153,7 @@ def gradient_free_attack(
         key_start, key_explain, key_search = jax.random.split(key, 3)
         x_adv = x
         if config.random_start:
-            noise = jax.random.uniform(
+            noise = random_draws.uniform(
                 key_start, x.shape, x.dtype, minval=-budget, maxval=budget
             )
             x_adv = project(x + noise, x, budget)

@@ -36,7 +36,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from segxai_jax import validation
+from segxai_jax import random_draws, validation
 from segxai_jax.memory import check_memory_budget, chunk_for_budget, new_cache_key
 from segxai_jax.sweeps import (
     AUTO,
@@ -105,7 +105,7 @@ def sample_noise(
     noise = [
         noise_level
         * (jnp.max(leaf) - jnp.min(leaf))
-        * jax.random.normal(k, (num_samples, *leaf.shape), leaf.dtype)
+        * random_draws.normal(k, (num_samples, *leaf.shape), leaf.dtype)
         for k, leaf in zip(leaf_keys, leaves, strict=True)
     ]
     noise = jax.tree_util.tree_unflatten(structure, noise)

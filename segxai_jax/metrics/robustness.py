@@ -35,7 +35,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from segxai_jax import validation
+from segxai_jax import random_draws, validation
 from segxai_jax.explainers.smoothgrad import check_explainer
 from segxai_jax.metrics._maps import safe_divide, safe_sqrt
 from segxai_jax.sweeps import (
@@ -128,7 +128,7 @@ def _sensitivities(
     explain, key, params, x, target, radius, num_samples, clip_range, chunk, strategy
 ):
     key_noise, key_explain = jax.random.split(key)
-    noise = jax.random.uniform(
+    noise = random_draws.uniform(
         key_noise, (num_samples, *x.shape), x.dtype, minval=-radius, maxval=radius
     )
     perturbed = x + noise  # [N, H, W, C]
