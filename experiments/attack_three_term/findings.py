@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 from experiments.attack_three_term.detection import DETECTORS
 from experiments.shared.attacks import EXPLAINER_TITLES
 from experiments.shared.findings import RULE, Finding, scope, strict_verdict
-from experiments.shared.stats import fmt_ci, sign_of
+from experiments.shared.stats import auroc_ci, fmt_ci, sign_of
 
 SOURCE = (
     "seed paper, ref. [7] (Gipiškis et al., IEEE Syst. J. 2023, after "
@@ -65,25 +67,64 @@ def attack_finding(summary: dict, phase: str, budget: str) -> Finding | None:
     )
 
 
-def detection_finding(summary: dict, detector: str) -> Finding:
-    """AUROC above chance in every (phase, budget, target, explainer) cell."""
-    signs, parts = {}, []
+DETECTION_GROUPS = {
+    "short": "attacks with input gradients, 200 steps",
+    "long": "attacks with input gradients, 1500 steps",
+    "gradient_free": "the gradient-free attack",
+}
+
+
+def _above_chance(auroc: dict) -> int:
+    low, high = auroc["ci_low"], auroc["ci_high"]
+    return 1 if low > 0.5 else (-1 if high < 0.5 else 0)
+
+
+def _cells(summary: dict, detector: str, phase: str) -> list[dict]:
+    return [
+        e["detection"][detector]
+        for e in summary.values()
+        if e["phase"] == phase and detector in e["detection"]
+    ]
+
+
+def detection_finding(summary: dict, detector: str, phase: str) -> Finding | None:
+    """AUROC above chance in every (budget, target, explainer) cell of ``phase``.
+
+    One finding per attack kind (``DETECTION_GROUPS``): a detector may work
+    against one optimiser and not another.
+    """
+    signs, parts, clean, attacked = {}, [], {}, []
     for key, e in summary.items():
-        if detector not in e["detection"]:
+        if detector not in e["detection"] or e["phase"] != phase:
             continue
         auroc = e["detection"][detector]
-        low, high = auroc["ci_low"], auroc["ci_high"]
-        signs[key] = 1 if low > 0.5 else (-1 if high < 0.5 else 0)
+        signs[key] = _above_chance(auroc)
         parts.append(f"{key}: {fmt_ci(auroc)}")
+        scores = e.get("detection_scores", {}).get(detector)
+        if scores is not None:
+            clean.update(zip(scores["clean_ids"], scores["clean"], strict=True))
+            attacked.extend(scores["attacked"])
+    if not signs:
+        return None
+    pooled = auroc_ci(list(clean.values()), attacked) if attacked else None
+    if pooled is not None:
+        parts.append(
+            f"pooled over the cells: {fmt_ci(pooled)} ({pooled['n_attacked']} "
+            f"attacked, {pooled['n_clean']} distinct clean explanations)"
+        )
+    if any(math.isnan(e["ci_low"]) for e in _cells(summary, detector, phase)):
+        # Cells of 8 images have no interval: the test is the pooled AUROC.
+        signs = {"pooled": _above_chance(pooled)} if pooled else {}
     return Finding(
         f"Disagreement between the attacked explanation and {DETECTOR_TITLES[detector]}"
-        " tells attacked inputs from clean ones",
+        f" tells attacked inputs from clean ones ({DETECTION_GROUPS[phase]})",
         "seed paper (XAI for detecting attacks on segmentation)",
         strict_verdict(list(signs.values())),
         "AUROC [bootstrap 95 % CI] per cell: "
         + "; ".join(parts)
-        + f" ({scope(signs)}). Test per cell: the interval excludes 0.5. "
-        + RULE,
+        + f" ({scope(signs)}). Test per cell: the interval excludes 0.5 (where "
+        "a cell has fewer than 10 images and so no interval, the pooled AUROC's "
+        "interval is the one test). " + RULE,
     )
 
 
@@ -116,4 +157,9 @@ def evaluate_findings(summary: dict) -> list[Finding]:
     out = [attack_finding(summary, *cell) for cell in PHASES]
     out.append(smoothgrad_finding(summary))
     out = [f for f in out if f is not None]
-    return out + [detection_finding(summary, d) for d in DETECTORS]
+    detection = [
+        detection_finding(summary, d, phase)
+        for phase in DETECTION_GROUPS
+        for d in DETECTORS
+    ]
+    return out + [f for f in detection if f is not None]

@@ -303,9 +303,12 @@ def cell_of(unit: Unit) -> tuple[str, str, str, str]:
 
 def aggregate(settings: Config, records) -> dict:
     """Per (phase, budget, target, explainer): pooled images of its seeds."""
-    cells, rises = {}, {}
+    cells, rises, seeds_of = {}, {}, {}
     for record in records:
         cells.setdefault(cell_of(record.unit), []).append(record.result)
+        seeds_of.setdefault(cell_of(record.unit), []).append(
+            record.unit.settings["seed"]
+        )
         m = record.result["metrics"]
         rise = np.asarray(m["to_target_pearson"]) - np.asarray(
             m["before_to_target_pearson"]
@@ -317,13 +320,26 @@ def aggregate(settings: Config, records) -> dict:
             m: np.concatenate([np.asarray(r["metrics"][m]) for r in runs])
             for m in SUMMARISED
         }
-        detection = {}
+        detection, scores = {}, {}
         for detector in runs[0]["detection"]:
             clean, attacked = (
                 np.concatenate([np.asarray(r["detection"][detector][w]) for r in runs])
                 for w in ("clean", "attacked")
             )
             detection[detector] = auroc_ci(clean, attacked)
+            # Kept for the per-attack-kind pooling of the findings; a clean
+            # image's score does not depend on the target, so it is named.
+            scores[detector] = {
+                "clean": clean.tolist(),
+                "attacked": attacked.tolist(),
+                "clean_ids": [
+                    f"{name}/{seed}/{int(i)}"
+                    for seed, r in zip(
+                        seeds_of[(phase, budget, target, name)], runs, strict=True
+                    )
+                    for i in r["images"]
+                ],
+            }
         summary[f"{phase}/{budget}/{target}/{name}"] = {
             "phase": phase,
             "budget": budget,
@@ -335,6 +351,7 @@ def aggregate(settings: Config, records) -> dict:
                 pooled["to_target_pearson"], pooled["before_to_target_pearson"]
             ),
             "detection": detection,
+            "detection_scores": scores,
         }
         if name == "smoothgrad" and (phase, budget, target, "gradient") in rises:
             # Does SmoothGrad move less than the gradient on the same images?

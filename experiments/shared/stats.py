@@ -372,15 +372,19 @@ def auroc_ci(
     comparisons that duplicates create). The score is fixed, not fitted, so
     every image is held out.
 
+    The two sets may differ in size (e.g. one clean score per image against
+    the attacked scores of several targets).
+
     Returns:
-      ``{"mean", "ci_low", "ci_high", "n"}`` (``n`` images; no interval below
-      :data:`MIN_BOOTSTRAP_UNITS`, as for rank correlations).
+      ``{"mean", "ci_low", "ci_high", "n"}`` (``n`` = the smaller set; no
+      interval below :data:`MIN_BOOTSTRAP_UNITS`, as for rank correlations),
+      plus ``n_clean`` and ``n_attacked``.
     """
     neg, pos = np.asarray(clean, np.float64), np.asarray(attacked, np.float64)
-    if neg.shape != pos.shape or neg.ndim != 1 or neg.size == 0:
+    if neg.ndim != 1 or pos.ndim != 1 or neg.size == 0 or pos.size == 0:
         raise ValueError(
-            f"clean, attacked: expected one score per image each, got shapes "
-            f"{neg.shape} and {pos.shape}"
+            f"clean, attacked: expected a non-empty vector of scores each, got "
+            f"shapes {neg.shape} and {pos.shape}"
         )
 
     def auroc(n, p):  # rows of resampled scores [R, m]
@@ -393,4 +397,5 @@ def auroc_ci(
     neg_draws = rng.integers(0, neg.size, (resamples, neg.size))
     pos_draws = rng.integers(0, pos.size, (resamples, pos.size))
     draws = auroc(neg[neg_draws], pos[pos_draws])
-    return _interval(point, draws, confidence, neg.size)
+    out = _interval(point, draws, confidence, min(neg.size, pos.size))
+    return {**out, "n_clean": int(neg.size), "n_attacked": int(pos.size)}

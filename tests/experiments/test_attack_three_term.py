@@ -97,5 +97,10 @@ def test_auroc_is_the_mann_whitney_probability():
     same = auroc_ci(rng.normal(size=40), rng.normal(size=40))
     assert same["ci_low"] < 0.5 < same["ci_high"]
     assert np.isnan(auroc_ci([0, 1], [2, 3])["ci_low"])  # too few images
+    # Sets of different sizes: one clean score per image, several attacks.
+    assert auroc_ci([0, 1], [2, 3, 0.5])["mean"] == pytest.approx(5 / 6)
+    assert auroc_ci(np.arange(10.0), np.arange(30.0) + 50)["ci_low"] == 1.0
     with pytest.raises(ValueError, match="clean, attacked"):
-        auroc_ci([1, 2], [1])
+        auroc_ci([1, 2], [])
+    with pytest.raises(ValueError, match="clean, attacked"):
+        auroc_ci([[1, 2]], [1, 2])
