@@ -87,26 +87,38 @@ def _cells(summary: dict, detector: str, phase: str) -> list[dict]:
     ]
 
 
+def pooled_detection(summary: dict, detector: str, phase: str) -> dict | None:
+    """AUROC over every attacked image of ``phase`` against its clean images.
+
+    Each clean explanation counts once (its score does not depend on the
+    target or the budget); None when no cell of ``phase`` kept its scores.
+    """
+    clean, attacked = {}, []
+    for e in summary.values():
+        scores = e.get("detection_scores", {}).get(detector)
+        if e["phase"] != phase or scores is None:
+            continue
+        clean.update(zip(scores["clean_ids"], scores["clean"], strict=True))
+        attacked.extend(scores["attacked"])
+    return auroc_ci(list(clean.values()), attacked) if attacked else None
+
+
 def detection_finding(summary: dict, detector: str, phase: str) -> Finding | None:
     """AUROC above chance in every (budget, target, explainer) cell of ``phase``.
 
     One finding per attack kind (``DETECTION_GROUPS``): a detector may work
     against one optimiser and not another.
     """
-    signs, parts, clean, attacked = {}, [], {}, []
+    signs, parts = {}, []
     for key, e in summary.items():
         if detector not in e["detection"] or e["phase"] != phase:
             continue
         auroc = e["detection"][detector]
         signs[key] = _above_chance(auroc)
         parts.append(f"{key}: {fmt_ci(auroc)}")
-        scores = e.get("detection_scores", {}).get(detector)
-        if scores is not None:
-            clean.update(zip(scores["clean_ids"], scores["clean"], strict=True))
-            attacked.extend(scores["attacked"])
     if not signs:
         return None
-    pooled = auroc_ci(list(clean.values()), attacked) if attacked else None
+    pooled = pooled_detection(summary, detector, phase)
     if pooled is not None:
         parts.append(
             f"pooled over the cells: {fmt_ci(pooled)} ({pooled['n_attacked']} "

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from experiments.attack_three_term.detection import DETECTORS
-from experiments.attack_three_term.findings import EXPLAINER_TITLES, PHASES
+from experiments.attack_three_term.findings import (
+    DETECTION_GROUPS,
+    EXPLAINER_TITLES,
+    PHASES,
+    pooled_detection,
+)
 from experiments.shared.findings import Finding, findings_markdown
 from experiments.shared.stats import fmt_ci
 from experiments.shared.tables import markdown_table
@@ -59,6 +64,22 @@ def _detection_table(cells: list[dict]) -> str:
     return markdown_table(["attack", "explainer", "target", *DETECTORS], rows)
 
 
+def _pooled_table(summary: dict) -> str:
+    rows = []
+    for phase, title in DETECTION_GROUPS.items():
+        row = [title]
+        for detector in DETECTORS:
+            pooled = pooled_detection(summary, detector, phase)
+            row.append(
+                "-"
+                if pooled is None
+                else f"{fmt_ci(pooled)} ({pooled['n_attacked']} vs {pooled['n_clean']})"
+            )
+        if any(cell != "-" for cell in row[1:]):
+            rows.append(row)
+    return markdown_table(["attack kind", *DETECTORS], rows)
+
+
 def report_markdown(results: dict) -> str:
     config, summary = results["config"], results["summary"]
     attack = config["attack"]
@@ -94,6 +115,12 @@ def report_markdown(results: dict) -> str:
         f"(`{config['ablation_layer']}`). 0.5 = chance.",
         "",
         _detection_table(list(summary.values())),
+        "",
+        "Pooled per attack kind (every attacked image of the kind against its "
+        "clean explanations, each counted once; the test where cells have "
+        "fewer than 10 images):",
+        "",
+        _pooled_table(summary),
         "",
         "## Seconds per unit",
         "",
