@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from experiments.attack_three_term.detection import DETECTORS
 from experiments.attack_three_term.findings import (
     DETECTION_GROUPS,
@@ -48,6 +50,12 @@ def _attack_table(cells: list[dict]) -> str:
     return markdown_table(headers, rows)
 
 
+def _auroc(entry: dict) -> str:
+    if math.isnan(entry["ci_low"]):  # fewer than 10 images: no interval
+        return f"{entry['mean']:.3g} (n = {entry['n']})"
+    return fmt_ci(entry)
+
+
 def _detection_table(cells: list[dict]) -> str:
     rows = [
         [
@@ -55,7 +63,7 @@ def _detection_table(cells: list[dict]) -> str:
             EXPLAINER_TITLES[e["explainer"]],
             e["target"],
             *(
-                fmt_ci(e["detection"][d]) if d in e["detection"] else "-"
+                _auroc(e["detection"][d]) if d in e["detection"] else "-"
                 for d in DETECTORS
             ),
         ]

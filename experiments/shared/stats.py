@@ -372,8 +372,7 @@ def auroc_ci(
     comparisons that duplicates create). The score is fixed, not fitted, so
     every image is held out.
 
-    The two sets may differ in size (e.g. one clean score per image against
-    the attacked scores of several targets).
+    The two sets may differ in size (one clean score against several attacks).
 
     Returns:
       ``{"mean", "ci_low", "ci_high", "n"}`` (``n`` = the smaller set; no
