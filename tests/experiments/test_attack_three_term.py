@@ -104,3 +104,37 @@ def test_auroc_is_the_mann_whitney_probability():
         auroc_ci([1, 2], [])
     with pytest.raises(ValueError, match="clean, attacked"):
         auroc_ci([[1, 2]], [1, 2])
+
+
+def test_small_cells_are_judged_on_the_pooled_auroc_with_each_clean_image_once():
+    from experiments.attack_three_term.findings import (
+        detection_finding,
+        pooled_detection,
+    )
+
+    def cell(target, attacked):
+        clean = [0.1 * i for i in range(10)]
+        return {
+            "phase": "long",
+            "detection": {"softplus": auroc_ci(clean, attacked)},
+            "detection_scores": {
+                "softplus": {
+                    "clean": clean,
+                    "attacked": attacked,
+                    "clean_ids": [f"gradient/0/{i}" for i in range(10)],
+                }
+            },
+            "target": target,
+        }
+
+    summary = {
+        "a": cell("square", [1.0, 1.1, 1.2, 1.3, 1.4, 1.5]),  # 6 attacked
+        "b": cell("shifted", [2.0, 2.1, 2.2, 2.3, 2.4, 2.5]),
+    }
+    pooled = pooled_detection(summary, "softplus", "long")
+    assert (pooled["n_clean"], pooled["n_attacked"]) == (10, 12)  # clean once
+    assert pooled["mean"] == 1.0
+    assert np.isnan(summary["a"]["detection"]["softplus"]["ci_low"])  # 6 attacked
+    finding = detection_finding(summary, "softplus", "long")
+    assert finding.reproduced == "reproduced" and "pooled" in finding.evidence
+    assert detection_finding(summary, "softplus", "short") is None
