@@ -26,6 +26,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "peers"))
+sys.path.insert(0, os.path.dirname(HERE))  # the repository root: experiments.shared
 
 
 def _median_seconds(fn, repeats: int) -> float:
@@ -133,9 +134,13 @@ def main(argv=None) -> int:
     if args.json:
         import jax
 
+        from experiments.shared.results import environment
+
         with open(args.json, "w") as f:
             json.dump(
                 {
+                    "command": " ".join(["python benchmarks/flops.py", *sys.argv[1:]]),
+                    "environment": environment(),  # CPU model, ISA level, versions
                     "matmul_gflops_per_s": peak / 1e9,
                     "batch": args.batch,
                     "image_size": args.size,

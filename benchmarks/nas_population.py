@@ -50,6 +50,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
+from experiments.shared.results import environment  # noqa: E402
 from segxai_jax import make_probe, make_target, runtime, seg_grad_cam  # noqa: E402
 from segxai_jax.metrics.similarity import inverse_euclidean  # noqa: E402
 from segxai_jax.models import UNet, UNetConfig, init_unet  # noqa: E402
@@ -334,6 +335,10 @@ def main(argv=None):
         )
     results["devices"] = [str(d) for d in jax.devices()]
     results["jax"] = jax.__version__
+    results["environment"] = environment()  # CPU model, ISA level, versions
+    results["command"] = " ".join(
+        ["python benchmarks/nas_population.py", *sys.argv[1:]]
+    )
     print(json.dumps(results, indent=1))
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1) + "\n")

@@ -48,7 +48,7 @@ from segxai_jax.explainers.occlusion import (
     occlusion_num_windows,
     occlusion_windows,
 )
-from segxai_jax.explainers.rise import rise, rise_mask
+from segxai_jax.explainers.rise import rise, rise_mask, rise_masks
 from segxai_jax.explainers.score_cam import score_cam, upsample_channels
 from segxai_jax.explainers.seg_xres_cam import block_pool, seg_xres_cam
 from segxai_jax.explainers.sliding_window import sliding_window
@@ -67,6 +67,7 @@ from segxai_jax.sweeps import STRATEGIES, map_chunked
 __all__ = [
     "rise",
     "rise_mask",
+    "rise_masks",
     "sliding_window",
     "score_cam",
     "upsample_channels",

@@ -5,7 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from segxai_jax.explainers import rise, rise_mask
+from segxai_jax.explainers import rise, rise_mask, rise_masks
+from segxai_jax.explainers.rise import _draw_patterns, _masks_from_patterns
 from segxai_jax.targets import box_roi, make_target, target_score
 
 SIZE, CHANNELS, CLASSES = 12, 3, 4
@@ -36,15 +37,43 @@ def test_masks_are_smooth_in_range_and_seeded():
     )
 
 
+@pytest.mark.parametrize(("hw", "grid"), [((12, 12), 4), ((33, 70), 7), ((64, 48), 5)])
+def test_masks_are_resized_patterns_cropped_at_their_offsets(hw, grid):
+    """Oracle: each mask is jax.image.resize (bilinear) of its binary pattern
+    to (grid + 1) * cell pixels, sliced at its offset (Petsiuk et al.)."""
+    cells, offsets = _draw_patterns(KEY, 6, hw, grid, 0.5)
+    cell_h, cell_w = -(-hw[0] // grid), -(-hw[1] // grid)
+    masks = _masks_from_patterns(cells, offsets, hw)
+    assert masks.shape == (6, *hw)
+    np.testing.assert_array_equal(
+        masks, rise_masks(KEY, 6, hw, grid=grid, keep_probability=0.5)
+    )
+    assert set(np.unique(np.asarray(cells))) <= {0.0, 1.0}
+    for pattern, (dy, dx), mask in zip(cells, np.asarray(offsets), masks, strict=True):
+        assert 0 <= dy < cell_h and 0 <= dx < cell_w
+        up = jax.image.resize(
+            pattern, ((grid + 1) * cell_h, (grid + 1) * cell_w), method="bilinear"
+        )
+        np.testing.assert_allclose(
+            mask, up[dy : dy + hw[0], dx : dx + hw[1]], rtol=0, atol=2e-6
+        )
+
+
+def test_one_mask_is_the_first_of_the_batch():
+    np.testing.assert_array_equal(
+        rise_mask(KEY, (SIZE, SIZE), grid=4, keep_probability=0.5),
+        rise_masks(KEY, 1, (SIZE, SIZE), grid=4, keep_probability=0.5)[0],
+    )
+
+
 def test_equals_the_weighted_mask_sum_of_a_loop(linear):
     weights, x, target = linear
     n, p = 20, 0.4
     explain = rise(linear_apply, num_masks=n, grid=3, keep_probability=p, chunk_size=5)
     got = explain(KEY, weights, x, target)
-    keys = jax.random.split(KEY, n)
+    masks = np.asarray(rise_masks(KEY, n, (SIZE, SIZE), grid=3, keep_probability=p))
     expected = np.zeros((SIZE, SIZE))
-    for k in keys:
-        m = np.asarray(rise_mask(k, (SIZE, SIZE), grid=3, keep_probability=p))
+    for m in masks:
         s = float(target_score(linear_apply(weights, x * m[..., None]), target))
         expected += s * m
     expected /= n * p
@@ -105,8 +134,7 @@ def test_dice_score_equals_a_loop_over_the_masks(linear):
     got = np.asarray(explain(KEY, weights, x, target))
     clean = np.asarray(linear_apply(weights, x)).argmax(-1) == int(target.class_id)
     expected = np.zeros((SIZE, SIZE))
-    for k in jax.random.split(KEY, n):
-        m = np.asarray(rise_mask(k, (SIZE, SIZE), grid=3, keep_probability=p))
+    for m in np.asarray(rise_masks(KEY, n, (SIZE, SIZE), grid=3, keep_probability=p)):
         masked = np.asarray(linear_apply(weights, x * m[..., None])).argmax(-1)
         region = masked == int(target.class_id)
         both = clean.sum() + region.sum()
