@@ -35,6 +35,12 @@ COMPARISONS = (
 )
 
 
+def _by_seed(entries, seeds):
+    """The entries of ``seeds``, in that order."""
+    of_seed = {e["seed"]: e for e in entries}
+    return [of_seed[seed] for seed in seeds]
+
+
 def evaluate_findings(runs: dict) -> tuple[dict, list[Finding]]:
     """The paired test-mIoU differences of :data:`COMPARISONS` and their verdicts.
 
@@ -49,7 +55,15 @@ def evaluate_findings(runs: dict) -> tuple[dict, list[Finding]]:
     for a, b, key, claim, source in COMPARISONS:
         if a not in runs or b not in runs:
             continue
-        diff = paired_difference(values_of(runs[a], "miou"), values_of(runs[b], "miou"))
+        # Paired by seed: a partial run (``--minutes``) may have a seed's unit
+        # of one method and not yet the other's.
+        seeds = sorted({e["seed"] for e in runs[a]} & {e["seed"] for e in runs[b]})
+        if not seeds:
+            continue
+        diff = paired_difference(
+            values_of(_by_seed(runs[a], seeds), "miou"),
+            values_of(_by_seed(runs[b], seeds), "miou"),
+        )
         summary[key] = diff
         findings.append(
             Finding(

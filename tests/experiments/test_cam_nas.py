@@ -121,3 +121,19 @@ def test_bad_budgets_say_why(budget, size, match):
     space = measure.search_space(quick_space(), teacher)
     with pytest.raises(ValueError, match=match):
         measure.make_budget(budget, teacher, space, size)
+
+
+def test_partial_runs_are_paired_by_seed():
+    """A chunk can end with seed 3 done for one method and not the other: the
+    paired difference uses the seeds both methods have, matched by seed."""
+    from experiments.cam_nas.findings import evaluate_findings
+
+    runs = {
+        "cam_nas_init": [{"seed": s, "miou": 0.5 + 0.1 * s} for s in (0, 1, 2, 3)],
+        "random_search": [{"seed": s, "miou": 0.4 + 0.1 * s} for s in (2, 0, 1)],
+    }
+    summary, findings = evaluate_findings(runs)
+    diff = summary["cam_nas_minus_random_miou"]
+    assert diff["n"] == 3
+    assert diff["mean"] == pytest.approx(0.1)
+    assert len(findings) == 1
