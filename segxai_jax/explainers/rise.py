@@ -86,7 +86,11 @@ def _masks_from_patterns(cells, offsets, hw):
     def one(pattern, offset):
         rows = _crop_weights(offset[0], h, grid, cell_h)
         cols = _crop_weights(offset[1], w, grid, cell_w)
-        return rows @ pattern @ cols.T
+        # Full float32 products: TPUs and GPUs would otherwise round to bf16.
+        highest = jax.lax.Precision.HIGHEST
+        return jnp.matmul(
+            jnp.matmul(rows, pattern, precision=highest), cols.T, precision=highest
+        )
 
     return jax.vmap(one)(cells, offsets)
 
@@ -112,7 +116,20 @@ def rise_masks(
       grid: cells per side of the binary pattern.
       keep_probability: probability that a cell is kept (1).
     """
-    hw = tuple(hw)
+    validation.check_key(key)
+    num_masks = validation.check_int(num_masks, "num_masks", minimum=1)
+    grid = validation.check_int(grid, "grid", minimum=1)
+    keep_probability = validation.check_real(
+        keep_probability,
+        "keep_probability",
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
+        exclusive_maximum=True,
+    )
+    if len(hw) != 2 or min(hw) < 1:
+        raise ValueError(f"hw: expected (H, W) with H, W >= 1, got {hw!r}")
+    hw = (int(hw[0]), int(hw[1]))
     cells, offsets = _draw_patterns(key, num_masks, hw, grid, keep_probability)
     return _masks_from_patterns(cells, offsets, hw)
 

@@ -144,3 +144,25 @@ def test_dice_score_equals_a_loop_over_the_masks(linear):
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="score"):
         rise(linear_apply, score="accuracy")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"num_masks": 0}, "num_masks"),
+        ({"grid": 0}, "grid"),
+        ({"keep_probability": 0.0}, "keep_probability"),
+        ({"hw": (0, 8)}, "hw"),
+    ],
+)
+def test_rise_masks_bad_arguments_name_the_argument(kwargs, match):
+    args = {"num_masks": 4, "hw": (8, 8), "grid": 2, "keep_probability": 0.5}
+    args.update(kwargs)
+    with pytest.raises((ValueError, TypeError), match=match):
+        rise_masks(
+            KEY,
+            args["num_masks"],
+            args["hw"],
+            grid=args["grid"],
+            keep_probability=args["keep_probability"],
+        )
