@@ -137,3 +137,13 @@ def test_partial_runs_are_paired_by_seed():
     assert diff["n"] == 3
     assert diff["mean"] == pytest.approx(0.1)
     assert len(findings) == 1
+
+
+def test_five_seed_variants_differ_only_in_the_budget_kind():
+    both = cam_nas.get_config("five_seeds")
+    params = cam_nas.get_config("five_seeds_params")
+    assert (both.budget.params_fraction, both.budget.flops_fraction) == (0.25, 0.25)
+    assert (params.budget.params_fraction, params.budget.flops_fraction) == (0.25, None)
+    # Units of one budget kind never resume the other.
+    assert params.units_dir != both.units_dir
+    assert params.methods == both.methods and params.seeds == both.seeds
