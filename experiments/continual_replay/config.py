@@ -48,10 +48,8 @@ from segxai_jax.training.losses import LOSSES
 VARIANTS = ("full", "quick", "pilot64", "sixty_four", "sixty_four_pareto")
 BOUNDS = ("finetune", "joint")
 FEATURE_REPLAY = ("prototypes",)  # no stored images (STAR-style prototypes)
-SALIENCY_METHODS = (
-    "seg_grad_cam",
-    "gradient",
-)  # what places salient windows  # no stored images (STAR-style prototypes)
+SALIENCY_METHODS = ("seg_grad_cam", "gradient")  # what places salient windows
+PROTOTYPE_SCOPES = ("logits", "head")  # the heads prototypes are replayed to
 STRATEGY_KINDS = (*BOUNDS, *KINDS, *FEATURE_REPLAY)
 
 
@@ -64,6 +62,10 @@ class StrategySettings:
     whose bytes it matches. ``saliency`` is the explainer that places salient
     windows: Seg-Grad-CAM at ``saliency_layer`` (``None``, the default) or
     the vanilla gradient (``"gradient"``, absolute values summed over RGB).
+    ``prototype_scope`` is what the ``"prototypes"`` kind replays to
+    (:func:`segxai_jax.continual.unet_prototype_replay`): ``"logits"``, both
+    1x1 heads (``dec0`` and the bottleneck head), or ``"head"``, the ``dec0``
+    head alone (``None``: ``"head"``, what the pilot ran).
     """
 
     name: str
@@ -74,6 +76,7 @@ class StrategySettings:
     placement: str | None = field(choices=PLACEMENTS, default=None)
     outside: str | None = field(choices=OUTSIDES, default=None)
     saliency: str | None = field(choices=SALIENCY_METHODS, default=None)
+    prototype_scope: str | None = field(choices=PROTOTYPE_SCOPES, default=None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,7 +186,8 @@ def _sixty_four(config, *, pareto: bool) -> None:
 
     Every strategy at equal bytes: full images, uniform downsampling, random
     box, salient box (Seg-Grad-CAM and the vanilla gradient), salient crop
-    (patch), instances (objects only) and prototypes; the bounds.
+    (patch), instances (objects only) and prototypes (replayed to both heads:
+    the pilot's ``dec0``-head-only replay protected nothing); the bounds.
     ``sixty_four``: budget 25 full exemplars, seeds 0-4 (the verdicts);
     ``sixty_four_pareto``: budgets 10, 25 and 50, seeds 0-1 (bytes against
     final mIoU and forgetting). Both keep their units in ``units_64/`` (a
@@ -211,7 +215,7 @@ def _sixty_four(config, *, pareto: bool) -> None:
         ),
         strategy("patch", "patch", patch_size=32, placement="salient"),
         strategy("instance", "instance", patch_size=32),
-        strategy("prototypes", "prototypes"),
+        strategy("prototypes", "prototypes", prototype_scope="logits"),
     ]
 
 
@@ -257,8 +261,13 @@ def _quick(config) -> None:
     config.classes_per_task = 5
     config.budget_images = (4,)
     names = ("finetune", "full", "box")
+    prototypes = {
+        "name": "prototypes",
+        "kind": "prototypes",
+        "prototype_scope": "logits",
+    }
     config.strategies = [s for s in config.strategies if s.name in names] + [
-        ml_collections.ConfigDict({"name": "prototypes", "kind": "prototypes"})
+        ml_collections.ConfigDict(prototypes)
     ]
     for s in config.strategies:
         if "box_size" in s:

@@ -198,7 +198,11 @@ def train_run(
         budget_bytes=budget * stream.full_bytes,
         saliency=stream.saliency_of(strategy),
         prototypes=(
-            unet_prototype_replay(stream.model, (*stream.hw, 3))
+            unet_prototype_replay(
+                stream.model,
+                (*stream.hw, 3),
+                scope=strategy.prototype_scope or "head",
+            )
             if strategy.kind == "prototypes"
             else None
         ),

@@ -18,9 +18,14 @@ This module is that idea in its simplest exact form:
   cross-entropy of the classifier ``head(features)`` against their classes.
 
 Only the classifier sees the replayed features: it is what drifts towards the
-new classes (Wu et al., CVPR 2019). A model whose logits also depend on other
-paths (the U-Net's optional ``bottleneck_head``) gets the term for the
-1x1 head alone.
+new classes (Wu et al., CVPR 2019). It has to be all of the classifier: the
+U-Net's optional ``bottleneck_head`` adds coarse class scores from the
+bottleneck to the logits, so :func:`unet_prototype_replay` stores, per class,
+the statistics of the pixel's ``dec0`` features together with those of its
+bottleneck cell, and replays them through both 1x1 heads
+(:func:`unet_logit_head`, equal to the model's logits). Replaying to the
+``dec0`` head alone left old classes at IoU 0 in the 64 px pilot: the coarse
+scores of old classes were pushed down unchecked.
 
 References:
   Chen, Zhang, Li et al. Saving 100x storage: prototype replay for
@@ -219,8 +224,35 @@ class PrototypeReplay:
         return add_prototypes(state, mean, std, classes)
 
 
+def unet_logit_head(params, features: jax.Array) -> jax.Array:
+    """The U-Net's logits of pixels from their ``[n, C0 + Cb]`` features.
+
+    For a :class:`~segxai_jax.models.UNet` with ``bottleneck_head`` a pixel's
+    logits are ``head(dec0 features) + bottleneck_head(bottleneck features of
+    its cell)`` (the coarse scores are up-sampled by nearest neighbour), both
+    linear. ``features`` is the two vectors concatenated, ``C0`` the width of
+    the head's kernel; the result equals the model's logits exactly.
+    """
+    kernel, bias = params["head"]["kernel"], params["head"]["bias"]
+    channels = kernel.shape[2]
+    coarse_kernel = params["bottleneck_head"]["kernel"]
+    coarse_bias = params["bottleneck_head"]["bias"]
+    return (
+        features[:, :channels] @ kernel[0, 0]
+        + bias
+        + features[:, channels:] @ coarse_kernel[0, 0]
+        + coarse_bias
+    )
+
+
 def unet_prototype_replay(
-    model, image_shape, *, layer: str = "dec0", samples: int = 1024, weight=1.0
+    model,
+    image_shape,
+    *,
+    layer: str = "dec0",
+    scope: str = "logits",
+    samples: int = 1024,
+    weight=1.0,
 ) -> PrototypeReplay:
     """Prototype replay for the library's :class:`~segxai_jax.models.UNet`.
 
@@ -228,19 +260,48 @@ def unet_prototype_replay(
       model: the U-Net (its ``head`` is the classifier).
       image_shape: ``(H, W, 3)`` of one image.
       layer: the probe point before the head (``"dec0"``).
+      scope: what the replayed features reach. ``"logits"`` (default): every
+        path the logits read, i.e. with ``bottleneck_head`` the prototype of a
+        pixel is its ``layer`` features and the bottleneck features of its
+        cell (``C = C0 + Cb`` channels) and the replay trains both 1x1 heads
+        (:func:`unet_logit_head`); without it, the head alone. ``"head"``:
+        the 1x1 head alone even when coarse scores are added (the coarse path
+        then forgets unchecked: at 64 px it left old classes at IoU 0,
+        ``experiments/continual_replay/report_pilot64.md``).
       samples / weight: see :class:`PrototypeReplay`.
+
+    Raises:
+      ValueError: ``scope`` other than ``"logits"`` or ``"head"``.
     """
     from segxai_jax.probes import make_probe
 
+    validation.check_choice(scope, "scope", ("logits", "head"))
     probe = make_probe(model, layer, input_shape=tuple(image_shape))
+    coarse = scope == "logits" and bool(getattr(model.config, "bottleneck_head", False))
 
-    def features(params, images):
-        return jax.vmap(lambda x: probe.forward(params, x, None)[1])(images)
+    def activations(p, images, point):
+        return jax.vmap(lambda x: point.forward(p, x, None)[1])(images)
+
+    if not coarse:
+        return PrototypeReplay(
+            features=lambda p, images: activations(p, images, probe),
+            head=unet_head,
+            channels=int(probe.activation_shape[-1]),
+            samples=samples,
+            weight=weight,
+        )
+    bottleneck = make_probe(model, "bottleneck", input_shape=tuple(image_shape))
+    factor = 2**model.config.depth
+
+    def features(p, images):
+        cells = activations(p, images, bottleneck)
+        cells = jnp.repeat(jnp.repeat(cells, factor, axis=1), factor, axis=2)
+        return jnp.concatenate([activations(p, images, probe), cells], axis=-1)
 
     return PrototypeReplay(
         features=features,
-        head=unet_head,
-        channels=int(probe.activation_shape[-1]),
+        head=unet_logit_head,
+        channels=int(probe.activation_shape[-1] + bottleneck.activation_shape[-1]),
         samples=samples,
         weight=weight,
     )

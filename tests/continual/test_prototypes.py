@@ -63,3 +63,36 @@ def test_bytes_and_bad_input():
         pt.class_statistics(jnp.zeros((2, 4, 4, 3)), jnp.zeros((2, 4, 5), int), 3)
     with pytest.raises(ValueError, match="channels"):
         pt.empty_prototypes(3, 0)
+
+
+@pytest.mark.parametrize("bottleneck_head", [False, True])
+def test_replayed_features_reach_the_logits_exactly(bottleneck_head):
+    # Oracle: the replay's head on the stored layer's features gives the
+    # model's logits pixel by pixel (with the coarse scores when present).
+    config = UNetConfig(num_classes=3, widths=(4, 8), bottleneck_head=bottleneck_head)
+    model = UNet(config)
+    params = numpy_init(model, (8, 8, 3), seed=0)
+    replay = pt.unet_prototype_replay(model, (8, 8, 3), samples=8)
+    images = jax.random.normal(jax.random.key(2), (2, 8, 8, 3))
+    features = replay.features(params, images)
+    assert features.shape == (2, 8, 8, replay.channels)
+    assert replay.channels == (4 + 8 if bottleneck_head else 4)
+    logits = replay.head(params, features.reshape(-1, replay.channels))
+    expected = model.apply({"params": params}, images).reshape(-1, 3)
+    np.testing.assert_allclose(logits, expected, atol=1e-5)
+    head_only = pt.unet_prototype_replay(model, (8, 8, 3), scope="head")
+    assert head_only.channels == 4 and head_only.head is pt.unet_head
+
+
+def test_logit_scope_trains_both_heads_and_bad_scope_is_named():
+    model = UNet(UNetConfig(num_classes=3, widths=(4, 8), bottleneck_head=True))
+    params = numpy_init(model, (8, 8, 3), seed=0)
+    replay = pt.unet_prototype_replay(model, (8, 8, 3), samples=64)
+    state = pt.add_prototypes(
+        pt.empty_prototypes(3, 12), jnp.ones((3, 12)), jnp.ones((3, 12)), (1,)
+    )
+    grads = jax.grad(lambda p: replay.loss(p, state, jax.random.key(0)))(params)
+    for name in ("head", "bottleneck_head"):
+        assert float(jnp.abs(grads[name]["kernel"]).sum()) > 0, name
+    with pytest.raises(ValueError, match="scope"):
+        pt.unet_prototype_replay(model, (8, 8, 3), scope="coarse")

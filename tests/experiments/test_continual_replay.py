@@ -53,3 +53,10 @@ def test_bad_config_raises(quick_config, tmp_path, field, value):
     setattr(config, field, value)
     with pytest.raises(ValueError, match=field):
         experiments_main.run_experiment(config, str(tmp_path))
+
+
+def test_prototype_scope_applies_to_the_prototypes_kind_only(quick_config, tmp_path):
+    config = quick_config.copy_and_resolve_references()
+    config.strategies[0].prototype_scope = "logits"  # the finetune bound
+    with pytest.raises(ValueError, match=r"strategies\[0\].prototype_scope"):
+        experiments_main.run_experiment(config, str(tmp_path))
