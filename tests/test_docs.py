@@ -37,3 +37,24 @@ def test_api_index_lists_every_public_name_and_is_current():
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces -."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_links_to_files_and_anchors_resolve():
+    pages = [*PAGES, ROOT / "README.md", *sorted(ROOT.glob("experiments/*/README.md"))]
+    for page in pages:
+        text = page.read_text()
+        anchors = {_slug(h) for h in re.findall(r"^#+ (.*)$", text, re.M)}
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            path, _, anchor = target.partition("#")
+            if path:
+                assert (page.parent / path).exists(), f"{page.name}: {target}"
+            elif anchor:
+                assert anchor in anchors, f"{page.name}: #{anchor}"
