@@ -65,7 +65,8 @@ class StrategySettings:
     ``prototype_scope`` is what the ``"prototypes"`` kind replays to
     (:func:`segxai_jax.continual.unet_prototype_replay`): ``"logits"``, both
     1x1 heads (``dec0`` and the bottleneck head), or ``"head"``, the ``dec0``
-    head alone (``None``: ``"head"``, what the pilot ran).
+    head alone (``None``: ``"head"``, what the pilot ran); ``distillation``
+    the weight of its feature-maintenance term (``None``: 0, none).
     """
 
     name: str
@@ -77,6 +78,7 @@ class StrategySettings:
     outside: str | None = field(choices=OUTSIDES, default=None)
     saliency: str | None = field(choices=SALIENCY_METHODS, default=None)
     prototype_scope: str | None = field(choices=PROTOTYPE_SCOPES, default=None)
+    distillation: float | None = field(minimum=0.0, default=None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,7 +189,10 @@ def _sixty_four(config, *, pareto: bool) -> None:
     Every strategy at equal bytes: full images, uniform downsampling, random
     box, salient box (Seg-Grad-CAM and the vanilla gradient), salient crop
     (patch), instances (objects only) and prototypes (replayed to both heads:
-    the pilot's ``dec0``-head-only replay protected nothing); the bounds.
+    the pilot's ``dec0``-head-only replay protected nothing), alone and with
+    their features held by distillation against the previous task's model
+    (``prototypes_held``: replay alone left the old classes' features
+    drifting by 109-181 % of their norm); the bounds.
     ``sixty_four``: budget 25 full exemplars, seeds 0-4 (the verdicts);
     ``sixty_four_pareto``: budgets 10, 25 and 50, seeds 0-1 (bytes against
     final mIoU and forgetting). Both keep their units in ``units_64/`` (a
@@ -216,6 +221,12 @@ def _sixty_four(config, *, pareto: bool) -> None:
         strategy("patch", "patch", patch_size=32, placement="salient"),
         strategy("instance", "instance", patch_size=32),
         strategy("prototypes", "prototypes", prototype_scope="logits"),
+        strategy(
+            "prototypes_held",
+            "prototypes",
+            prototype_scope="logits",
+            distillation=10.0,
+        ),
     ]
 
 
@@ -265,6 +276,7 @@ def _quick(config) -> None:
         "name": "prototypes",
         "kind": "prototypes",
         "prototype_scope": "logits",
+        "distillation": 1.0,
     }
     config.strategies = [s for s in config.strategies if s.name in names] + [
         ml_collections.ConfigDict(prototypes)

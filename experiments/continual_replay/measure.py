@@ -202,6 +202,7 @@ def train_run(
                 stream.model,
                 (*stream.hw, 3),
                 scope=strategy.prototype_scope or "head",
+                distillation=strategy.distillation or 0.0,
             )
             if strategy.kind == "prototypes"
             else None

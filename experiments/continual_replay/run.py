@@ -83,11 +83,12 @@ def resolve(settings: Config, workdir=None) -> Config:
         raise ValueError(f"config.train: {error}") from error
     hw = (settings.data.image_size, settings.data.image_size)
     for i, strategy in enumerate(settings.strategies):
-        if strategy.prototype_scope is not None and strategy.kind != "prototypes":
-            raise ValueError(
-                f"config.strategies[{i}].prototype_scope: applies to the "
-                f"prototypes kind only, got kind {strategy.kind!r}; leave it out"
-            )
+        for option in ("prototype_scope", "distillation"):
+            if getattr(strategy, option) is not None and strategy.kind != "prototypes":
+                raise ValueError(
+                    f"config.strategies[{i}].{option}: applies to the "
+                    f"prototypes kind only, got kind {strategy.kind!r}; leave it out"
+                )
         if strategy.kind == "downsample" and None in (
             strategy.box_size,
             strategy.factor,
@@ -111,11 +112,11 @@ PRESENTATION = ()
 
 
 def _described(strategy) -> dict:
-    """The strategy as its units are keyed (``saliency`` and
-    ``prototype_scope`` only when set, so the units committed before those
-    fields existed keep their fingerprint)."""
+    """The strategy as its units are keyed (``saliency``,
+    ``prototype_scope`` and ``distillation`` only when set, so the units
+    committed before those fields existed keep their fingerprint)."""
     described = dataclasses.asdict(strategy)
-    for optional in ("saliency", "prototype_scope"):
+    for optional in ("saliency", "prototype_scope", "distillation"):
         if described.get(optional) is None:
             described.pop(optional, None)
     return described

@@ -203,6 +203,8 @@ def train_stream(
                         prototypes.channels,
                         prototypes.samples,
                         prototypes.weight,
+                        # Appended only when used: earlier checkpoints resume.
+                        *([prototypes.distillation] if prototypes.distillation else []),
                     ]
                 }
                 if prototypes
@@ -315,6 +317,10 @@ def _run_task(run: _Stream, task: int, state, memories, key_task):
     batch_size = min(config.batch_size, len(data["image"]))
     losses = []
     step_index = int(state.step)  # a host counter: no sync per step
+    anchor = None
+    if run.prototypes is not None and run.prototypes.distillation > 0:
+        # The parameters the task starts from, copied: the step donates state.
+        anchor = jax.tree.map(jnp.copy, state.params)
     for epoch in range(config.epochs_per_task):
         for batch in batches(
             {"image": data["image"], "mask": data["mask"]},
@@ -331,6 +337,7 @@ def _run_task(run: _Stream, task: int, state, memories, key_task):
                 batch["image"],
                 batch["mask"],
                 proto_state,
+                anchor,
             )
             losses.append(loss)
     mean_loss = float(jnp.mean(jnp.stack(losses)))

@@ -163,6 +163,18 @@ def prototype_loss(
     return jnp.where(valid, loss, 0.0)
 
 
+def feature_drift(features: Callable, params, anchor, images: jax.Array) -> jax.Array:
+    """``sum (f(params) - f(anchor))^2 / sum f(anchor)^2`` over ``images``.
+
+    The relative squared change of ``features(p, images) -> [B, H, W, C]``;
+    gradients flow through ``params`` only (``anchor`` is held fixed).
+    """
+    current = features(params, images)
+    reference = jax.lax.stop_gradient(features(anchor, images))
+    scale = jnp.maximum(jnp.sum(jnp.square(reference)), 1e-12)
+    return jnp.sum(jnp.square(current - reference)) / scale
+
+
 def unet_head(params, features: jax.Array) -> jax.Array:
     """The :class:`~segxai_jax.models.UNet`'s 1x1 ``head`` on features ``[n, C]``."""
     kernel, bias = params["head"]["kernel"], params["head"]["bias"]
@@ -180,6 +192,16 @@ class PrototypeReplay:
       channels: C.
       samples: replayed feature vectors per training step.
       weight: of the prototype loss against the pixel loss.
+      distillation: weight of the feature-maintenance term (0: none). Stored
+        prototypes only help while the features of old classes stay where
+        they were measured; with ``distillation > 0`` every step of a later
+        task adds ``distillation * feature_drift(...)``, the relative squared
+        change of the current batch's features against the parameters the
+        task started from (the model at the end of the previous task),
+        in the spirit of STAR's old-class feature maintenance (STAR restricts
+        it to pixels the old model calls old classes; a stream whose images
+        hold only the current task's classes has almost none, so here it
+        covers every pixel).
     """
 
     features: Callable
@@ -187,6 +209,7 @@ class PrototypeReplay:
     channels: int
     samples: int = 1024
     weight: float = 1.0
+    distillation: float = 0.0
 
     def __post_init__(self):
         validation.check_callable(self.features, "features", "features(params, x)", 2)
@@ -194,10 +217,28 @@ class PrototypeReplay:
         validation.check_int(self.channels, "channels", minimum=1)
         validation.check_int(self.samples, "samples", minimum=1)
         validation.check_real(self.weight, "weight", minimum=0.0)
+        validation.check_real(self.distillation, "distillation", minimum=0.0)
 
-    def loss(self, params, state: PrototypeState, key: jax.Array) -> jax.Array:
-        """``weight * prototype_loss``: the term added to every training step."""
-        return self.weight * prototype_loss(self.head, params, state, key, self.samples)
+    def loss(
+        self,
+        params,
+        state: PrototypeState,
+        key: jax.Array,
+        images: jax.Array | None = None,
+        anchor=None,
+    ) -> jax.Array:
+        """The term added to every training step.
+
+        ``weight * prototype_loss``, plus ``distillation *``
+        :func:`feature_drift` of ``images [B, H, W, 3]`` against the
+        ``anchor`` parameters when both are given, ``distillation > 0`` and a
+        prototype is stored (so never during the first task).
+        """
+        loss = self.weight * prototype_loss(self.head, params, state, key, self.samples)
+        if self.distillation > 0 and images is not None and anchor is not None:
+            drift = feature_drift(self.features, params, anchor, images)
+            loss += jnp.where(state.stored.any(), self.distillation * drift, 0.0)
+        return loss
 
     def update(
         self,
@@ -253,6 +294,7 @@ def unet_prototype_replay(
     scope: str = "logits",
     samples: int = 1024,
     weight=1.0,
+    distillation=0.0,
 ) -> PrototypeReplay:
     """Prototype replay for the library's :class:`~segxai_jax.models.UNet`.
 
@@ -268,7 +310,7 @@ def unet_prototype_replay(
         the 1x1 head alone even when coarse scores are added (the coarse path
         then forgets unchecked: at 64 px it left old classes at IoU 0,
         ``experiments/continual_replay/report_pilot64.md``).
-      samples / weight: see :class:`PrototypeReplay`.
+      samples / weight / distillation: see :class:`PrototypeReplay`.
 
     Raises:
       ValueError: ``scope`` other than ``"logits"`` or ``"head"``.
@@ -289,6 +331,7 @@ def unet_prototype_replay(
             channels=int(probe.activation_shape[-1]),
             samples=samples,
             weight=weight,
+            distillation=distillation,
         )
     bottleneck = make_probe(model, "bottleneck", input_shape=tuple(image_shape))
     factor = 2**model.config.depth
@@ -304,4 +347,5 @@ def unet_prototype_replay(
         channels=int(probe.activation_shape[-1] + bottleneck.activation_shape[-1]),
         samples=samples,
         weight=weight,
+        distillation=distillation,
     )

@@ -61,17 +61,28 @@ def make_replay_step(
     decompress: Callable | None,
     prototype_loss: Callable | None = None,
 ):
-    """Jitted ``step(state, replay_state, key, images, masks, prototypes)``.
+    """Jitted ``step(state, replay_state, key, images, masks, prototypes, anchor)``.
 
     Returns ``(state, loss)``. With ``sample``/``decompress`` (a memory's
     ``sample`` and a compressor's ``decompress``), exemplars drawn with ``key``
     are decompressed and appended to the batch; their loss weights are zero
     while the memory is empty. With ``prototype_loss(params, prototypes, key)``
     (:meth:`~segxai_jax.continual.prototypes.PrototypeReplay.loss`) its term
-    is added. The training state is donated.
+    is added; with ``anchor`` (the parameters the task started from) it is
+    called as ``prototype_loss(params, prototypes, key, images, anchor)``
+    on the current batch's images. The training state is donated.
     """
 
-    def step(state: TrainState, replay_state, key, images, masks, prototypes=None):
+    def step(
+        state: TrainState,
+        replay_state,
+        key,
+        images,
+        masks,
+        prototypes=None,
+        anchor=None,
+    ):
+        current = images
         weights = jnp.ones(masks.shape, jnp.float32)
         if sample is not None:
             items, valid = sample(replay_state, key)
@@ -85,7 +96,13 @@ def make_replay_step(
             logits = model.apply({"params": params}, images)
             loss = weighted_segmentation_loss(logits, masks, weights, loss_kind)
             if prototype_loss is not None:
-                loss += prototype_loss(params, prototypes, jax.random.fold_in(key, 1))
+                key_replay = jax.random.fold_in(key, 1)
+                if anchor is None:
+                    loss += prototype_loss(params, prototypes, key_replay)
+                else:
+                    loss += prototype_loss(
+                        params, prototypes, key_replay, current, anchor
+                    )
             return loss
 
         loss, grads = jax.value_and_grad(loss_fn)(state.params)

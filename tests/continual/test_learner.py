@@ -1,5 +1,6 @@
 """Continual learner: weighted loss, a tiny stream, checkpoint/resume equality."""
 
+import dataclasses
 import sys
 import textwrap
 from pathlib import Path
@@ -252,3 +253,47 @@ def test_saliency_of_the_wrong_shape_is_refused_naming_the_explainer(setup):
     data = _data(2, 0)
     with pytest.raises(ValueError, match="explain: expected one saliency map"):
         coarse(params, data["image"], data["mask"], (1, 2))
+
+
+def test_feature_maintenance_changes_training_and_resumes_exactly(setup, tmp_path):
+    """Distillation against the task's starting parameters: exact resume."""
+    from segxai_jax.continual.prototypes import unet_prototype_replay
+
+    model, saliency = setup
+    train, test = _data(12, 0), _data(6, 1)
+    kwargs = dict(
+        tasks=TASKS,
+        num_classes=3,
+        config=dataclasses.replace(CONFIG, epochs_per_task=3),  # several steps
+        compressor=None,
+        budget_bytes=0,
+        saliency=saliency,
+    )
+    held = unet_prototype_replay(model, (*HW, 3), samples=64, distillation=10.0)
+    free = unet_prototype_replay(model, (*HW, 3), samples=64)
+    full = train_stream(
+        model, train, test, workdir=tmp_path / "a", prototypes=held, **kwargs
+    )
+    train_stream(
+        model,
+        train,
+        test,
+        workdir=tmp_path / "b",
+        prototypes=held,
+        stop_after_tasks=1,
+        **kwargs,
+    )
+    resumed = train_stream(
+        model, train, test, workdir=tmp_path / "b", prototypes=held, **kwargs
+    )
+    assert resumed["resumed_from"] == 1
+    chex.assert_trees_all_equal(resumed["state"].params, full["state"].params)
+    plain = train_stream(
+        model, train, test, workdir=tmp_path / "c", prototypes=free, **kwargs
+    )
+    # The first task is identical (nothing stored yet), the second is not.
+    np.testing.assert_array_equal(full["accuracy"][0], plain["accuracy"][0])
+    assert not np.array_equal(
+        full["state"].params["enc0_conv0"]["kernel"],
+        plain["state"].params["enc0_conv0"]["kernel"],
+    )

@@ -96,3 +96,32 @@ def test_logit_scope_trains_both_heads_and_bad_scope_is_named():
         assert float(jnp.abs(grads[name]["kernel"]).sum()) > 0, name
     with pytest.raises(ValueError, match="scope"):
         pt.unet_prototype_replay(model, (8, 8, 3), scope="coarse")
+
+
+def test_feature_drift_matches_its_formula_and_holds_the_anchor():
+    model = UNet(UNetConfig(num_classes=3, widths=(4, 8)))
+    params = numpy_init(model, (8, 8, 3), seed=0)
+    anchor = numpy_init(model, (8, 8, 3), seed=1)
+    replay = pt.unet_prototype_replay(model, (8, 8, 3), distillation=2.0)
+    images = jax.random.normal(jax.random.key(3), (2, 8, 8, 3))
+    assert float(pt.feature_drift(replay.features, params, params, images)) == 0.0
+    now = np.asarray(replay.features(params, images), np.float64)
+    then = np.asarray(replay.features(anchor, images), np.float64)
+    expected = np.sum((now - then) ** 2) / np.sum(then**2)
+    drift = pt.feature_drift(replay.features, params, anchor, images)
+    np.testing.assert_allclose(drift, expected, rtol=1e-5)
+    grads = jax.grad(pt.feature_drift, argnums=2)(
+        replay.features, params, anchor, images
+    )
+    assert all(float(jnp.abs(g).sum()) == 0 for g in jax.tree.leaves(grads))
+    # The loss adds 2 x the drift once a prototype is stored, never before.
+    key = jax.random.key(0)
+    empty = pt.empty_prototypes(3, replay.channels)
+    assert float(replay.loss(params, empty, key, images, anchor)) == 0.0
+    state = pt.add_prototypes(empty, jnp.ones((3, 4)), jnp.ones((3, 4)), (1,))
+    base = replay.loss(params, state, key)
+    np.testing.assert_allclose(
+        replay.loss(params, state, key, images, anchor), base + 2.0 * drift, rtol=1e-5
+    )
+    with pytest.raises(ValueError, match="distillation"):
+        pt.unet_prototype_replay(model, (8, 8, 3), distillation=-1.0)

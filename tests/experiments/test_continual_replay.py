@@ -55,8 +55,14 @@ def test_bad_config_raises(quick_config, tmp_path, field, value):
         experiments_main.run_experiment(config, str(tmp_path))
 
 
-def test_prototype_scope_applies_to_the_prototypes_kind_only(quick_config, tmp_path):
-    config = quick_config.copy_and_resolve_references()
-    config.strategies[0].prototype_scope = "logits"  # the finetune bound
-    with pytest.raises(ValueError, match=r"strategies\[0\].prototype_scope"):
+@pytest.mark.parametrize(
+    ("option", "value"), [("prototype_scope", "logits"), ("distillation", 1.0)]
+)
+def test_prototype_options_apply_to_the_prototypes_kind_only(
+    quick_config, tmp_path, option, value
+):
+    del quick_config  # its list of strategies is shared by copies: a fresh one
+    config = continual_replay_config.get_config("quick")
+    config.strategies[0][option] = value  # the finetune bound
+    with pytest.raises(ValueError, match=rf"strategies\[0\].{option}"):
         experiments_main.run_experiment(config, str(tmp_path))
