@@ -24,7 +24,8 @@ CLAIMS = (
     ),
     (
         "prototypes",
-        "Salient-box replay beats STAR-style prototype replay (which stores no images)",
+        "Salient-box replay beats STAR-style prototype replay (which stores no "
+        "images), alone and with its features held by distillation",
     ),
     (
         "instance",
@@ -33,10 +34,21 @@ CLAIMS = (
     ),
 )
 RANDOM_OF = {"box": "random_box", "patch": "random_patch", "box_gradient": "random_box"}
+# Prototype replay alone and with its features held by distillation.
+PROTOTYPE_STRATEGIES = ("prototypes", "prototypes_held")
+
+
+def _pairs(baseline: str) -> list[tuple[str, str]]:
+    """(salient strategy, compared strategy) pairs of one claim."""
+    if baseline == "random":
+        return [(salient, RANDOM_OF[salient]) for salient in SALIENT]
+    others = PROTOTYPE_STRATEGIES if baseline == "prototypes" else (baseline,)
+    return [(salient, other) for salient in SALIENT for other in others]
 
 
 def evaluate_findings(summary: dict) -> list[Finding]:
-    """Verdicts: salient vs full images, salient vs the random control.
+    """Verdicts: salient replay against full images, the random control,
+    uniform downsampling, prototypes (alone and held) and instance replay.
 
     Args:
       summary: :func:`experiments.continual_replay.measure.summarise` output;
@@ -46,8 +58,7 @@ def evaluate_findings(summary: dict) -> list[Finding]:
     findings = []
     for baseline, claim in CLAIMS:
         tests, words = {}, []
-        for salient in SALIENT:
-            other = RANDOM_OF[salient] if baseline == "random" else baseline
+        for salient, other in _pairs(baseline):
             per_budget = diffs.get(f"{salient}-{other}", {})
             for budget, d in per_budget.items():
                 if budget == "pooled":

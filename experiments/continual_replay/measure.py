@@ -51,6 +51,7 @@ COMPARISONS = (
     ("box", "downsample"),
     ("box_gradient", "downsample"),
     ("box", "prototypes"),
+    ("box", "prototypes_held"),
     ("box", "instance"),
     ("patch", "instance"),
 )
@@ -262,7 +263,7 @@ def summarise(runs: list[dict], budget_images) -> dict:
         for budget in budget_images:
             # Prototypes store no exemplars: their one run (budget 0) is the
             # baseline at every budget.
-            other = "0" if b in FEATURE_REPLAY else str(budget)
+            other = "0" if set(table[b]) == {"0"} else str(budget)
             ea, eb = table[a].get(str(budget)), table[b].get(other)
             if ea is None or eb is None or ea["seeds"] != eb["seeds"]:
                 continue
