@@ -110,7 +110,7 @@ def _per_seed_section(runs: dict, options) -> list[str]:
     seeds = list(options.seeds)
     rows = []
     for method in options.methods:
-        by_seed = {e["seed"]: e for e in runs[method]}
+        by_seed = {e["seed"]: e for e in runs.get(method, [])}
         rows.append(
             (
                 method,
@@ -170,6 +170,8 @@ def report_markdown(results: dict) -> str:
     )
     rows = []
     for method in options.methods:
+        if method not in summary:
+            continue  # a partial run without any unit of this method yet
         m = summary[method]
 
         def cell(key, scale=1.0, digits=3, m=m):

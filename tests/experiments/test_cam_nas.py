@@ -147,3 +147,14 @@ def test_five_seed_variants_differ_only_in_the_budget_kind():
     # Units of one budget kind never resume the other.
     assert params.units_dir != both.units_dir
     assert params.methods == both.methods and params.seeds == both.seeds
+
+
+def test_a_partial_report_leaves_out_methods_without_units():
+    """A chunk can end before any unit of a method: the report still renders."""
+    from experiments.cam_nas.report import _per_seed_section
+
+    options = cam_nas.get_config("five_seeds")
+    runs = {"cam_nas_init": [{"seed": 0, "miou": 0.5, "params": 1000}]}
+    table = "\n".join(_per_seed_section(runs, options))
+    assert "| cam_nas_init | 0.500 (1,000) | - |" in table
+    assert "| random_search | - | - |" in table
