@@ -252,6 +252,17 @@ def summarise(runs: list[dict], budget_images) -> dict:
             np.mean([r["memory"]["exemplars_stored"] for r in group])
         )
         entry["exemplar_bytes"] = group[0]["memory"]["exemplar_bytes"]
+        # Everything a run keeps between tasks, counted alike: stored
+        # exemplars (with masks and overheads) and prototype statistics.
+        entry["stored_bytes"] = float(
+            np.mean(
+                [
+                    r["memory"].get("storage_bytes", 0)
+                    + r["memory"].get("prototype_bytes", 0)
+                    for r in group
+                ]
+            )
+        )
         entry["budget_bytes"] = group[0]["budget_bytes"]
         entry["compressor"] = group[0]["compressor"]
         table.setdefault(strategy, {})[str(budget)] = entry
