@@ -291,8 +291,10 @@ def test_feature_maintenance_changes_training_and_resumes_exactly(setup, tmp_pat
     plain = train_stream(
         model, train, test, workdir=tmp_path / "c", prototypes=free, **kwargs
     )
-    # The first task is identical (nothing stored yet), the second is not.
-    np.testing.assert_array_equal(full["accuracy"][0], plain["accuracy"][0])
+    # No term in the first task (nothing stored yet; float tolerance: the two
+    # programs differ), a changed model after the second.
+    first_losses = [run["history"][0]["train_loss"] for run in (full, plain)]
+    np.testing.assert_allclose(*first_losses, rtol=1e-5)
     assert not np.array_equal(
         full["state"].params["enc0_conv0"]["kernel"],
         plain["state"].params["enc0_conv0"]["kernel"],
