@@ -117,15 +117,8 @@ def rise_masks(
       keep_probability: probability that a cell is kept (1).
     """
     validation.check_key(key)
-    num_masks = validation.check_int(num_masks, "num_masks", minimum=1)
-    grid = validation.check_int(grid, "grid", minimum=1)
-    keep_probability = validation.check_real(
-        keep_probability,
-        "keep_probability",
-        minimum=0.0,
-        maximum=1.0,
-        exclusive_minimum=True,
-        exclusive_maximum=True,
+    num_masks, grid, keep_probability = _check_mask_options(
+        num_masks, grid, keep_probability
     )
     if len(hw) != 2 or min(hw) < 1:
         raise ValueError(f"hw: expected (H, W) with H, W >= 1, got {hw!r}")
@@ -185,17 +178,10 @@ def rise(
     References:
       Petsiuk, Das, Saenko. RISE. BMVC 2018.
     """
-    num_masks = validation.check_int(num_masks, "num_masks", minimum=1)
-    grid = validation.check_int(grid, "grid", minimum=1)
-    chunk_size = validation.check_int(chunk_size, "chunk_size", minimum=1)
-    keep_probability = validation.check_real(
-        keep_probability,
-        "keep_probability",
-        minimum=0.0,
-        maximum=1.0,
-        exclusive_minimum=True,
-        exclusive_maximum=True,
+    num_masks, grid, keep_probability = _check_mask_options(
+        num_masks, grid, keep_probability
     )
+    chunk_size = validation.check_int(chunk_size, "chunk_size", minimum=1)
     if num_masks % chunk_size:
         raise ValueError(
             f"num_masks: expected a multiple of chunk_size={chunk_size}, got "
@@ -248,3 +234,18 @@ def rise(
 
     explain.perturbed = True  # attacked by gradient_free_attack, not gradients
     return explain
+
+
+def _check_mask_options(num_masks, grid, keep_probability):
+    """The mask count, grid and keep probability, checked and named."""
+    num_masks = validation.check_int(num_masks, "num_masks", minimum=1)
+    grid = validation.check_int(grid, "grid", minimum=1)
+    keep_probability = validation.check_real(
+        keep_probability,
+        "keep_probability",
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
+        exclusive_maximum=True,
+    )
+    return num_masks, grid, keep_probability
